@@ -1,0 +1,9 @@
+// The extension module densekit._core: one register_* call per area.
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "densekit's C++ core (layers, networks, optimizers, kernels)";
+  densekit::bindings::register_kernels(m);
+  densekit::bindings::register_network<float>(m, "32");
+  densekit::bindings::register_network<double>(m, "64");
+}

@@ -1,0 +1,99 @@
+// Free functions: threading, initializers, and the raw kernels (exposed for tests and for
+// gradient checks against NumPy/PyTorch).
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "densekit/activations.hpp"
+#include "densekit/initializers.hpp"
+#include "densekit/losses.hpp"
+#include "densekit/optimizers.hpp"
+#include "densekit/parallel.hpp"
+
+namespace densekit::bindings {
+
+namespace {
+
+template <class T>
+void def_typed_kernels(py::module_& m) {
+  m.def(
+      "variance_scaling",
+      [](CArray<T> w, double scale, int mode, int dist, std::uint64_t seed) {
+        if (w.ndim() != 2) throw py::value_error("variance_scaling: expected a 2-D array");
+        auto* p = w.mutable_data();
+        const Index fan_in = w.shape(0), fan_out = w.shape(1);
+        py::gil_scoped_release release;
+        variance_scaling<T>(p, fan_in, fan_out, scale, FanMode(mode), Distribution(dist), seed);
+      },
+      py::arg("w").noconvert(), py::arg("scale"), py::arg("mode"), py::arg("distribution"),
+      py::arg("seed"));
+  m.def(
+      "orthogonal",
+      [](CArray<T> w, double gain, std::uint64_t seed) {
+        if (w.ndim() != 2) throw py::value_error("orthogonal: expected a 2-D array");
+        orthogonal<T>(w.mutable_data(), w.shape(0), w.shape(1), gain, seed);
+      },
+      py::arg("w").noconvert(), py::arg("gain"), py::arg("seed"));
+  // a = f(z) for a (B,N) array; prelu_alpha (N) for PReLU; key seeds RReLU's training slopes.
+  m.def(
+      "activation_forward",
+      [](int kind, double alpha, double lower, double upper, CArray<T> z, bool training,
+         std::uint64_t key, std::optional<CArray<T>> prelu_alpha) {
+        ActivationSpec s{Activation(kind), alpha, lower, upper};
+        CArray<T> a({z.shape(0), z.shape(1)});
+        activation_forward<T>(s, z.data(), a.mutable_data(), z.shape(0), z.shape(1), training, key,
+                              prelu_alpha ? prelu_alpha->data() : nullptr);
+        return a;
+      },
+      py::arg("kind"), py::arg("alpha"), py::arg("lower"), py::arg("upper"),
+      py::arg("z").noconvert(), py::arg("training"), py::arg("key"),
+      py::arg("prelu_alpha").noconvert() = py::none());
+  // Returns (dz, dalpha) for incoming gradient g = dL/da.
+  m.def(
+      "activation_backward",
+      [](int kind, double alpha, double lower, double upper, CArray<T> z, CArray<T> a, CArray<T> g,
+         std::uint64_t key, std::optional<CArray<T>> prelu_alpha) {
+        ActivationSpec s{Activation(kind), alpha, lower, upper};
+        CArray<T> dz({g.shape(0), g.shape(1)});
+        std::copy(g.data(), g.data() + g.size(), dz.mutable_data());
+        CArray<T> dalpha(std::vector<py::ssize_t>{z.shape(1)});
+        activation_backward<T>(s, z.data(), a.data(), dz.mutable_data(), z.shape(0), z.shape(1), key,
+                               prelu_alpha ? prelu_alpha->data() : nullptr,
+                               prelu_alpha ? dalpha.mutable_data() : nullptr);
+        return py::make_tuple(dz, dalpha);
+      },
+      py::arg("kind"), py::arg("alpha"), py::arg("lower"), py::arg("upper"),
+      py::arg("z").noconvert(), py::arg("a").noconvert(), py::arg("g").noconvert(),
+      py::arg("key"), py::arg("prelu_alpha").noconvert() = py::none());
+}
+
+}  // namespace
+
+void register_kernels(py::module_& m) {
+  m.def("set_num_threads", &set_num_threads, py::arg("n"),
+        "Threads used by densekit's kernels (default: OMP_NUM_THREADS or the core count).");
+  m.def("get_num_threads", &num_threads);
+  py::class_<OptimizerConfig>(m, "OptimizerConfig")
+      .def(py::init<>())
+      .def_property(
+          "kind", [](const OptimizerConfig& c) { return int(c.kind); },
+          [](OptimizerConfig& c, int k) { c.kind = OptimizerKind(k); })
+      .def_readwrite("learning_rate", &OptimizerConfig::learning_rate)
+      .def_readwrite("momentum", &OptimizerConfig::momentum)
+      .def_readwrite("nesterov", &OptimizerConfig::nesterov)
+      .def_readwrite("rho", &OptimizerConfig::rho)
+      .def_readwrite("centered", &OptimizerConfig::centered)
+      .def_readwrite("initial_accumulator_value", &OptimizerConfig::initial_accumulator_value)
+      .def_readwrite("beta_1", &OptimizerConfig::beta_1)
+      .def_readwrite("beta_2", &OptimizerConfig::beta_2)
+      .def_readwrite("epsilon", &OptimizerConfig::epsilon)
+      .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
+      .def_readwrite("momentum_decay", &OptimizerConfig::momentum_decay)
+      .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)
+      .def_readwrite("clipvalue", &OptimizerConfig::clipvalue)
+      .def_readwrite("clipnorm", &OptimizerConfig::clipnorm)
+      .def_readwrite("global_clipnorm", &OptimizerConfig::global_clipnorm);
+  def_typed_kernels<float>(m);
+  def_typed_kernels<double>(m);
+}
+
+}  // namespace densekit::bindings

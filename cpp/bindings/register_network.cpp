@@ -1,0 +1,209 @@
+// Layers, networks and optimizer state, for float ("32") and double ("64").
+//
+// Heavy calls (train, predict, evaluate) release the GIL: they touch only C++ state and the
+// NumPy buffers passed in, which the calling Python frame keeps alive for the call's duration.
+#include <pybind11/stl.h>
+
+#include "bindings.hpp"
+#include "densekit/network.hpp"
+
+namespace densekit::bindings {
+
+namespace {
+
+template <class T>
+Param<T>& param_of(Layer<T>& layer, const std::string& name) {
+  Param<T>* p = layer.find_param(name);
+  if (!p) throw py::key_error(std::string(layer.kind()) + " layer has no parameter '" + name + "'");
+  return *p;
+}
+
+py::dict stats_dict(const RunStats& s) {
+  py::dict d;
+  d["loss_sum"] = s.loss_sum;
+  d["weighted_loss"] = s.sums.weighted_loss;
+  d["correct"] = s.sums.correct;
+  d["sq_error"] = s.sums.sq_error;
+  d["abs_error"] = s.sums.abs_error;
+  d["samples"] = s.samples;
+  d["batches"] = s.batches;
+  d["last_loss"] = s.last_loss;
+  d["diverged"] = s.diverged;
+  d["diverged_batch"] = s.diverged_batch;
+  return d;
+}
+
+template <class T>
+void check_rows(const char* what, py::ssize_t got, py::ssize_t want) {
+  if (got != want)
+    throw py::value_error(std::string(what) + " has " + std::to_string(got) + " rows, expected " +
+                          std::to_string(want));
+}
+
+}  // namespace
+
+template <class T>
+void register_network(py::module_& m, const std::string& suffix) {
+  using L = Layer<T>;
+  using Net = Network<T>;
+
+  py::class_<L, std::shared_ptr<L>>(m, ("Layer" + suffix).c_str())
+      .def_property_readonly("kind", &L::kind)
+      .def_property_readonly("input_dim", &L::input_dim)
+      .def_property_readonly("output_dim", &L::output_dim)
+      .def_readwrite("trainable", &L::trainable)
+      .def_readwrite("seed", &L::seed)
+      .def_property_readonly("param_names",
+                             [](L& l) {
+                               std::vector<std::string> names;
+                               for (auto& p : l.params()) names.push_back(p.name);
+                               return names;
+                             })
+      // Zero-copy views; the array's base keeps this layer alive.
+      .def("value", [](py::object self, const std::string& name) {
+        Param<T>& p = param_of(self.cast<L&>(), name);
+        return view<T>(p.value, p.rows, p.cols, self);
+      })
+      .def("grad", [](py::object self, const std::string& name) {
+        Param<T>& p = param_of(self.cast<L&>(), name);
+        return view<T>(p.grad, p.rows, p.cols, self);
+      })
+      .def("set_regularizer",
+           [](L& l, const std::string& name, double l1, double l2) {
+             Param<T>& p = param_of(l, name);
+             p.l1 = l1;
+             p.l2 = l2;
+           })
+      .def("set_constraint", [](L& l, const std::string& name, int kind, double value, int axis) {
+        Param<T>& p = param_of(l, name);
+        p.constraint = ConstraintKind(kind);
+        p.constraint_value = value;
+        p.constraint_axis = axis;
+      });
+
+  py::class_<DenseLayer<T>, L, std::shared_ptr<DenseLayer<T>>>(m, ("Dense" + suffix).c_str())
+      .def(py::init([](Index in, Index out, bool use_bias, int act, double alpha, double lower,
+                       double upper) {
+             return std::make_shared<DenseLayer<T>>(in, out, use_bias,
+                                                    ActivationSpec{Activation(act), alpha, lower, upper});
+           }),
+           py::arg("input_dim"), py::arg("units"), py::arg("use_bias"), py::arg("activation"),
+           py::arg("alpha"), py::arg("lower"), py::arg("upper"));
+
+  py::class_<ActivationLayer<T>, L, std::shared_ptr<ActivationLayer<T>>>(
+      m, ("ActivationLayer" + suffix).c_str())
+      .def(py::init([](Index units, int act, double alpha, double lower, double upper) {
+             return std::make_shared<ActivationLayer<T>>(
+                 units, ActivationSpec{Activation(act), alpha, lower, upper});
+           }),
+           py::arg("units"), py::arg("activation"), py::arg("alpha"), py::arg("lower"),
+           py::arg("upper"));
+
+  py::class_<Net>(m, ("Network" + suffix).c_str())
+      .def(py::init<std::vector<std::shared_ptr<L>>>(), py::arg("layers"))
+      .def_property_readonly("input_dim", &Net::input_dim)
+      .def_property_readonly("output_dim", &Net::output_dim)
+      .def_property("step", &Net::step, &Net::set_step)
+      .def(
+          "compile",
+          [](Net& n, int loss, bool from_logits, double delta, int accuracy,
+             const OptimizerConfig& opt) {
+            n.compile(LossSpec{LossKind(loss), from_logits, delta}, AccuracyKind(accuracy), opt);
+          },
+          py::arg("loss"), py::arg("from_logits"), py::arg("huber_delta"), py::arg("accuracy"),
+          py::arg("optimizer"))
+      .def(
+          "train",
+          [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw,
+             std::optional<py::array_t<std::int64_t, py::array::c_style>> idx, py::ssize_t count,
+             py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs) {
+            if (X.ndim() != 2 || Y.ndim() != 2) throw py::value_error("train: X and Y must be 2-D");
+            check_rows<T>("train: Y", Y.shape(0), X.shape(0));
+            if (X.shape(1) != n.input_dim()) throw py::value_error("train: X has the wrong width");
+            if (sw) check_rows<T>("train: sample_weight", sw->shape(0), X.shape(0));
+            const std::int64_t* ip = idx ? idx->data() : nullptr;
+            if (ip) {
+              if (idx->size() < count) throw py::value_error("train: fewer indices than count");
+              for (py::ssize_t i = 0; i < count; ++i)
+                if (ip[i] < 0 || ip[i] >= X.shape(0)) throw py::index_error("train: index out of range");
+            } else if (count > X.shape(0)) {
+              throw py::value_error("train: count exceeds the number of rows");
+            }
+            const py::ssize_t nbatches = (count + batch_size - 1) / std::max<py::ssize_t>(1, batch_size);
+            if (lrs && lrs->size() < nbatches) throw py::value_error("train: too few learning rates");
+            ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
+            ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
+            const T* swp = sw ? sw->data() : nullptr;
+            const double* lp = lrs ? lrs->data() : nullptr;
+            RunStats s;
+            {
+              py::gil_scoped_release release;
+              s = n.train(xm, ym, swp, ip, count, batch_size, lp);
+            }
+            return stats_dict(s);
+          },
+          py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
+          py::arg("indices").noconvert(), py::arg("count"), py::arg("batch_size"),
+          py::arg("learning_rates").noconvert() = py::none())
+      .def(
+          "predict",
+          [](Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
+            if (X.ndim() != 2 || X.shape(1) != n.input_dim())
+              throw py::value_error("predict: X has the wrong shape");
+            if (out.ndim() != 2 || out.shape(0) != X.shape(0) || out.shape(1) != n.output_dim())
+              throw py::value_error("predict: out has the wrong shape");
+            ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
+            MatrixMap<T> om(out.mutable_data(), out.shape(0), out.shape(1));
+            py::gil_scoped_release release;
+            n.predict(xm, om, batch_size);
+          },
+          py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("batch_size"))
+      .def(
+          "evaluate",
+          [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw, py::ssize_t batch_size) {
+            if (X.ndim() != 2 || X.shape(1) != n.input_dim())
+              throw py::value_error("evaluate: X has the wrong shape");
+            check_rows<T>("evaluate: Y", Y.shape(0), X.shape(0));
+            ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
+            ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
+            const T* swp = sw ? sw->data() : nullptr;
+            RunStats s;
+            {
+              py::gil_scoped_release release;
+              s = n.evaluate(xm, ym, swp, batch_size);
+            }
+            return stats_dict(s);
+          },
+          py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
+          py::arg("batch_size"))
+      .def("penalty", &Net::penalty)
+      // Optimizer hyperparameters and state (for schedules, saving and resuming).
+      .def_property(
+          "optimizer_config", [](Net& n) { return n.optimizer().config(); },
+          [](Net& n, const OptimizerConfig& c) { n.optimizer().config() = c; })
+      .def("set_learning_rate", [](Net& n, double lr) { n.optimizer().config().learning_rate = lr; })
+      .def("set_momentum",
+           [](Net& n, double v) {
+             auto& c = n.optimizer().config();
+             // β1 plays momentum's role in the Adam family (OneCycle cycles it).
+             if (c.kind == OptimizerKind::sgd || c.kind == OptimizerKind::rmsprop)
+               c.momentum = v;
+             else
+               c.beta_1 = v;
+           })
+      .def_property(
+          "optimizer_iterations", [](Net& n) { return n.optimizer().iterations(); },
+          [](Net& n, std::int64_t t) { n.optimizer().set_iterations(t); })
+      .def_property(
+          "optimizer_mu_product", [](Net& n) { return n.optimizer().mu_product(); },
+          [](Net& n, double v) { n.optimizer().set_mu_product(v); })
+      .def("optimizer_slots", [](py::object self) {
+        auto& o = self.cast<Net&>().optimizer();
+        return view<T>(o.slots(), o.nslots(), o.total_size(), self);
+      });
+}
+
+template void register_network<float>(py::module_&, const std::string&);
+template void register_network<double>(py::module_&, const std::string&);
+
+}  // namespace densekit::bindings

@@ -1,0 +1,242 @@
+// Activation kernels: forward a = f(z) and backward dz = f'(z) ⊙ da, element-wise on (B,N).
+//
+// Free functions over raw row-major blocks so Dense (activation=...) and the Activation layers
+// share one implementation. Backward overwrites the incoming gradient in place (da -> dz), which
+// saves a buffer per layer. Nothing here allocates.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+#include "parallel.hpp"
+#include "rng.hpp"
+#include "types.hpp"
+
+namespace densekit {
+
+enum class Activation : int {
+  linear = 0,
+  relu,
+  leaky_relu,
+  rrelu,
+  prelu,
+  elu,
+  selu,
+  tanh,
+  sigmoid,
+  softmax,
+  gelu,
+  swish,
+  softplus,
+};
+
+constexpr double kSeluLambda = 1.0507009873554805;
+constexpr double kSeluAlpha = 1.6732632423543772;
+
+// Hyperparameters of one activation. `alpha` is LeakyReLU's slope or ELU's α; `lower`/`upper`
+// bound RReLU's random slope. PReLU's learnable slopes live with the owning layer.
+struct ActivationSpec {
+  Activation kind = Activation::linear;
+  double alpha = 0.0;
+  double lower = 1.0 / 8.0;
+  double upper = 1.0 / 3.0;
+};
+
+// Whether backward needs the pre-activation z (otherwise the output a suffices).
+inline bool needs_preactivation(Activation k) { return k != Activation::linear; }
+
+namespace detail {
+
+template <class T>
+inline T sigmoid_scalar(T z) {
+  return z >= T(0) ? T(1) / (T(1) + std::exp(-z)) : std::exp(z) / (T(1) + std::exp(z));
+}
+
+// RReLU's training-mode slope for element i of a step: a pure function of (key, i), so the
+// backward pass regenerates the same slopes instead of storing them.
+template <class T>
+inline T rrelu_slope(std::uint64_t key, std::uint64_t i, double lower, double upper) {
+  return T(lower + (upper - lower) * uniform01(hash64(key, i)));
+}
+
+// Element-wise forward over n contiguous values starting at flat index `offset`.
+template <class T>
+void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index n, Index offset,
+                             bool training, std::uint64_t key) {
+  ConstArrayMap<T> z(zp, n);
+  ArrayMap<T> a(ap, n);
+  const T alpha = T(s.alpha);
+  switch (s.kind) {
+    case Activation::linear:
+      if (ap != zp) a = z;
+      break;
+    case Activation::relu:
+      a = z.max(T(0));
+      break;
+    case Activation::leaky_relu:
+      a = (z > T(0)).select(z, alpha * z);
+      break;
+    case Activation::rrelu:
+      if (training) {
+        for (Index i = 0; i < n; ++i) {
+          const T v = zp[i];
+          ap[i] = v >= T(0) ? v : v * rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
+        }
+      } else {
+        const T mid = T((s.lower + s.upper) / 2);
+        a = (z >= T(0)).select(z, mid * z);
+      }
+      break;
+    case Activation::elu:
+      a = (z > T(0)).select(z, alpha * z.min(T(0)).expm1());
+      break;
+    case Activation::selu:
+      a = T(kSeluLambda) * (z > T(0)).select(z, T(kSeluAlpha) * z.min(T(0)).expm1());
+      break;
+    case Activation::tanh:
+      a = z.tanh();
+      break;
+    case Activation::sigmoid:
+      for (Index i = 0; i < n; ++i) ap[i] = sigmoid_scalar(zp[i]);
+      break;
+    case Activation::gelu:
+      for (Index i = 0; i < n; ++i)
+        ap[i] = T(0.5) * zp[i] * (T(1) + std::erf(zp[i] * T(0.70710678118654752440)));
+      break;
+    case Activation::swish:
+      for (Index i = 0; i < n; ++i) ap[i] = zp[i] * sigmoid_scalar(zp[i]);
+      break;
+    case Activation::softplus:
+      a = z.max(T(0)) + (-z.abs()).exp().log1p();
+      break;
+    case Activation::prelu:
+    case Activation::softmax:
+      throw std::logic_error("prelu/softmax are not element-wise");
+  }
+}
+
+// Element-wise backward: g holds da on entry and dz on exit.
+template <class T>
+void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap, T* gp, Index n,
+                              Index offset, std::uint64_t key) {
+  ConstArrayMap<T> z(zp, n);
+  ConstArrayMap<T> a(ap, n);
+  ArrayMap<T> g(gp, n);
+  const T alpha = T(s.alpha);
+  switch (s.kind) {
+    case Activation::linear:
+      break;
+    case Activation::relu:
+      g = (z > T(0)).select(g, T(0));
+      break;
+    case Activation::leaky_relu:
+      g = (z > T(0)).select(g, alpha * g);
+      break;
+    case Activation::rrelu:
+      for (Index i = 0; i < n; ++i)
+        if (zp[i] < T(0))
+          gp[i] *= rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
+      break;
+    case Activation::elu:
+      g = (z > T(0)).select(g, g * (a + alpha));
+      break;
+    case Activation::selu:
+      g = (z > T(0)).select(T(kSeluLambda) * g, g * (a + T(kSeluLambda * kSeluAlpha)));
+      break;
+    case Activation::tanh:
+      g = g * (T(1) - a * a);
+      break;
+    case Activation::sigmoid:
+      g = g * a * (T(1) - a);
+      break;
+    case Activation::gelu:
+      for (Index i = 0; i < n; ++i) {
+        const T x = zp[i];
+        const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
+        const T pdf = T(0.39894228040143267794) * std::exp(T(-0.5) * x * x);
+        gp[i] *= cdf + x * pdf;
+      }
+      break;
+    case Activation::swish:
+      for (Index i = 0; i < n; ++i) {
+        const T sg = sigmoid_scalar(zp[i]);
+        gp[i] *= sg * (T(1) + zp[i] * (T(1) - sg));
+      }
+      break;
+    case Activation::softplus:
+      for (Index i = 0; i < n; ++i) gp[i] *= sigmoid_scalar(zp[i]);
+      break;
+    case Activation::prelu:
+    case Activation::softmax:
+      throw std::logic_error("prelu/softmax are not element-wise");
+  }
+}
+
+}  // namespace detail
+
+// z (B,N) -> a (B,N). `a` may alias `z` (in-place inference). prelu_alpha (N) is PReLU's
+// per-unit slope; `key` seeds RReLU's training-mode slopes.
+template <class T>
+void activation_forward(const ActivationSpec& s, const T* z, T* a, Index rows, Index cols,
+                        bool training, std::uint64_t key, const T* prelu_alpha) {
+  if (s.kind == Activation::linear && a == z) return;
+  parallel_rows(rows, cols, [&](Index r0, Index r1) {
+    if (s.kind == Activation::softmax) {
+      for (Index r = r0; r < r1; ++r) {
+        ConstArrayMap<T> zr(z + r * cols, cols);
+        ArrayMap<T> ar(a + r * cols, cols);
+        const T m = zr.maxCoeff();
+        ar = (zr - m).exp();
+        ar /= ar.sum();
+      }
+    } else if (s.kind == Activation::prelu) {
+      ConstArrayMap<T> al(prelu_alpha, cols);
+      for (Index r = r0; r < r1; ++r) {
+        ConstArrayMap<T> zr(z + r * cols, cols);
+        ArrayMap<T> ar(a + r * cols, cols);
+        ar = (zr > T(0)).select(zr, al * zr);
+      }
+    } else {
+      detail::activation_forward_flat(s, z + r0 * cols, a + r0 * cols, (r1 - r0) * cols, r0 * cols,
+                                      training, key);
+    }
+  });
+}
+
+// g holds da (B,N) on entry and dz on exit. For PReLU, dL/dα is accumulated into prelu_dalpha
+// (N) when it is non-null (it is zeroed here first).
+template <class T>
+void activation_backward(const ActivationSpec& s, const T* z, const T* a, T* g, Index rows,
+                         Index cols, std::uint64_t key, const T* prelu_alpha, T* prelu_dalpha) {
+  if (s.kind == Activation::linear) return;
+  if (s.kind == Activation::prelu) {
+    // Single pass, single thread: the α reduction over rows would race otherwise, and PReLU
+    // layers are rarely large enough for threads to pay.
+    ConstArrayMap<T> al(prelu_alpha, cols);
+    if (prelu_dalpha) ArrayMap<T>(prelu_dalpha, cols).setZero();
+    for (Index r = 0; r < rows; ++r) {
+      ConstArrayMap<T> zr(z + r * cols, cols);
+      ArrayMap<T> gr(g + r * cols, cols);
+      if (prelu_dalpha) ArrayMap<T>(prelu_dalpha, cols) += (zr > T(0)).select(T(0), zr * gr);
+      gr = (zr > T(0)).select(gr, al * gr);
+    }
+    return;
+  }
+  parallel_rows(rows, cols, [&](Index r0, Index r1) {
+    if (s.kind == Activation::softmax) {
+      for (Index r = r0; r < r1; ++r) {
+        ConstArrayMap<T> ar(a + r * cols, cols);
+        ArrayMap<T> gr(g + r * cols, cols);
+        const T dot = (gr * ar).sum();
+        gr = ar * (gr - dot);
+      }
+    } else {
+      detail::activation_backward_flat(s, z + r0 * cols, a + r0 * cols, g + r0 * cols,
+                                       (r1 - r0) * cols, r0 * cols, key);
+    }
+  });
+}
+
+}  // namespace densekit

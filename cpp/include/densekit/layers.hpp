@@ -1,0 +1,237 @@
+// Layers: the objects a network is a sequence of.
+//
+// A layer owns its parameters and their gradients (one contiguous block each, so Python sees
+// them as zero-copy NumPy views and two models can share a layer, as Keras allows), plus the
+// per-batch caches its backward pass needs. It does not own its input/output activations — the
+// network does — and it never allocates during a step once reserve() has seen the batch size.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "activations.hpp"
+#include "dense.hpp"
+#include "rng.hpp"
+#include "types.hpp"
+
+namespace densekit {
+
+enum class ConstraintKind : int { none = 0, max_norm, non_neg, unit_norm };
+
+// A parameter tensor with its gradient, regularization and constraint.
+template <class T>
+struct Param {
+  std::string name;
+  T* value = nullptr;
+  T* grad = nullptr;
+  Index rows = 0, cols = 0;
+  double l1 = 0.0, l2 = 0.0;  // penalty λ1Σ|w| + λ2Σw²
+  ConstraintKind constraint = ConstraintKind::none;
+  double constraint_value = 0.0;  // MaxNorm's r
+  int constraint_axis = 0;
+  Index size() const { return rows * cols; }
+};
+
+// What a forward/backward call needs to know about the step.
+struct StepContext {
+  bool training = false;
+  bool keep_preactivation = false;  // keep z in inference too (exact fused loss in evaluate)
+  std::uint64_t step = 0;           // training step, mixed into random streams
+};
+
+template <class T>
+class Layer {
+ public:
+  Layer(Index in, Index out) : input_dim_(in), output_dim_(out) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  virtual const char* kind() const = 0;
+  Index input_dim() const { return input_dim_; }
+  Index output_dim() const { return output_dim_; }
+
+  // Grows per-batch caches to hold `batch` rows.
+  virtual void reserve(Index batch) { (void)batch; }
+
+  // x (B,IN) -> y (B,OUT). In inference mode y may alias x when IN == OUT.
+  virtual void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) = 0;
+
+  // g (B,OUT) holds dL/dy on entry (or dL/dz of the output activation when `g_is_preactivation`,
+  // for a fused softmax/sigmoid + cross-entropy) and may be overwritten. Writes dL/dx into dx
+  // when non-null and the parameter gradients when the layer is trainable.
+  virtual void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx,
+                        bool g_is_preactivation, const StepContext& ctx) = 0;
+
+  // The activation applied last, and its pre-activation cache from the last training forward
+  // (for loss fusion); linear / null when the layer has none.
+  virtual Activation output_activation() const { return Activation::linear; }
+  virtual const T* preactivation() const { return nullptr; }
+
+  std::vector<Param<T>>& params() { return params_; }
+  Param<T>* find_param(const std::string& name) {
+    for (auto& p : params_)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
+  Index param_count() const { return Index(storage_.size()); }
+
+  bool trainable = true;
+  std::uint64_t seed = 0;  // key of the layer's random streams (RReLU slopes, dropout masks)
+
+ protected:
+  // Allocates one block for all parameters and one for their gradients, in declaration order.
+  void allocate(const std::vector<std::pair<std::string, std::pair<Index, Index>>>& shapes) {
+    Index total = 0;
+    for (const auto& s : shapes) total += s.second.first * s.second.second;
+    storage_.assign(std::size_t(total), T(0));
+    grads_.assign(std::size_t(total), T(0));
+    params_.clear();
+    Index off = 0;
+    for (const auto& s : shapes) {
+      Param<T> p;
+      p.name = s.first;
+      p.rows = s.second.first;
+      p.cols = s.second.second;
+      p.value = storage_.data() + off;
+      p.grad = grads_.data() + off;
+      off += p.size();
+      params_.push_back(p);
+    }
+  }
+
+  Index input_dim_, output_dim_;
+  std::vector<T> storage_;
+  std::vector<T> grads_;
+  std::vector<Param<T>> params_;
+};
+
+// Applies an activation (with PReLU's learnable α when kind == prelu) and keeps z for backward.
+template <class T>
+class ActivationStage {
+ public:
+  ActivationSpec spec;
+
+  void reserve(Index batch, Index units) {
+    if (needs_preactivation(spec.kind)) z_.reserve(batch * units);
+  }
+  // Where the pre-activation is written: its own cache when backward (or a fused loss) will
+  // need it, else y itself and the activation runs in place.
+  T* z_target(MatrixMap<T> y, const StepContext& ctx) {
+    const bool keep = ctx.training || ctx.keep_preactivation;
+    return keep && needs_preactivation(spec.kind) ? z_.data() : y.data();
+  }
+  void forward(const T* z, MatrixMap<T> y, const StepContext& ctx, std::uint64_t seed,
+               const T* alpha) {
+    activation_forward(spec, z, y.data(), y.rows(), y.cols(), ctx.training,
+                       derive_key(seed, ctx.step), alpha);
+  }
+  // z: the pre-activation of the last training forward (z() for Dense, the input for an
+  // Activation layer).
+  void backward(const T* z, ConstMatrixMap<T> y, MatrixMap<T> g, const StepContext& ctx,
+                std::uint64_t seed, const T* alpha, T* dalpha) {
+    activation_backward(spec, z, y.data(), g.data(), g.rows(), g.cols(),
+                        derive_key(seed, ctx.step), alpha, dalpha);
+  }
+  const T* z() const { return needs_preactivation(spec.kind) ? z_.data() : nullptr; }
+
+ private:
+  Buffer<T> z_;
+};
+
+// Fully connected layer: y = f(x·W + b).
+template <class T>
+class DenseLayer : public Layer<T> {
+ public:
+  DenseLayer(Index in, Index out, bool use_bias, ActivationSpec act) : Layer<T>(in, out) {
+    act_.spec = act;
+    std::vector<std::pair<std::string, std::pair<Index, Index>>> shapes{{"kernel", {in, out}}};
+    if (use_bias) shapes.push_back({"bias", {1, out}});
+    if (act.kind == Activation::prelu) shapes.push_back({"alpha", {1, out}});
+    this->allocate(shapes);
+    if (auto* a = alpha()) ArrayMap<T>(a->value, out).setConstant(T(0.25));
+  }
+
+  const char* kind() const override { return "Dense"; }
+  bool use_bias() const { return const_cast<DenseLayer*>(this)->find_param("bias") != nullptr; }
+  const ActivationSpec& activation() const { return act_.spec; }
+
+  void reserve(Index batch) override { act_.reserve(batch, this->output_dim_); }
+
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) override {
+    Param<T>& W = this->params_[0];
+    const Param<T>* b = this->find_param("bias");
+    MatrixMap<T> z(act_.z_target(y, ctx), y.rows(), y.cols());
+    dense_forward<T>(z, x, ConstMatrixMap<T>(W.value, W.rows, W.cols), b ? b->value : nullptr);
+    const Param<T>* a = alpha();
+    act_.forward(z.data(), y, ctx, this->seed, a ? a->value : nullptr);
+  }
+
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx,
+                bool g_is_preactivation, const StepContext& ctx) override {
+    Param<T>& W = this->params_[0];
+    Param<T>* b = this->find_param("bias");
+    Param<T>* a = alpha();
+    if (!g_is_preactivation)
+      act_.backward(act_.z(), y, g, ctx, this->seed, a ? a->value : nullptr,
+                    a && this->trainable ? a->grad : nullptr);
+    ConstMatrixMap<T> dz(g.data(), g.rows(), g.cols());
+    if (this->trainable)
+      dense_backward_params<T>(MatrixMap<T>(W.grad, W.rows, W.cols), b ? b->grad : nullptr, dz, x);
+    if (dx)
+      dense_backward_input<T>(MatrixMap<T>(dx, x.rows(), x.cols()), dz,
+                              ConstMatrixMap<T>(W.value, W.rows, W.cols));
+  }
+
+  Activation output_activation() const override { return act_.spec.kind; }
+  const T* preactivation() const override { return act_.z(); }
+
+ private:
+  Param<T>* alpha() { return this->find_param("alpha"); }
+  const Param<T>* alpha() const { return const_cast<DenseLayer*>(this)->find_param("alpha"); }
+  ActivationStage<T> act_;
+};
+
+// A stand-alone activation (Activation("elu"), ReLU(), PReLU(), ...): y = f(x).
+template <class T>
+class ActivationLayer : public Layer<T> {
+ public:
+  ActivationLayer(Index units, ActivationSpec act) : Layer<T>(units, units) {
+    act_.spec = act;
+    if (act.kind == Activation::prelu) {
+      this->allocate({{"alpha", {1, units}}});
+      ArrayMap<T>(this->params_[0].value, units).setConstant(T(0.25));
+    }
+  }
+
+  const char* kind() const override { return "Activation"; }
+  const ActivationSpec& activation() const { return act_.spec; }
+
+  // The input is the pre-activation: the network keeps it alive until backward, so no copy.
+  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) override {
+    const T* alpha = this->params_.empty() ? nullptr : this->params_[0].value;
+    last_input_ = x.data();
+    act_.forward(x.data(), y, ctx, this->seed, alpha);
+  }
+
+  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx,
+                bool g_is_preactivation, const StepContext& ctx) override {
+    Param<T>* a = this->params_.empty() ? nullptr : &this->params_[0];
+    if (!g_is_preactivation)
+      act_.backward(x.data(), y, g, ctx, this->seed, a ? a->value : nullptr,
+                    a && this->trainable ? a->grad : nullptr);
+    if (dx && dx != g.data()) MatrixMap<T>(dx, g.rows(), g.cols()) = g;
+  }
+
+  Activation output_activation() const override { return act_.spec.kind; }
+  const T* preactivation() const override { return last_input_; }
+
+ private:
+  ActivationStage<T> act_;
+  const T* last_input_ = nullptr;
+};
+
+}  // namespace densekit

@@ -1,0 +1,99 @@
+// Network: a sequence of layers plus everything one training step needs.
+//
+// The network owns the activation and gradient buffers between layers (sized for the largest
+// batch seen), the loss, and the optimizer with its slot arena. train() runs whole batches —
+// gather, forward, loss, backward, penalties, clipping, update, constraints — without touching
+// Python, so the bindings can release the GIL around it. Layers are shared_ptrs: a layer may
+// belong to several networks (Keras-style layer reuse) and holds its own parameters.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "layers.hpp"
+#include "losses.hpp"
+#include "optimizers.hpp"
+#include "types.hpp"
+
+namespace densekit {
+
+// What a run of batches produced. loss_sum is Σ_batches (batch loss incl. penalties)·rows, so
+// loss_sum / samples is Keras's epoch loss.
+struct RunStats {
+  double loss_sum = 0.0;
+  LossSums sums;
+  Index samples = 0;
+  Index batches = 0;
+  double last_loss = 0.0;   // loss of the last batch, from its forward pass (before its update)
+  bool diverged = false;    // a batch produced a non-finite loss; its update was not applied
+  Index diverged_batch = -1;
+};
+
+template <class T>
+class Network {
+ public:
+  using LayerPtr = std::shared_ptr<Layer<T>>;
+
+  explicit Network(std::vector<LayerPtr> layers);
+
+  const std::vector<LayerPtr>& layers() const { return layers_; }
+  Index input_dim() const { return layers_.front()->input_dim(); }
+  Index output_dim() const { return layers_.back()->output_dim(); }
+
+  // Sets the loss, the accuracy flavour and the optimizer (fresh state).
+  void compile(const LossSpec& loss, AccuracyKind accuracy, const OptimizerConfig& optimizer);
+  bool compiled() const { return optimizer_ != nullptr; }
+  Optimizer<T>& optimizer();
+  const LossSpec& loss() const { return loss_; }
+
+  // Trains on n samples taken in the order idx[0..n) (or rows 0..n when idx is null), in
+  // batches of batch_size (the last one may be smaller). X (N,IN), Y (N,C) or (N,1) class ids,
+  // sw (N) or null. lrs, when non-null, gives the learning rate of each batch. Stops at the first
+  // batch whose loss is not finite, without applying its update.
+  RunStats train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, const std::int64_t* idx,
+                 Index n, Index batch_size, const double* lrs);
+
+  // Inference forward of X (N,IN) into out (N,OUT), batch_size rows at a time.
+  void predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size);
+
+  // Loss (incl. penalties) and metric sums over X in inference mode.
+  RunStats evaluate(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, Index batch_size);
+
+  // Regularization penalty Σ λ1|w| + λ2w² over every parameter.
+  double penalty() const;
+
+  std::uint64_t step() const { return step_; }
+  void set_step(std::uint64_t s) { step_ = s; }
+
+ private:
+  void reserve(Index batch);
+  // Whether the output layer's activation and the loss are computed as one fused pair.
+  bool fused_output() const;
+  // Forward through every layer on rows of x into acts_[1..L].
+  void forward(ConstMatrixMap<T> x, const StepContext& ctx);
+  // The lowest layer index whose backward pass is needed (trainable parameters at or above it).
+  std::size_t lowest_backward_layer() const;
+  double add_penalty_gradients();
+  void apply_constraints();
+
+  std::vector<LayerPtr> layers_;
+  std::vector<Param<T>*> params_;  // every parameter, once, in layer order
+  std::vector<Layer<T>*> param_owner_;
+  LossSpec loss_;
+  AccuracyKind accuracy_ = AccuracyKind::none;
+  std::unique_ptr<Optimizer<T>> optimizer_;
+  std::uint64_t step_ = 0;
+
+  Index capacity_ = 0;              // rows the buffers hold
+  std::vector<Buffer<T>> acts_;     // acts_[0] gathered input, acts_[i+1] output of layer i
+  std::vector<Buffer<T>> grads_;    // grads_[i] gradient w.r.t. acts_[i]
+  Buffer<T> ybuf_, wbuf_;           // gathered targets and sample weights
+  std::mutex mutex_;                // one call at a time: buffers are shared state
+};
+
+extern template class Network<float>;
+extern template class Network<double>;
+
+}  // namespace densekit

@@ -1,0 +1,319 @@
+// Every optimizer's update rule, in one place.
+//
+// An optimizer is its hyperparameters (OptimizerConfig, settable between steps so schedules can
+// drive the learning rate and momentum), per-step scalars computed once per step (StepScalars:
+// bias corrections, Nadam's momentum schedule — never once per tensor), and one fused element-wise
+// pass per parameter tensor. ε sits inside the square root for every adaptive rule (SPEC §3).
+// Slots (moments) live in one flat arena owned by Optimizer, laid out like the parameters.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "parallel.hpp"
+#include "types.hpp"
+
+namespace densekit {
+
+enum class OptimizerKind : int { sgd = 0, adagrad, rmsprop, adam, adamax, nadam, adamw };
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::sgd;
+  double learning_rate = 0.01;
+  double momentum = 0.0;  // SGD's β, RMSprop's μ
+  bool nesterov = false;
+  double rho = 0.9;       // RMSprop
+  bool centered = false;  // RMSprop
+  double initial_accumulator_value = 0.1;  // Adagrad
+  double beta_1 = 0.9;
+  double beta_2 = 0.999;
+  double epsilon = 1e-7;
+  bool amsgrad = false;
+  double momentum_decay = 0.004;  // Nadam's ψ
+  double weight_decay = 0.0;      // AdamW's λ (decoupled)
+  // Gradient clipping; 0 disables. At most one is set (as Keras requires).
+  double clipvalue = 0.0;
+  double clipnorm = 0.0;
+  double global_clipnorm = 0.0;
+};
+
+// Number of moment slots each rule keeps per parameter.
+inline int slots_for(const OptimizerConfig& c) {
+  switch (c.kind) {
+    case OptimizerKind::sgd: return c.momentum != 0.0 ? 1 : 0;
+    case OptimizerKind::adagrad: return 1;
+    case OptimizerKind::rmsprop: return 1 + (c.momentum != 0.0) + (c.centered ? 1 : 0);
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw: return c.amsgrad ? 3 : 2;
+    case OptimizerKind::adamax:
+    case OptimizerKind::nadam: return 2;
+  }
+  return 0;
+}
+
+// Scalars shared by every tensor in one step.
+struct StepScalars {
+  double lr;
+  double bias1;       // 1 − β1ᵗ
+  double bias2;       // 1 − β2ᵗ
+  double mu_t;        // Nadam μ_t
+  double mu_next;     // Nadam μ_{t+1}
+  double mu_prod;     // Nadam Π_{i≤t} μ_i
+  double mu_prod_next;  // Nadam Π_{i≤t+1} μ_i
+};
+
+namespace update {
+
+// SGD (Robbins & Monro 1951); momentum (Polyak 1964): m ← βm − ηg; θ ← θ + m.
+// Nesterov (Sutskever et al. 2013 form): m ← βm − ηg; θ ← θ + βm − ηg.
+template <class T>
+void sgd(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* m, Index n) {
+  ArrayMap<T> theta(th, n);
+  ConstArrayMap<T> grad(g, n);
+  const T lr = T(s.lr), beta = T(c.momentum);
+  if (!m) {
+    theta -= lr * grad;
+    return;
+  }
+  ArrayMap<T> mom(m, n);
+  mom = beta * mom - lr * grad;
+  if (c.nesterov)
+    theta += beta * mom - lr * grad;
+  else
+    theta += mom;
+}
+
+// Adagrad (Duchi et al. 2011): s ← s + g²; θ ← θ − ηg/√(s + ε).
+template <class T>
+void adagrad(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* acc, Index n) {
+  ArrayMap<T> theta(th, n), sq(acc, n);
+  ConstArrayMap<T> grad(g, n);
+  sq += grad.square();
+  theta -= T(s.lr) * grad / (sq + T(c.epsilon)).sqrt();
+}
+
+// RMSprop (Tieleman & Hinton 2012): s ← ρs + (1−ρ)g²; centered: ḡ ← ρḡ + (1−ρ)g and s − ḡ²
+// replaces s; with momentum μ: m ← μm + ηg/√(s+ε); θ ← θ − m; else θ ← θ − ηg/√(s+ε).
+template <class T>
+void rmsprop(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* sp, T* mp,
+             T* gp, Index n) {
+  ArrayMap<T> theta(th, n), sq(sp, n);
+  ConstArrayMap<T> grad(g, n);
+  const T rho = T(c.rho), lr = T(s.lr), eps = T(c.epsilon);
+  sq = rho * sq + (T(1) - rho) * grad.square();
+  auto step = [&](const auto& denom) {
+    if (mp) {
+      ArrayMap<T> mom(mp, n);
+      mom = T(c.momentum) * mom + lr * grad / denom;
+      theta -= mom;
+    } else {
+      theta -= lr * grad / denom;
+    }
+  };
+  if (gp) {
+    ArrayMap<T> gbar(gp, n);
+    gbar = rho * gbar + (T(1) - rho) * grad;
+    step((sq - gbar.square() + eps).sqrt());
+  } else {
+    step((sq + eps).sqrt());
+  }
+}
+
+// Adam (Kingma & Ba 2015): m ← β1m + (1−β1)g; s ← β2s + (1−β2)g²; m̂ = m/(1−β1ᵗ);
+// ŝ = s/(1−β2ᵗ) (AMSGrad: of the running max of s); θ ← θ − η·m̂/√(ŝ + ε).
+// AdamW (Loshchilov & Hutter 2019) first applies θ ← θ − ηλθ.
+template <class T>
+void adam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* sp,
+          T* vmax, Index n) {
+  ArrayMap<T> theta(th, n), m(mp, n), sq(sp, n);
+  ConstArrayMap<T> grad(g, n);
+  const T b1 = T(c.beta_1), b2 = T(c.beta_2), lr = T(s.lr), eps = T(c.epsilon);
+  if (c.kind == OptimizerKind::adamw && c.weight_decay != 0.0) theta *= T(1) - lr * T(c.weight_decay);
+  m = b1 * m + (T(1) - b1) * grad;
+  sq = b2 * sq + (T(1) - b2) * grad.square();
+  const T inv_b1 = T(1 / s.bias1), inv_b2 = T(1 / s.bias2);
+  if (vmax) {
+    ArrayMap<T> vm(vmax, n);
+    vm = vm.max(sq);
+    theta -= lr * (m * inv_b1) / (vm * inv_b2 + eps).sqrt();
+  } else {
+    theta -= lr * (m * inv_b1) / (sq * inv_b2 + eps).sqrt();
+  }
+}
+
+// Adamax (Kingma & Ba 2015, §7): m as Adam; u ← max(β2u, |g|); θ ← θ − η/(1−β1ᵗ)·m/(u + ε).
+template <class T>
+void adamax(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* up,
+            Index n) {
+  ArrayMap<T> theta(th, n), m(mp, n), u(up, n);
+  ConstArrayMap<T> grad(g, n);
+  const T b1 = T(c.beta_1);
+  m = b1 * m + (T(1) - b1) * grad;
+  u = (T(c.beta_2) * u).max(grad.abs());
+  theta -= T(s.lr / s.bias1) * m / (u + T(c.epsilon));
+}
+
+// Nadam (Dozat 2016), as PyTorch NAdam and tf.keras 2: μ_t = β1(1 − ½·0.96^(ψt));
+// m̂ = μ_{t+1}·m/(1−Π_{i≤t+1}μ_i) + (1−μ_t)·g/(1−Π_{i≤t}μ_i); ŝ = s/(1−β2ᵗ);
+// θ ← θ − η·m̂/√(ŝ + ε).
+template <class T>
+void nadam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* sp,
+           Index n) {
+  ArrayMap<T> theta(th, n), m(mp, n), sq(sp, n);
+  ConstArrayMap<T> grad(g, n);
+  const T b1 = T(c.beta_1), b2 = T(c.beta_2);
+  m = b1 * m + (T(1) - b1) * grad;
+  sq = b2 * sq + (T(1) - b2) * grad.square();
+  const T cm = T(s.mu_next / (1 - s.mu_prod_next));
+  const T cg = T((1 - s.mu_t) / (1 - s.mu_prod));
+  theta -= T(s.lr) * (cm * m + cg * grad) / (sq * T(1 / s.bias2) + T(c.epsilon)).sqrt();
+}
+
+}  // namespace update
+
+// One parameter tensor as the optimizer sees it.
+template <class T>
+struct ParamSlot {
+  T* value;
+  T* grad;
+  Index size;
+  const bool* trainable;  // the owning layer's flag, read at every step
+};
+
+template <class T>
+class Optimizer {
+ public:
+  explicit Optimizer(const OptimizerConfig& config) : config_(config) {}
+
+  OptimizerConfig& config() { return config_; }
+  const OptimizerConfig& config() const { return config_; }
+
+  // Lays the slot arena out for `params` (sizes fixed from then on) and resets the state.
+  void bind(const std::vector<ParamSlot<T>>& params) {
+    params_ = params;
+    offsets_.clear();
+    Index total = 0;
+    for (const auto& p : params_) {
+      offsets_.push_back(total);
+      total += p.size;
+    }
+    total_ = total;
+    reset();
+  }
+
+  void reset() {
+    nslots_ = slots_for(config_);
+    slots_.assign(std::size_t(total_ * nslots_), T(0));
+    if (config_.kind == OptimizerKind::adagrad)
+      std::fill(slots_.begin(), slots_.end(), T(config_.initial_accumulator_value));
+    iterations_ = 0;
+    mu_product_ = 1.0;
+  }
+
+  std::int64_t iterations() const { return iterations_; }
+  void set_iterations(std::int64_t t) { iterations_ = t; }
+  double mu_product() const { return mu_product_; }
+  void set_mu_product(double v) { mu_product_ = v; }
+  int nslots() const { return nslots_; }
+  Index total_size() const { return total_; }
+  T* slots() { return slots_.data(); }
+  // Slot k of parameter i.
+  T* slot(std::size_t i, int k) { return slots_.data() + std::size_t(k) * total_ + offsets_[i]; }
+
+  // Clips the gradients in place (clipvalue, clipnorm per tensor, or global_clipnorm), then
+  // applies one update to every trainable parameter. Advances the step counter once.
+  void step() {
+    clip_gradients();
+    ++iterations_;
+    StepScalars s = scalars();
+    for (std::size_t i = 0; i < params_.size(); ++i) {
+      const auto& p = params_[i];
+      if (!*p.trainable) continue;
+      // Split large tensors between threads: every rule is element-wise.
+      parallel_rows(p.size, 1, [&](Index b, Index e) { apply(i, s, b, e - b); });
+    }
+    mu_product_ = s.mu_prod;
+  }
+
+ private:
+  StepScalars scalars() const {
+    const double t = double(iterations_);
+    StepScalars s{};
+    s.lr = config_.learning_rate;
+    s.bias1 = 1.0 - std::pow(config_.beta_1, t);
+    s.bias2 = 1.0 - std::pow(config_.beta_2, t);
+    const double psi = config_.momentum_decay;
+    s.mu_t = config_.beta_1 * (1.0 - 0.5 * std::pow(0.96, t * psi));
+    s.mu_next = config_.beta_1 * (1.0 - 0.5 * std::pow(0.96, (t + 1.0) * psi));
+    s.mu_prod = mu_product_ * s.mu_t;
+    s.mu_prod_next = s.mu_prod * s.mu_next;
+    return s;
+  }
+
+  void apply(std::size_t i, const StepScalars& s, Index off, Index n) {
+    const auto& p = params_[i];
+    T* th = p.value + off;
+    const T* g = p.grad + off;
+    auto sl = [&](int k) { return slot(i, k) + off; };
+    switch (config_.kind) {
+      case OptimizerKind::sgd:
+        update::sgd(config_, s, th, g, nslots_ ? sl(0) : nullptr, n);
+        break;
+      case OptimizerKind::adagrad:
+        update::adagrad(config_, s, th, g, sl(0), n);
+        break;
+      case OptimizerKind::rmsprop: {
+        int k = 1;
+        T* mom = config_.momentum != 0.0 ? sl(k++) : nullptr;
+        T* gbar = config_.centered ? sl(k++) : nullptr;
+        update::rmsprop(config_, s, th, g, sl(0), mom, gbar, n);
+        break;
+      }
+      case OptimizerKind::adam:
+      case OptimizerKind::adamw:
+        update::adam(config_, s, th, g, sl(0), sl(1), config_.amsgrad ? sl(2) : nullptr, n);
+        break;
+      case OptimizerKind::adamax:
+        update::adamax(config_, s, th, g, sl(0), sl(1), n);
+        break;
+      case OptimizerKind::nadam:
+        update::nadam(config_, s, th, g, sl(0), sl(1), n);
+        break;
+    }
+  }
+
+  void clip_gradients() {
+    const auto& c = config_;
+    if (c.clipvalue > 0.0) {
+      for (auto& p : params_)
+        if (*p.trainable) ArrayMap<T>(p.grad, p.size) = ArrayMap<T>(p.grad, p.size).cwiseMax(T(-c.clipvalue)).cwiseMin(T(c.clipvalue));
+    } else if (c.clipnorm > 0.0) {
+      for (auto& p : params_) {
+        if (!*p.trainable) continue;
+        ArrayMap<T> g(p.grad, p.size);
+        const double norm = std::sqrt(double(g.square().sum()));
+        if (norm > c.clipnorm) g *= T(c.clipnorm / norm);
+      }
+    } else if (c.global_clipnorm > 0.0) {
+      double sq = 0.0;
+      for (auto& p : params_)
+        if (*p.trainable) sq += double(ArrayMap<T>(p.grad, p.size).square().sum());
+      const double norm = std::sqrt(sq);
+      if (norm > c.global_clipnorm)
+        for (auto& p : params_)
+          if (*p.trainable) ArrayMap<T>(p.grad, p.size) *= T(c.global_clipnorm / norm);
+    }
+  }
+
+  OptimizerConfig config_;
+  std::vector<ParamSlot<T>> params_;
+  std::vector<Index> offsets_;
+  std::vector<T> slots_;
+  Index total_ = 0;
+  int nslots_ = 0;
+  std::int64_t iterations_ = 0;
+  double mu_product_ = 1.0;
+};
+
+}  // namespace densekit

@@ -1,0 +1,103 @@
+// The threading policy, stated once.
+//
+// Eigen vectorizes every kernel; threads come only from here. Eigen's own GEMM threading is
+// switched off (EIGEN_DONT_PARALLELIZE) because at batch-32 shapes it is slower than one thread
+// (BENCHMARKS.md). Instead a product is split into column (or row) panels, each computed by a
+// single-threaded Eigen product on its own OpenMP thread. Small products and small element-wise
+// loops stay on the calling thread: a parallel region costs microseconds.
+#pragma once
+
+#include <algorithm>
+
+#include "types.hpp"
+
+namespace densekit {
+
+// Threads used by kernels; defaults to OMP_NUM_THREADS (or the core count).
+int num_threads();
+void set_num_threads(int n);
+
+// Runs body(t, nthreads) on `nthreads` OpenMP threads (or inline when nthreads == 1).
+void run_parallel(int nthreads, void (*body)(int, int, void*), void* ctx);
+
+// Products below this many flops run single-threaded.
+constexpr double kParallelGemmFlops = 4.0e5;
+// Element-wise loops below this many elements run single-threaded.
+constexpr Index kParallelElements = 1 << 15;
+
+namespace detail {
+// [begin, end) of part t of n parts of `total`, boundaries rounded to `align`.
+inline void split_range(Index total, int t, int n, Index align, Index& begin, Index& end) {
+  Index chunk = (total + n - 1) / n;
+  chunk = (chunk + align - 1) / align * align;
+  begin = std::min<Index>(total, chunk * t);
+  end = std::min<Index>(total, begin + chunk);
+}
+
+template <class F>
+void trampoline(int t, int n, void* ctx) {
+  (*static_cast<F*>(ctx))(t, n);
+}
+}  // namespace detail
+
+// Runs f(t, n) on n threads; n chosen by the caller.
+template <class F>
+void parallel_invoke(int n, F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  run_parallel(n, &detail::trampoline<Fn>, static_cast<void*>(&f));
+}
+
+// dst (M,N) = lhs (M,K) * rhs (K,N), or dst += lhs * rhs when accumulate.
+// Splits dst along its larger dimension between threads when the product is large enough.
+template <class Dst, class Lhs, class Rhs>
+void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
+  const Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  int nt = num_threads();
+  const bool split_cols = n >= m;
+  const Index extent = split_cols ? n : m;
+  nt = int(std::min<Index>(nt, extent / 16));
+  if (nt <= 1 || flops < kParallelGemmFlops) {
+    if (accumulate)
+      dst.noalias() += lhs * rhs;
+    else
+      dst.noalias() = lhs * rhs;
+    return;
+  }
+  parallel_invoke(nt, [&](int t, int parts) {
+    Index b, e;
+    detail::split_range(extent, t, parts, 8, b, e);
+    if (b >= e) return;
+    if (split_cols) {
+      auto d = dst.middleCols(b, e - b);
+      if (accumulate)
+        d.noalias() += lhs * rhs.middleCols(b, e - b);
+      else
+        d.noalias() = lhs * rhs.middleCols(b, e - b);
+    } else {
+      auto d = dst.middleRows(b, e - b);
+      if (accumulate)
+        d.noalias() += lhs.middleRows(b, e - b) * rhs;
+      else
+        d.noalias() = lhs.middleRows(b, e - b) * rhs;
+    }
+  });
+}
+
+// Runs f(row_begin, row_end) over [0, rows), split between threads when rows*cols is large.
+template <class F>
+void parallel_rows(Index rows, Index cols, F&& f) {
+  int nt = num_threads();
+  if (nt <= 1 || rows * cols < kParallelElements || rows < 2) {
+    f(Index(0), rows);
+    return;
+  }
+  nt = int(std::min<Index>(nt, rows));
+  parallel_invoke(nt, [&](int t, int parts) {
+    Index b, e;
+    detail::split_range(rows, t, parts, 1, b, e);
+    if (b < e) f(b, e);
+  });
+}
+
+}  // namespace densekit

@@ -1,0 +1,46 @@
+// Storage types shared by every kernel.
+//
+// Storage order is decided once, here: row-major with the batch on rows, exactly like a
+// C-contiguous NumPy array, so Python buffers map onto these types without a copy.
+#pragma once
+
+#include <Eigen/Core>
+#include <cstdint>
+
+namespace densekit {
+
+using Index = Eigen::Index;
+
+template <class T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using MatrixMap = Eigen::Map<Matrix<T>>;
+template <class T>
+using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
+template <class T>
+using ArrayMap = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+template <class T>
+using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+// A growable buffer that never shrinks: workspaces are sized for the largest batch seen, so
+// steady-state training allocates nothing.
+template <class T>
+class Buffer {
+ public:
+  T* data() { return data_.data(); }
+  const T* data() const { return data_.data(); }
+  Index size() const { return data_.size(); }
+  void reserve(Index n) {
+    if (n > data_.size()) data_.resize(n);
+  }
+  MatrixMap<T> matrix(Index rows, Index cols) { return MatrixMap<T>(data_.data(), rows, cols); }
+
+ private:
+  Eigen::Matrix<T, Eigen::Dynamic, 1> data_;
+};
+
+}  // namespace densekit

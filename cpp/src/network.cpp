@@ -1,0 +1,291 @@
+// The training step and inference loops of Network. See network.hpp for the contract.
+#include "densekit/network.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace densekit {
+
+template <class T>
+Network<T>::Network(std::vector<LayerPtr> layers) : layers_(std::move(layers)) {
+  if (layers_.empty()) throw std::invalid_argument("a network needs at least one layer");
+  std::set<const Layer<T>*> seen;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer<T>* l = layers_[i].get();
+    if (i > 0 && l->input_dim() != layers_[i - 1]->output_dim())
+      throw std::invalid_argument("layer " + std::to_string(i) + " expects " +
+                                  std::to_string(l->input_dim()) + " inputs but layer " +
+                                  std::to_string(i - 1) + " gives " +
+                                  std::to_string(layers_[i - 1]->output_dim()));
+    if (!seen.insert(l).second) continue;  // a layer used twice has its parameters once
+    for (auto& p : l->params()) {
+      params_.push_back(&p);
+      param_owner_.push_back(l);
+    }
+  }
+  acts_.resize(layers_.size() + 1);
+  grads_.resize(layers_.size() + 1);
+}
+
+template <class T>
+void Network<T>::compile(const LossSpec& loss, AccuracyKind accuracy,
+                         const OptimizerConfig& config) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  loss_ = loss;
+  accuracy_ = accuracy;
+  optimizer_ = std::make_unique<Optimizer<T>>(config);
+  std::vector<ParamSlot<T>> slots;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    slots.push_back({params_[i]->value, params_[i]->grad, params_[i]->size(),
+                     &param_owner_[i]->trainable});
+  optimizer_->bind(slots);
+}
+
+template <class T>
+Optimizer<T>& Network<T>::optimizer() {
+  if (!optimizer_) throw std::logic_error("the network is not compiled");
+  return *optimizer_;
+}
+
+template <class T>
+void Network<T>::reserve(Index batch) {
+  if (batch <= capacity_) return;
+  acts_[0].reserve(batch * input_dim());
+  grads_[0].reserve(batch * input_dim());
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    layers_[i]->reserve(batch);
+    acts_[i + 1].reserve(batch * layers_[i]->output_dim());
+    grads_[i + 1].reserve(batch * layers_[i]->output_dim());
+  }
+  const Index ycols = loss_.kind == LossKind::sparse_categorical_crossentropy ? 1 : output_dim();
+  ybuf_.reserve(batch * std::max<Index>(ycols, output_dim()));
+  wbuf_.reserve(batch);
+  capacity_ = batch;
+}
+
+template <class T>
+bool Network<T>::fused_output() const {
+  if (loss_.from_logits) return false;
+  const Activation a = layers_.back()->output_activation();
+  switch (loss_.kind) {
+    case LossKind::sparse_categorical_crossentropy:
+    case LossKind::categorical_crossentropy:
+      return a == Activation::softmax;
+    case LossKind::binary_crossentropy:
+      return a == Activation::sigmoid;
+    default:
+      return false;
+  }
+}
+
+template <class T>
+void Network<T>::forward(ConstMatrixMap<T> x, const StepContext& ctx) {
+  const Index rows = x.rows();
+  const T* in = x.data();
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    Layer<T>& l = *layers_[i];
+    MatrixMap<T> y(acts_[i + 1].data(), rows, l.output_dim());
+    l.forward(ConstMatrixMap<T>(in, rows, l.input_dim()), y, ctx);
+    in = y.data();
+  }
+}
+
+template <class T>
+std::size_t Network<T>::lowest_backward_layer() const {
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    if (layers_[i]->trainable && layers_[i]->param_count() > 0) return i;
+  return layers_.size();
+}
+
+template <class T>
+double Network<T>::penalty() const {
+  double total = 0.0;
+  for (const Param<T>* p : params_) {
+    if (p->l1 == 0.0 && p->l2 == 0.0) continue;
+    ConstArrayMap<T> w(p->value, p->size());
+    if (p->l1 != 0.0) total += p->l1 * double(w.abs().sum());
+    if (p->l2 != 0.0) total += p->l2 * double(w.square().sum());
+  }
+  return total;
+}
+
+template <class T>
+double Network<T>::add_penalty_gradients() {
+  double total = 0.0;
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Param<T>* p = params_[i];
+    if (p->l1 == 0.0 && p->l2 == 0.0) continue;
+    ConstArrayMap<T> w(p->value, p->size());
+    if (p->l1 != 0.0) total += p->l1 * double(w.abs().sum());
+    if (p->l2 != 0.0) total += p->l2 * double(w.square().sum());
+    if (!param_owner_[i]->trainable) continue;
+    ArrayMap<T> g(p->grad, p->size());
+    if (p->l1 != 0.0) g += T(p->l1) * w.sign();
+    if (p->l2 != 0.0) g += T(2 * p->l2) * w;
+  }
+  return total;
+}
+
+template <class T>
+void Network<T>::apply_constraints() {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    Param<T>* p = params_[i];
+    if (p->constraint == ConstraintKind::none || !param_owner_[i]->trainable) continue;
+    MatrixMap<T> w(p->value, p->rows, p->cols);
+    switch (p->constraint) {
+      case ConstraintKind::non_neg:
+        w = w.cwiseMax(T(0));
+        break;
+      case ConstraintKind::max_norm:
+      case ConstraintKind::unit_norm: {
+        // axis=0: one norm per column (each unit's incoming weights); axis=1: per row.
+        const bool per_col = p->constraint_axis == 0;
+        const Index count = per_col ? p->cols : p->rows;
+        for (Index k = 0; k < count; ++k) {
+          const double norm = std::sqrt(double(per_col ? w.col(k).squaredNorm() : w.row(k).squaredNorm()));
+          double factor = 1.0;
+          if (p->constraint == ConstraintKind::max_norm) {
+            if (norm > p->constraint_value) factor = p->constraint_value / norm;
+          } else if (norm > 0.0) {
+            factor = 1.0 / norm;
+          }
+          if (factor == 1.0) continue;
+          if (per_col)
+            w.col(k) *= T(factor);
+          else
+            w.row(k) *= T(factor);
+        }
+        break;
+      }
+      case ConstraintKind::none:
+        break;
+    }
+  }
+}
+
+template <class T>
+RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
+                           const std::int64_t* idx, Index n, Index batch_size, const double* lrs) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!optimizer_) throw std::logic_error("the network is not compiled");
+  if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
+  reserve(std::min(batch_size, n));
+  const Index in = input_dim(), out = output_dim(), ycols = Y.cols();
+  const std::size_t L = layers_.size();
+  const bool fused = fused_output();
+  RunStats stats;
+  for (Index start = 0, b = 0; start < n; start += batch_size, ++b) {
+    const Index rows = std::min(batch_size, n - start);
+    // Gather the batch (contiguous rows need no copy).
+    const T* x = X.data() + start * in;
+    const T* y = Y.data() + start * ycols;
+    const T* w = sw ? sw + start : nullptr;
+    if (idx) {
+      MatrixMap<T> xb = acts_[0].matrix(rows, in);
+      MatrixMap<T> yb = ybuf_.matrix(rows, ycols);
+      for (Index r = 0; r < rows; ++r) {
+        const std::int64_t src = idx[start + r];
+        xb.row(r) = X.row(src);
+        yb.row(r) = Y.row(src);
+        if (sw) wbuf_.data()[r] = sw[src];
+      }
+      x = xb.data();
+      y = yb.data();
+      w = sw ? wbuf_.data() : nullptr;
+    }
+    StepContext ctx;
+    ctx.training = true;
+    ctx.step = step_;
+    forward(ConstMatrixMap<T>(x, rows, in), ctx);
+
+    const T* output = acts_[L].data();
+    const T* z = fused ? layers_.back()->preactivation() : nullptr;
+    T* g = grads_[L].data();
+    const LossSums sums = loss_and_grad<T>(loss_, accuracy_, output, z, y, w, g, rows, out,
+                                           1.0 / double(rows));
+    // Backward, from the output down to the lowest layer that has something to learn.
+    const std::size_t lowest = lowest_backward_layer();
+    for (std::size_t i = L; i-- > lowest;) {
+      Layer<T>& l = *layers_[i];
+      const T* xin = i == 0 ? x : acts_[i].data();
+      T* dx = i > lowest ? grads_[i].data() : nullptr;
+      l.backward(ConstMatrixMap<T>(xin, rows, l.input_dim()),
+                 ConstMatrixMap<T>(acts_[i + 1].data(), rows, l.output_dim()),
+                 MatrixMap<T>(grads_[i + 1].data(), rows, l.output_dim()), dx,
+                 fused && i == L - 1, ctx);
+    }
+    const double loss = sums.weighted_loss / double(rows) + add_penalty_gradients();
+    stats.last_loss = loss;
+    if (!std::isfinite(loss)) {
+      stats.diverged = true;
+      stats.diverged_batch = b;
+      break;
+    }
+    if (lrs) optimizer_->config().learning_rate = lrs[b];
+    optimizer_->step();
+    apply_constraints();
+    ++step_;
+    stats.loss_sum += loss * double(rows);
+    stats.sums.add(sums);
+    stats.samples += rows;
+    stats.batches += 1;
+  }
+  return stats;
+}
+
+template <class T>
+void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Index n = X.rows();
+  batch_size = std::max<Index>(1, std::min(batch_size, n));
+  reserve(batch_size);
+  StepContext ctx;  // inference
+  const std::size_t L = layers_.size();
+  for (Index start = 0; start < n; start += batch_size) {
+    const Index rows = std::min(batch_size, n - start);
+    const T* in = X.data() + start * input_dim();
+    for (std::size_t i = 0; i < L; ++i) {
+      Layer<T>& l = *layers_[i];
+      // The last layer writes straight into the caller's array.
+      T* dst = i + 1 == L ? out.data() + start * out.cols() : acts_[i + 1].data();
+      MatrixMap<T> y(dst, rows, l.output_dim());
+      l.forward(ConstMatrixMap<T>(in, rows, l.input_dim()), y, ctx);
+      in = dst;
+    }
+  }
+}
+
+template <class T>
+RunStats Network<T>::evaluate(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
+                              Index batch_size) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Index n = X.rows(), in = input_dim(), out = output_dim(), ycols = Y.cols();
+  batch_size = std::max<Index>(1, std::min(batch_size, n));
+  reserve(batch_size);
+  const bool fused = fused_output();
+  StepContext ctx;
+  ctx.keep_preactivation = fused;
+  RunStats stats;
+  for (Index start = 0; start < n; start += batch_size) {
+    const Index rows = std::min(batch_size, n - start);
+    forward(ConstMatrixMap<T>(X.data() + start * in, rows, in), ctx);
+    const T* z = fused ? layers_.back()->preactivation() : nullptr;
+    const LossSums sums =
+        loss_and_grad<T>(loss_, accuracy_, acts_[layers_.size()].data(), z,
+                         Y.data() + start * ycols, sw ? sw + start : nullptr, nullptr, rows, out, 1.0);
+    stats.sums.add(sums);
+    stats.samples += rows;
+    stats.batches += 1;
+  }
+  // Keras's evaluate loss: the weighted mean of per-sample terms plus the penalties.
+  stats.loss_sum = stats.sums.weighted_loss + penalty() * double(n);
+  return stats;
+}
+
+template class Network<float>;
+template class Network<double>;
+
+}  // namespace densekit

@@ -1,0 +1,34 @@
+// Thread-count bookkeeping and the one OpenMP parallel region every kernel goes through.
+#include "densekit/parallel.hpp"
+
+#include <omp.h>
+
+#include <atomic>
+
+namespace densekit {
+
+namespace {
+std::atomic<int> g_threads{0};
+}
+
+int num_threads() {
+  int n = g_threads.load(std::memory_order_relaxed);
+  if (n <= 0) {
+    n = omp_get_max_threads();  // honours OMP_NUM_THREADS
+    g_threads.store(n, std::memory_order_relaxed);
+  }
+  return n;
+}
+
+void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
+
+void run_parallel(int nthreads, void (*body)(int, int, void*), void* ctx) {
+  if (nthreads <= 1) {
+    body(0, 1, ctx);
+    return;
+  }
+#pragma omp parallel num_threads(nthreads)
+  body(omp_get_thread_num(), omp_get_num_threads(), ctx);
+}
+
+}  // namespace densekit

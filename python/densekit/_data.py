@@ -1,0 +1,123 @@
+"""Input checking and conversion at the Python edge.
+
+Every array crosses into C++ as a C-contiguous array of the model's dtype, converted here once,
+explicitly (the bindings refuse anything else rather than copy silently). Bad input raises with
+what was given, where, and what was expected.
+"""
+
+import numpy as np
+
+from . import losses
+
+
+def _first_bad(a):
+    bad = np.argwhere(~np.isfinite(a))
+    return tuple(int(i) for i in bad[0])
+
+
+def as_features(x, dtype, width, where, name="x"):
+    """(n, width) C-contiguous array of `dtype`; rejects wrong shapes, non-numbers, NaN/Inf."""
+    if x is None:
+        raise ValueError(f"{where}: {name} is None; expected an array of shape (samples, {width})")
+    a = np.asarray(x)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{where}: {name} must be numeric, got dtype {a.dtype}")
+    if np.iscomplexobj(a):
+        raise TypeError(f"{where}: {name} must be real, got dtype {a.dtype}")
+    if a.ndim == 1 and width is not None and width == a.shape[0] and a.shape[0] != 1:
+        raise ValueError(f"{where}: {name} has shape {a.shape}; expected (samples, {width}) — "
+                         f"for one sample use x.reshape(1, -1)")
+    if a.ndim != 2:
+        raise ValueError(f"{where}: {name} must be 2-D (samples, features), got shape {a.shape}"
+                         + (" — flatten it with x.reshape(len(x), -1)" if a.ndim > 2 else ""))
+    if width is not None and a.shape[1] != width:
+        raise ValueError(f"{where}: {name} has {a.shape[1]} features per sample, but the model "
+                         f"expects {width}")
+    if a.shape[0] == 0:
+        raise ValueError(f"{where}: {name} has no samples")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
+    return a
+
+
+def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
+    """Targets in the layout the C++ loss reads: (n, 1) class ids for sparse cross-entropy,
+    else (n, out_dim)."""
+    if y is None:
+        raise ValueError(f"{where}: {name} is None")
+    a = np.asarray(y)
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
+        raise TypeError(f"{where}: {name} must be numeric, got dtype {a.dtype}")
+    if a.shape[0:1] != (n,):
+        raise ValueError(f"{where}: {name} has {a.shape[0] if a.ndim else 0} samples but x has {n}")
+    if loss.code == losses.SPARSE_CCE:
+        if a.ndim == 2 and a.shape[1] == 1:
+            a = a[:, 0]
+        if a.ndim != 1:
+            raise ValueError(f"{where}: sparse_categorical_crossentropy takes integer class ids of "
+                             f"shape (samples,), got shape {a.shape} (one-hot targets need "
+                             f"categorical_crossentropy)")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
+        if a.dtype.kind == "f" and not np.all(a == np.round(a)):
+            raise ValueError(f"{where}: {name} must hold integer class ids, found non-integers")
+        lo, hi = a.min(), a.max()
+        if lo < 0 or hi >= out_dim:
+            bad = int(np.argmax((a < 0) | (a >= out_dim)))
+            raise ValueError(f"{where}: {name}[{bad}] = {a[bad]} is not a class id in "
+                             f"[0, {out_dim}) (the output layer has {out_dim} units)")
+        return np.ascontiguousarray(a, dtype=dtype).reshape(n, 1)
+    if a.ndim == 1:
+        a = a.reshape(n, 1)
+    if a.ndim != 2 or a.shape[1] != out_dim:
+        raise ValueError(f"{where}: {name} has shape {a.shape}; the {loss.name} loss on a model "
+                         f"with {out_dim} outputs needs shape ({n}, {out_dim})")
+    a = np.ascontiguousarray(a, dtype=dtype)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
+    if loss.code in (losses.CCE, losses.BCE) and (a.min() < 0 or a.max() > 1):
+        raise ValueError(f"{where}: {loss.name} targets must lie in [0, 1], found values in "
+                         f"[{a.min()}, {a.max()}]")
+    return a
+
+
+def as_sample_weight(sample_weight, class_weight, y_ids, n, dtype, where):
+    """Per-sample weights combining sample_weight and class_weight (or None when neither)."""
+    w = None
+    if sample_weight is not None:
+        w = np.asarray(sample_weight, dtype=np.float64)
+        if w.shape != (n,):
+            raise ValueError(f"{where}: sample_weight must have shape ({n},), got {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError(f"{where}: sample_weight must be finite and >= 0")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise TypeError(f"{where}: class_weight must be a dict {{class id: weight}}")
+        if y_ids is None:
+            raise ValueError(f"{where}: class_weight needs class-id or one-hot targets")
+        table = np.ones(int(max(max(class_weight, default=0), y_ids.max())) + 1)
+        for k, v in class_weight.items():
+            if not (isinstance(k, (int, np.integer)) and k >= 0) or not v >= 0:
+                raise ValueError(f"{where}: class_weight entry {k!r}: {v!r} is invalid")
+            table[int(k)] = float(v)
+        cw = table[y_ids.astype(np.int64)]
+        w = cw if w is None else w * cw
+    return None if w is None else np.ascontiguousarray(w, dtype=dtype)
+
+
+def class_ids(y, loss):
+    """Class id per sample (for class_weight), or None for regression losses."""
+    if loss.code == losses.SPARSE_CCE:
+        return y[:, 0]
+    if loss.code == losses.CCE:
+        return np.argmax(y, axis=1)
+    if loss.code == losses.BCE and y.shape[1] == 1:
+        return (y[:, 0] > 0.5).astype(np.int64)
+    return None
+
+
+def check_batch_size(batch_size, where):
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
+        raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
+    return int(batch_size)

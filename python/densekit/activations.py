@@ -1,0 +1,56 @@
+"""Activation names, their C++ codes and default hyperparameters.
+
+The kernels live in cpp/include/densekit/activations.hpp; this module only resolves what a user
+writes (`activation="elu"`) into what the core needs.
+"""
+
+from dataclasses import dataclass
+
+# Codes match densekit::Activation in the C++ core.
+_CODES = {
+    "linear": 0, "relu": 1, "leaky_relu": 2, "rrelu": 3, "prelu": 4, "elu": 5, "selu": 6,
+    "tanh": 7, "sigmoid": 8, "softmax": 9, "gelu": 10, "swish": 11, "softplus": 12,
+}
+_ALIASES = {"silu": "swish", "logistic": "sigmoid", None: "linear", "identity": "linear"}
+_DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
+
+SELU_LAMBDA = 1.0507009873554805
+SELU_ALPHA = 1.6732632423543772
+
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """A resolved activation: its canonical name and hyperparameters."""
+
+    name: str
+    alpha: float = 0.0
+    lower: float = 1.0 / 8.0
+    upper: float = 1.0 / 3.0
+
+    @property
+    def code(self):
+        return _CODES[self.name]
+
+    def core_args(self):
+        return self.code, float(self.alpha), float(self.lower), float(self.upper)
+
+
+def names():
+    """Every accepted activation name."""
+    return sorted(list(_CODES) + [a for a in _ALIASES if a])
+
+
+def get(identifier, **params):
+    """Resolves a name (or an ActivationSpec) into an ActivationSpec; raises on unknown names."""
+    if isinstance(identifier, ActivationSpec):
+        return identifier
+    if identifier is not None and not isinstance(identifier, str):
+        raise TypeError(f"activation must be a name (str), got {type(identifier).__name__}")
+    name = _ALIASES.get(identifier, identifier)
+    if name not in _CODES:
+        raise ValueError(f"unknown activation {identifier!r}; expected one of {names()}")
+    alpha = params.pop("alpha", _DEFAULT_ALPHA.get(name, 0.0))
+    spec = ActivationSpec(name, float(alpha), **{k: float(v) for k, v in params.items()})
+    if name == "rrelu" and not 0.0 <= spec.lower <= spec.upper:
+        raise ValueError(f"RReLU needs 0 <= lower <= upper, got lower={spec.lower}, upper={spec.upper}")
+    return spec

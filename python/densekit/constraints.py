@@ -1,0 +1,72 @@
+"""Weight constraints, applied in C++ after every optimizer update (SPEC §3).
+
+MaxNorm(r, axis=0): every unit's incoming weight vector (a kernel column) with ‖w‖₂ > r is
+rescaled to norm r. NonNeg: w ← max(w, 0). UnitNorm(axis=0): w ← w/‖w‖₂.
+"""
+
+_KINDS = {"max_norm": 1, "non_neg": 2, "unit_norm": 3}
+
+
+class Constraint:
+    kind = None
+    value = 0.0
+    axis = 0
+
+    def core_args(self):
+        return _KINDS[self.kind], float(self.value), int(self.axis)
+
+    def get_config(self):
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _check_axis(axis):
+    if axis not in (0, 1, -1):
+        raise ValueError(f"constraint axis must be 0 or 1 (or -1) for a 2-D kernel, got {axis!r}")
+    return 1 if axis == -1 else axis
+
+
+class MaxNorm(Constraint):
+    kind = "max_norm"
+
+    def __init__(self, max_value=2.0, axis=0):
+        if not max_value > 0:
+            raise ValueError(f"MaxNorm: max_value must be positive, got {max_value!r}")
+        self.value, self.axis = float(max_value), _check_axis(axis)
+
+    def get_config(self):
+        return {"max_value": self.value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    kind = "non_neg"
+
+
+class UnitNorm(Constraint):
+    kind = "unit_norm"
+
+    def __init__(self, axis=0):
+        self.axis = _check_axis(axis)
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+_BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm}
+
+
+def get(identifier):
+    if identifier is None or isinstance(identifier, Constraint):
+        return identifier
+    if isinstance(identifier, dict):
+        return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        return _BY_NAME[identifier]()
+    raise ValueError(f"unknown constraint {identifier!r}; expected one of {sorted(_BY_NAME)}")
+
+
+def serialize(c):
+    return None if c is None else {"class_name": c.kind, "config": c.get_config()}

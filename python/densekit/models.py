@@ -1,0 +1,226 @@
+"""Sequential: the model API (Keras names), a thin shell over a C++ Network.
+
+Building links the layers' C++ objects into a Network; compile attaches the loss and the
+optimizer; fit/evaluate/predict convert inputs once and hand the work to C++ (training.py holds
+the loops).
+"""
+
+import numpy as np
+
+from . import _data, _native, losses, optimizers, training
+from .layers.base import Layer
+from .layers.core import Input
+
+_ACCURACY_NAMES = ("accuracy", "acc")
+_METRIC_NAMES = _ACCURACY_NAMES + ("mse", "mae", "mean_squared_error", "mean_absolute_error")
+
+
+class Sequential:
+    """A linear stack of layers.
+
+    Sequential([Input(784), Dense(300, activation="relu"), Dense(10, activation="softmax")],
+               seed=42, dtype="float32")
+    """
+
+    def __init__(self, layers=None, seed=None, dtype="float32", name=None):
+        self.dtype = _native.resolve_dtype(dtype)
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
+        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
+            raise ValueError(f"Sequential: seed must be an int >= 0 or None, got {seed!r}")
+        self.seed = int(seed)
+        self.name = name or "sequential"
+        self.layers = []
+        self.input_dim = None
+        self._net = None
+        self.optimizer = None
+        self.loss = None
+        self.metrics_names = ["loss"]
+        self.history = None
+        self.stop_training = False
+        self.diverged = False
+        self._shuffle_rng = np.random.default_rng(_native.derive_seed(self.seed, 1_000_003))
+        for layer in layers or []:
+            self.add(layer)
+        if self.input_dim is not None and self.layers:
+            self.build()
+
+    # -- structure -------------------------------------------------------------------------
+    def add(self, layer):
+        if isinstance(layer, Input):
+            if self.layers or self.input_dim is not None:
+                raise ValueError("Sequential: Input must come first, once")
+            self.input_dim = layer.units
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential: expected a densekit layer, got {type(layer).__name__}")
+        if self.input_dim is None and not self.layers and layer.built:
+            self.input_dim = layer.input_dim  # a reused, already-built layer fixes the width
+        self.layers.append(layer)
+        self._net = None
+
+    def build(self, input_dim=None):
+        """Builds every layer (seeded from the model's seed) and links them in C++."""
+        if input_dim is not None:
+            if self.input_dim is not None and input_dim != self.input_dim:
+                raise ValueError(f"build: the model takes {self.input_dim} inputs, not {input_dim}")
+            self.input_dim = int(input_dim)
+        if self.input_dim is None:
+            raise ValueError("build: the input width is unknown; start the model with "
+                             "dk.layers.Input(n_features) or call build(n_features)")
+        if not self.layers:
+            raise ValueError("build: the model has no layers")
+        width = self.input_dim
+        for i, layer in enumerate(self.layers):
+            layer.build(width, self.dtype, _native.derive_seed(self.seed, i))
+            width = layer.output_dim(width)
+        self._net = _native.core_class("Network", self.dtype)([l._core for l in self.layers])
+        if self.optimizer is not None:
+            self._compile_core()
+
+    @property
+    def built(self):
+        return self._net is not None
+
+    @property
+    def output_dim(self):
+        return self._net.output_dim if self._net is not None else None
+
+    def _require_built(self, where):
+        if self._net is None:
+            self.build()
+
+    # -- compile ---------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+        if loss is None:
+            raise ValueError("compile: a loss is required, e.g. loss='sparse_categorical_crossentropy'")
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = losses.get(loss)
+        metrics = list(metrics or [])
+        for m in metrics:
+            if m not in _METRIC_NAMES:
+                raise ValueError(f"compile: unknown metric {m!r}; expected one of {list(_METRIC_NAMES)}")
+            if m in _ACCURACY_NAMES and self.loss.code not in losses.ACCURACY_FOR:
+                raise ValueError(f"compile: 'accuracy' needs a classification loss, not {self.loss.name}")
+        self.metrics_names = ["loss"] + metrics
+        if self.input_dim is not None:
+            self._require_built("compile")
+            self._compile_core()
+
+    def _compile_core(self):
+        accuracy = losses.ACCURACY_FOR.get(self.loss.code, 0)
+        self._net.compile(self.loss.code, self.loss.from_logits, self.loss.delta, accuracy,
+                          self.optimizer.core_config())
+        self.optimizer.bind(self._net)
+
+    def _require_compiled(self, where):
+        if self.optimizer is None:
+            raise RuntimeError(f"{where}: compile the model first (model.compile(optimizer, loss))")
+        if self._net is None:
+            self._require_built(where)
+
+    # -- training & inference --------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0):
+        """Trains for `epochs` epochs; returns a History (history.history[...] per epoch)."""
+        if self.input_dim is None and x is not None:
+            self.build(np.shape(x)[1] if np.ndim(x) == 2 else None)
+        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+                            validation_data, shuffle, class_weight, sample_weight, initial_epoch)
+
+    def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None,
+                 return_dict=False):
+        """Loss (with penalties) and metrics in inference mode."""
+        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """Outputs for x (n, features) in inference mode, as an (n, outputs) array."""
+        self._require_built("predict")
+        X = _data.as_features(x, self.dtype, self.input_dim, "predict")
+        out = np.empty((X.shape[0], self._net.output_dim), dtype=self.dtype)
+        bs = 1024 if batch_size is None else _data.check_batch_size(batch_size, "predict")
+        self._net.predict(X, out, bs)
+        return out
+
+    def __call__(self, x):
+        return self.predict(x)
+
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """One training step on (x, y). Returns the loss of that step's forward pass (before its
+        update), with the metrics as Keras does when any are compiled."""
+        self._require_compiled("train_on_batch")
+        X, Y, W = training.prepare(self, x, y, sample_weight, class_weight, "train_on_batch")
+        opt = self.optimizer
+        lrs = None
+        if opt.schedule is not None:
+            lrs = np.array([opt.schedule(opt.iterations)], dtype=np.float64)
+        stats = self._net.train(X, Y, W, None, X.shape[0], X.shape[0], lrs)
+        n = X.shape[0]
+        logs = {"loss": stats["last_loss"]}
+        logs.update(training.metric_logs(self, stats, n) if stats["samples"] else {})
+        if stats["diverged"]:
+            import warnings
+            warnings.warn(f"train_on_batch: the loss is {stats['last_loss']}; the update was not "
+                          f"applied", RuntimeWarning, stacklevel=2)
+            for name in self.metrics_names[1:]:
+                logs.setdefault(name, float("nan"))
+        return training.format_results(self, logs, return_dict)
+
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """Loss and metrics on one batch in inference mode."""
+        self._require_compiled("test_on_batch")
+        X, Y, W = training.prepare(self, x, y, sample_weight, None, "test_on_batch")
+        return training.format_results(self, training.evaluate_arrays(self, X, Y, W, X.shape[0]),
+                                       return_dict)
+
+    # -- weights ---------------------------------------------------------------------------
+    def get_weights(self):
+        self._require_built("get_weights")
+        return [w for layer in self.layers for w in layer.get_weights()]
+
+    def set_weights(self, weights):
+        self._require_built("set_weights")
+        weights = list(weights)
+        expected = sum(len(layer.weights) for layer in self.layers)
+        if len(weights) != expected:
+            raise ValueError(f"set_weights: the model has {expected} weight arrays, got {len(weights)}")
+        i = 0
+        for layer in self.layers:
+            k = len(layer.weights)
+            layer.set_weights(weights[i:i + k])
+            i += k
+
+    def count_params(self):
+        self._require_built("count_params")
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- description -----------------------------------------------------------------------
+    def summary(self, print_fn=print):
+        self._require_built("summary")
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        width = self.input_dim
+        for layer in self.layers:
+            width = layer.output_dim(width)
+            rows.append((f"{layer.name} ({type(layer).__name__})", f"(None, {width})",
+                         f"{layer.count_params():,}"))
+        w0 = max(len(r[0]) for r in rows) + 2
+        w1 = max(len(r[1]) for r in rows) + 2
+        w2 = max(len(r[2]) for r in rows)
+        line = "─" * (w0 + w1 + w2)
+        total = self.count_params()
+        trainable = sum(l.count_params() for l in self.layers if l.trainable)
+        out = [f'Model: "{self.name}"', line]
+        out += [f"{a:<{w0}}{b:<{w1}}{c:>{w2}}" for a, b, c in rows[:1]]
+        out.append(line)
+        out += [f"{a:<{w0}}{b:<{w1}}{c:>{w2}}" for a, b, c in rows[1:]]
+        out.append(line)
+        out += [f" Total params: {total:,}", f" Trainable params: {trainable:,}",
+                f" Non-trainable params: {total - trainable:,}"]
+        print_fn("\n".join(out))
+
+    def get_config(self):
+        return {"name": self.name, "seed": self.seed, "dtype": np.dtype(self.dtype).name,
+                "input_dim": self.input_dim,
+                "layers": [{"class_name": type(l).__name__, "config": l.get_config()}
+                           for l in self.layers]}

@@ -1,0 +1,181 @@
+"""The training and evaluation loops behind Sequential.fit / evaluate.
+
+Python decides what to run (epochs, shuffling, validation, callbacks); C++ runs it. Each call to
+`network.train` processes a run of batches with the GIL released: one batch when a callback needs
+batch-level control, otherwise as many as fit in ~0.1 s (so the progress bar stays live and
+Ctrl-C stays responsive) — the per-batch cost of Python is then nil.
+"""
+
+import math
+import time
+import warnings
+
+import numpy as np
+
+from . import _data, losses
+from .callbacks import CallbackList, History
+from .progress import ProgressBar
+
+_TARGET_CALL_SECONDS = {True: 0.1, False: 0.5}  # by "is a progress bar showing"
+
+
+def metric_logs(model, stats, samples, prefix=""):
+    """Keras-style logs from C++ run statistics."""
+    logs = {}
+    for name in model.metrics_names[1:]:
+        if name in ("accuracy", "acc"):
+            logs[prefix + name] = stats["correct"] / samples
+        elif name in ("mse", "mean_squared_error"):
+            logs[prefix + name] = stats["sq_error"] / samples
+        elif name in ("mae", "mean_absolute_error"):
+            logs[prefix + name] = stats["abs_error"] / samples
+    return logs
+
+
+def evaluate_arrays(model, X, Y, W, batch_size, prefix=""):
+    stats = model._net.evaluate(X, Y, W, max(batch_size, 256))
+    n = X.shape[0]
+    logs = {prefix + "loss": stats["loss_sum"] / n}
+    logs.update(metric_logs(model, stats, n, prefix))
+    return logs
+
+
+def prepare(model, x, y, sample_weight, class_weight, where):
+    """Converts and checks (x, y, sample_weight) once for the whole call."""
+    X = _data.as_features(x, model.dtype, model.input_dim, where)
+    Y = _data.as_targets(y, model.loss, model.output_dim, model.dtype, X.shape[0], where)
+    W = _data.as_sample_weight(sample_weight, class_weight, _data.class_ids(Y, model.loss)
+                               if class_weight is not None else None, X.shape[0], model.dtype, where)
+    return X, Y, W
+
+
+def _check_fit_args(epochs, verbose, validation_split, initial_epoch):
+    if not (isinstance(epochs, (int, np.integer)) and epochs >= 0):
+        raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+    if verbose not in (0, 1, 2, "auto"):
+        raise ValueError(f"fit: verbose must be 0, 1 or 2, got {verbose!r}")
+    if not (isinstance(validation_split, (int, float)) and 0 <= validation_split < 1):
+        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}")
+    if not (isinstance(initial_epoch, (int, np.integer)) and 0 <= initial_epoch):
+        raise ValueError(f"fit: initial_epoch must be an int >= 0, got {initial_epoch!r}")
+
+
+def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
+        validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+        initial_epoch=0):
+    where = "fit"
+    model._require_compiled(where)
+    _check_fit_args(epochs, verbose, validation_split, initial_epoch)
+    verbose = 1 if verbose == "auto" else verbose
+    batch_size = _data.check_batch_size(batch_size, where)
+    X, Y, W = prepare(model, x, y, sample_weight, class_weight, where)
+
+    val = None
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, sample_weight)")
+        vw = validation_data[2] if len(validation_data) == 3 else None
+        val = prepare(model, validation_data[0], validation_data[1], vw, None, "fit (validation_data)")
+    elif validation_split:
+        # As Keras: the last fraction of the data, taken before any shuffling.
+        split = int(X.shape[0] * (1 - validation_split))
+        if split == 0 or split == X.shape[0]:
+            raise ValueError(f"fit: validation_split={validation_split} leaves an empty training or "
+                             f"validation set for {X.shape[0]} samples")
+        val = (X[split:], Y[split:], None if W is None else W[split:])
+        X, Y, W = X[:split], Y[:split], None if W is None else W[:split]
+
+    n = X.shape[0]
+    steps = math.ceil(n / batch_size)
+    history = History()
+    progbar = ProgressBar(verbose) if verbose else None
+    cbs = CallbackList(([progbar] if progbar else []) + list(callbacks or []) + [history], model,
+                       {"epochs": epochs, "steps": steps, "verbose": verbose,
+                        "batch_size": batch_size, "samples": n})
+    model.history = history
+    model.stop_training = False
+    net = model._net
+    opt = model.optimizer
+    rng = model._shuffle_rng
+    per_call = _TARGET_CALL_SECONDS[progbar is not None and verbose == 1]
+
+    cbs.on_train_begin()
+    chunk = 1 if cbs.wants_batches else 8
+    for epoch in range(initial_epoch, epochs):
+        cbs.on_epoch_begin(epoch)
+        order = rng.permutation(n).astype(np.int64) if shuffle else None
+        done = 0
+        totals = {"loss_sum": 0.0, "correct": 0.0, "sq_error": 0.0, "abs_error": 0.0, "samples": 0}
+        logs = {}
+        while done < steps and not model.stop_training:
+            k = min(chunk, steps - done)
+            start = done * batch_size
+            count = min(k * batch_size, n - start)
+            if cbs.wants_batches:
+                cbs.on_train_batch_begin(done)
+            lrs = None
+            if opt.schedule is not None:
+                it = opt.iterations
+                lrs = np.array([opt.schedule(it + i) for i in range(k)], dtype=np.float64)
+            t0 = time.perf_counter()
+            if order is not None:
+                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs)
+            else:
+                stats = net.train(X[start:start + count], Y[start:start + count],
+                                  None if W is None else W[start:start + count], None, count,
+                                  batch_size, lrs)
+            elapsed = time.perf_counter() - t0
+            for key in totals:
+                totals[key] += stats[key]
+            done += stats["batches"]
+            seen = max(totals["samples"], 1)
+            logs = {"loss": totals["loss_sum"] / seen}
+            logs.update(metric_logs(model, totals, seen))
+            if stats["diverged"]:
+                model.stop_training = True
+                model.diverged = True
+                warnings.warn(f"fit: the loss became {stats['last_loss']} at epoch {epoch + 1}, "
+                              f"batch {done + 1}; training stopped before applying that update "
+                              f"(try a lower learning rate, gradient clipping or standardized inputs)",
+                              RuntimeWarning, stacklevel=3)
+                break
+            if cbs.wants_batches:
+                cbs.on_train_batch_end(done - 1, dict(logs))
+            elif stats["batches"]:
+                # Size the next run of batches to take about `per_call` seconds.
+                per_batch = elapsed / stats["batches"]
+                chunk = max(1, min(steps, int(per_call / max(per_batch, 1e-7))))
+            if progbar:
+                progbar.update(done, logs)
+        if totals["samples"] == 0:
+            logs = {"loss": float("nan")}
+        if val is not None and not getattr(model, "diverged", False):
+            logs.update(evaluate_arrays(model, *val, batch_size, prefix="val_"))
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs if epochs > initial_epoch else {})
+    return history
+
+
+def evaluate(model, x, y, batch_size=32, verbose=0, sample_weight=None, return_dict=False):
+    where = "evaluate"
+    model._require_compiled(where)
+    batch_size = _data.check_batch_size(batch_size, where)
+    X, Y, W = prepare(model, x, y, sample_weight, None, where)
+    logs = evaluate_arrays(model, X, Y, W, batch_size)
+    if verbose:
+        print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+    return format_results(model, logs, return_dict)
+
+
+def format_results(model, logs, return_dict):
+    """Keras's return convention: a dict, a scalar loss, or [loss, *metrics]."""
+    if return_dict:
+        return dict(logs)
+    values = [logs[name] for name in model.metrics_names]
+    return values[0] if len(values) == 1 else values
+
+
+def target_kind(loss):
+    return "class ids" if loss.code == losses.SPARSE_CCE else "targets"
