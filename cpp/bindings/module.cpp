@@ -1,7 +1,12 @@
 // The extension module densekit._core: one register_* call per area.
 #include "bindings.hpp"
 
-PYBIND11_MODULE(_core, m) {
+// The same sources build one module per instruction-set level (_core, _core_avx2, ...).
+#ifndef DENSEKIT_MODULE_NAME
+#define DENSEKIT_MODULE_NAME _core
+#endif
+
+PYBIND11_MODULE(DENSEKIT_MODULE_NAME, m) {
   m.doc() = "densekit's C++ core (layers, networks, optimizers, kernels)";
   densekit::bindings::register_kernels(m);
   densekit::bindings::register_network<float>(m, "32");

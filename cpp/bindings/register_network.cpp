@@ -176,6 +176,20 @@ void register_network(py::module_& m, const std::string& suffix) {
           },
           py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
           py::arg("batch_size"))
+      .def(
+          "gradients",
+          [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw) {
+            if (X.ndim() != 2 || X.shape(1) != n.input_dim())
+              throw py::value_error("gradients: X has the wrong shape");
+            check_rows<T>("gradients: Y", Y.shape(0), X.shape(0));
+            ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
+            ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
+            const T* swp = sw ? sw->data() : nullptr;
+            py::gil_scoped_release release;
+            return n.gradients(xm, ym, swp);
+          },
+          py::arg("X").noconvert(), py::arg("Y").noconvert(),
+          py::arg("sample_weight").noconvert() = py::none())
       .def("penalty", &Net::penalty)
       // Optimizer hyperparameters and state (for schedules, saving and resuming).
       .def_property(

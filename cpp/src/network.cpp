@@ -167,15 +167,50 @@ void Network<T>::apply_constraints() {
 }
 
 template <class T>
+LossSums Network<T>::forward_backward(const T* x, const T* y, const T* w, Index rows,
+                                      const StepContext& ctx, double& loss) {
+  const std::size_t L = layers_.size();
+  const bool fused = fused_output();
+  forward(ConstMatrixMap<T>(x, rows, input_dim()), ctx);
+  const T* z = fused ? layers_.back()->preactivation() : nullptr;
+  const LossSums sums = loss_and_grad<T>(loss_, accuracy_, acts_[L].data(), z, y, w,
+                                         grads_[L].data(), rows, output_dim(), 1.0 / double(rows));
+  // Backward, from the output down to the lowest layer that has something to learn.
+  const std::size_t lowest = lowest_backward_layer();
+  for (std::size_t i = L; i-- > lowest;) {
+    Layer<T>& l = *layers_[i];
+    const T* xin = i == 0 ? x : acts_[i].data();
+    T* dx = i > lowest ? grads_[i].data() : nullptr;
+    l.backward(ConstMatrixMap<T>(xin, rows, l.input_dim()),
+               ConstMatrixMap<T>(acts_[i + 1].data(), rows, l.output_dim()),
+               MatrixMap<T>(grads_[i + 1].data(), rows, l.output_dim()), dx, fused && i == L - 1,
+               ctx);
+  }
+  loss = sums.weighted_loss / double(rows) + add_penalty_gradients();
+  return sums;
+}
+
+template <class T>
+double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!optimizer_) throw std::logic_error("the network is not compiled");
+  reserve(X.rows());
+  StepContext ctx;
+  ctx.training = true;
+  ctx.step = step_;
+  double loss = 0.0;
+  forward_backward(X.data(), Y.data(), sw, X.rows(), ctx, loss);
+  return loss;
+}
+
+template <class T>
 RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
                            const std::int64_t* idx, Index n, Index batch_size, const double* lrs) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
   reserve(std::min(batch_size, n));
-  const Index in = input_dim(), out = output_dim(), ycols = Y.cols();
-  const std::size_t L = layers_.size();
-  const bool fused = fused_output();
+  const Index in = input_dim(), ycols = Y.cols();
   RunStats stats;
   for (Index start = 0, b = 0; start < n; start += batch_size, ++b) {
     const Index rows = std::min(batch_size, n - start);
@@ -199,25 +234,8 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     StepContext ctx;
     ctx.training = true;
     ctx.step = step_;
-    forward(ConstMatrixMap<T>(x, rows, in), ctx);
-
-    const T* output = acts_[L].data();
-    const T* z = fused ? layers_.back()->preactivation() : nullptr;
-    T* g = grads_[L].data();
-    const LossSums sums = loss_and_grad<T>(loss_, accuracy_, output, z, y, w, g, rows, out,
-                                           1.0 / double(rows));
-    // Backward, from the output down to the lowest layer that has something to learn.
-    const std::size_t lowest = lowest_backward_layer();
-    for (std::size_t i = L; i-- > lowest;) {
-      Layer<T>& l = *layers_[i];
-      const T* xin = i == 0 ? x : acts_[i].data();
-      T* dx = i > lowest ? grads_[i].data() : nullptr;
-      l.backward(ConstMatrixMap<T>(xin, rows, l.input_dim()),
-                 ConstMatrixMap<T>(acts_[i + 1].data(), rows, l.output_dim()),
-                 MatrixMap<T>(grads_[i + 1].data(), rows, l.output_dim()), dx,
-                 fused && i == L - 1, ctx);
-    }
-    const double loss = sums.weighted_loss / double(rows) + add_penalty_gradients();
+    double loss = 0.0;
+    const LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
     stats.last_loss = loss;
     if (!std::isfinite(loss)) {
       stats.diverged = true;

@@ -11,9 +11,46 @@ import os
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = "20000"
 
-from . import _core  # noqa: E402
+import importlib  # noqa: E402
 
 import numpy as np  # noqa: E402
+
+# Best first. Each entry: module name, the CPU features it needs (NumPy's names).
+_VARIANTS = (
+    ("_core_avx512", ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL")),
+    ("_core_avx2", ("AVX2", "FMA3")),
+    ("_core", ()),
+)
+
+
+def _cpu_features():
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as f
+    except ImportError:  # NumPy < 2
+        from numpy.core._multiarray_umath import __cpu_features__ as f
+    return f
+
+
+def _load_core():
+    """Imports the fastest build of the C++ core this CPU runs (DENSEKIT_ISA overrides)."""
+    forced = os.environ.get("DENSEKIT_ISA")
+    names = {"avx512": "_core_avx512", "avx2": "_core_avx2", "portable": "_core", "native": "_core"}
+    if forced:
+        if forced not in names:
+            raise ImportError(f"DENSEKIT_ISA must be one of {sorted(names)}, got {forced!r}")
+        return importlib.import_module(f".{names[forced]}", __package__)
+    features = _cpu_features()
+    for name, needs in _VARIANTS:
+        if all(features.get(f, False) for f in needs):
+            try:
+                return importlib.import_module(f".{name}", __package__)
+            except ImportError:
+                continue  # not built (e.g. a native single-variant build)
+    raise ImportError("densekit: no build of the C++ core could be imported")
+
+
+_core = _load_core()
+ISA = {"_core_avx512": "avx512", "_core_avx2": "avx2"}.get(_core.__name__.rsplit(".", 1)[-1], "portable")
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 _SUFFIX = {np.dtype(np.float32): "32", np.dtype(np.float64): "64"}

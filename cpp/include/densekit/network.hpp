@@ -55,6 +55,11 @@ class Network {
   RunStats train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, const std::int64_t* idx,
                  Index n, Index batch_size, const double* lrs);
 
+  // One batch's forward (training mode, at the current step's random streams), loss and
+  // backward, without any update: leaves dL/dθ (penalties included) in every trainable
+  // parameter's gradient buffer. Returns the loss. For gradient checks and diagnostics.
+  double gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw);
+
   // Inference forward of X (N,IN) into out (N,OUT), batch_size rows at a time.
   void predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size);
 
@@ -76,6 +81,10 @@ class Network {
   // The lowest layer index whose backward pass is needed (trainable parameters at or above it).
   std::size_t lowest_backward_layer() const;
   double add_penalty_gradients();
+  // Forward, loss and backward of one gathered batch; returns the loss sums and sets `loss`
+  // (mean loss plus penalties).
+  LossSums forward_backward(const T* x, const T* y, const T* w, Index rows, const StepContext& ctx,
+                            double& loss);
   void apply_constraints();
 
   std::vector<LayerPtr> layers_;
