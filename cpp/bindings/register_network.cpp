@@ -116,7 +116,8 @@ void register_network(py::module_& m, const std::string& suffix) {
           "train",
           [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw,
              std::optional<py::array_t<std::int64_t, py::array::c_style>> idx, py::ssize_t count,
-             py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs) {
+             py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs,
+             std::optional<py::array_t<double, py::array::c_style>> momenta) {
             if (X.ndim() != 2 || Y.ndim() != 2) throw py::value_error("train: X and Y must be 2-D");
             check_rows<T>("train: Y", Y.shape(0), X.shape(0));
             if (X.shape(1) != n.input_dim()) throw py::value_error("train: X has the wrong width");
@@ -131,20 +132,23 @@ void register_network(py::module_& m, const std::string& suffix) {
             }
             const py::ssize_t nbatches = (count + batch_size - 1) / std::max<py::ssize_t>(1, batch_size);
             if (lrs && lrs->size() < nbatches) throw py::value_error("train: too few learning rates");
+            if (momenta && momenta->size() < nbatches) throw py::value_error("train: too few momenta");
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
             const double* lp = lrs ? lrs->data() : nullptr;
+            const double* mp = momenta ? momenta->data() : nullptr;
             RunStats s;
             {
               py::gil_scoped_release release;
-              s = n.train(xm, ym, swp, ip, count, batch_size, lp);
+              s = n.train(xm, ym, swp, ip, count, batch_size, lp, mp);
             }
             return stats_dict(s);
           },
           py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
           py::arg("indices").noconvert(), py::arg("count"), py::arg("batch_size"),
-          py::arg("learning_rates").noconvert() = py::none())
+          py::arg("learning_rates").noconvert() = py::none(),
+          py::arg("momenta").noconvert() = py::none())
       .def(
           "predict",
           [](Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
@@ -196,15 +200,7 @@ void register_network(py::module_& m, const std::string& suffix) {
           "optimizer_config", [](Net& n) { return n.optimizer().config(); },
           [](Net& n, const OptimizerConfig& c) { n.optimizer().config() = c; })
       .def("set_learning_rate", [](Net& n, double lr) { n.optimizer().config().learning_rate = lr; })
-      .def("set_momentum",
-           [](Net& n, double v) {
-             auto& c = n.optimizer().config();
-             // β1 plays momentum's role in the Adam family (OneCycle cycles it).
-             if (c.kind == OptimizerKind::sgd || c.kind == OptimizerKind::rmsprop)
-               c.momentum = v;
-             else
-               c.beta_1 = v;
-           })
+      .def("set_momentum", [](Net& n, double v) { n.optimizer().set_momentum(v); })
       .def_property(
           "optimizer_iterations", [](Net& n) { return n.optimizer().iterations(); },
           [](Net& n, std::int64_t t) { n.optimizer().set_iterations(t); })

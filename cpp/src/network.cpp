@@ -205,7 +205,8 @@ double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* 
 
 template <class T>
 RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
-                           const std::int64_t* idx, Index n, Index batch_size, const double* lrs) {
+                           const std::int64_t* idx, Index n, Index batch_size, const double* lrs,
+                           const double* momenta) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
@@ -243,6 +244,7 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
       break;
     }
     if (lrs) optimizer_->config().learning_rate = lrs[b];
+    if (momenta) optimizer_->set_momentum(momenta[b]);
     optimizer_->step();
     apply_constraints();
     ++step_;

@@ -8,6 +8,7 @@ works with every optimizer; at most one may be set, as in Keras.
 """
 
 import math
+import numbers
 
 from . import _native
 
@@ -15,8 +16,12 @@ from . import _native
 _KINDS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamax": 4, "nadam": 5, "adamw": 6}
 
 
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
 def _positive(name, value, allow_zero=False):
-    ok = isinstance(value, (int, float)) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    ok = _is_real(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
@@ -24,7 +29,7 @@ def _positive(name, value, allow_zero=False):
 
 
 def _unit(name, value, closed=False):
-    ok = isinstance(value, (int, float)) and (0 <= value <= 1 if closed else 0 <= value < 1)
+    ok = _is_real(value) and (0 <= value <= 1 if closed else 0 <= value < 1)
     if not ok:
         raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}")
     return float(value)
@@ -100,6 +105,12 @@ class Optimizer:
     def bind(self, network):
         """Attaches to a compiled C++ network (the last compile wins)."""
         self._network = network
+        self._has_momentum_slot = self._hyper.get("momentum", 0.0) != 0.0
+
+    def _set_momentum(self, value):
+        if self._network is not None and not self._has_momentum_slot and value != 0.0:
+            raise ValueError("cannot switch momentum on after compile: compile with momentum > 0")
+        self._set_hyper("momentum", _unit("momentum", value))
 
     def get_config(self):
         cfg = {"learning_rate": self._lr, **self._hyper}
@@ -132,9 +143,7 @@ class SGD(Optimizer):
 
     @momentum.setter
     def momentum(self, value):
-        if self._hyper["momentum"] == 0.0 and self._network is not None and value != 0.0:
-            raise ValueError("cannot switch momentum on after compile: compile with momentum > 0")
-        self._set_hyper("momentum", _unit("momentum", value))
+        self._set_momentum(value)
 
 
 class Adagrad(Optimizer):
@@ -165,9 +174,7 @@ class RMSprop(Optimizer):
 
     @momentum.setter
     def momentum(self, value):
-        if self._hyper["momentum"] == 0.0 and self._network is not None and value != 0.0:
-            raise ValueError("cannot switch momentum on after compile: compile with momentum > 0")
-        self._set_hyper("momentum", _unit("momentum", value))
+        self._set_momentum(value)
 
 
 class _AdamFamily(Optimizer):

@@ -5,12 +5,15 @@ loss includes the penalty.
 """
 
 
+import numbers
+
+
 class L1L2:
     """λ1·Σ|w| + λ2·Σw²."""
 
     def __init__(self, l1=0.0, l2=0.0):
         for name, v in (("l1", l1), ("l2", l2)):
-            if not (isinstance(v, (int, float)) and v >= 0):
+            if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0):
                 raise ValueError(f"regularizer {name} factor must be a number >= 0, got {v!r}")
         self.l1, self.l2 = float(l1), float(l2)
 

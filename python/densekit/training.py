@@ -19,6 +19,29 @@ from .progress import ProgressBar
 _TARGET_CALL_SECONDS = {True: 0.1, False: 0.5}  # by "is a progress bar showing"
 
 
+def batch_hyperparameters(opt, callbacks, k):
+    """Per-batch learning rates and momenta for the next k batches, or None where constant.
+
+    Sources: a schedule passed as the optimizer's learning_rate (called with the global step), and
+    any callback with a `batch_hyperparameters(iteration, k) -> (lrs, momenta)` method (per-step
+    schedules such as OneCycle) — so schedules run inside one C++ call, without batch-level Python.
+    """
+    it = opt.iterations
+    lrs = momenta = None
+    if opt.schedule is not None:
+        lrs = np.array([opt.schedule(it + i) for i in range(k)], dtype=np.float64)
+    for cb in callbacks:
+        hook = getattr(cb, "batch_hyperparameters", None)
+        if hook is None:
+            continue
+        cb_lrs, cb_momenta = hook(it, k)
+        if cb_lrs is not None:
+            lrs = np.ascontiguousarray(cb_lrs, dtype=np.float64)
+        if cb_momenta is not None:
+            momenta = np.ascontiguousarray(cb_momenta, dtype=np.float64)
+    return lrs, momenta
+
+
 def metric_logs(model, stats, samples, prefix=""):
     """Keras-style logs from C++ run statistics."""
     logs = {}
@@ -113,17 +136,14 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
             count = min(k * batch_size, n - start)
             if cbs.wants_batches:
                 cbs.on_train_batch_begin(done)
-            lrs = None
-            if opt.schedule is not None:
-                it = opt.iterations
-                lrs = np.array([opt.schedule(it + i) for i in range(k)], dtype=np.float64)
+            lrs, momenta = batch_hyperparameters(opt, cbs.callbacks, k)
             t0 = time.perf_counter()
             if order is not None:
-                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs)
+                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs, momenta)
             else:
                 stats = net.train(X[start:start + count], Y[start:start + count],
                                   None if W is None else W[start:start + count], None, count,
-                                  batch_size, lrs)
+                                  batch_size, lrs, momenta)
             elapsed = time.perf_counter() - t0
             for key in totals:
                 totals[key] += stats[key]

@@ -50,10 +50,11 @@ class Network {
 
   // Trains on n samples taken in the order idx[0..n) (or rows 0..n when idx is null), in
   // batches of batch_size (the last one may be smaller). X (N,IN), Y (N,C) or (N,1) class ids,
-  // sw (N) or null. lrs, when non-null, gives the learning rate of each batch. Stops at the first
-  // batch whose loss is not finite, without applying its update.
+  // sw (N) or null. lrs / momenta, when non-null, give each batch's learning rate and momentum
+  // (β1 for the Adam family) — how schedules run without Python between batches. Stops at the
+  // first batch whose loss is not finite, without applying its update.
   RunStats train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, const std::int64_t* idx,
-                 Index n, Index batch_size, const double* lrs);
+                 Index n, Index batch_size, const double* lrs, const double* momenta = nullptr);
 
   // One batch's forward (training mode, at the current step's random streams), loss and
   // backward, without any update: leaves dL/dθ (penalties included) in every trainable

@@ -187,6 +187,13 @@ class Optimizer {
   explicit Optimizer(const OptimizerConfig& config) : config_(config) {}
 
   OptimizerConfig& config() { return config_; }
+  // Momentum as schedules see it: SGD's and RMSprop's β, the Adam family's β1.
+  void set_momentum(double v) {
+    if (config_.kind == OptimizerKind::sgd || config_.kind == OptimizerKind::rmsprop)
+      config_.momentum = v;
+    else
+      config_.beta_1 = v;
+  }
   const OptimizerConfig& config() const { return config_; }
 
   // Lays the slot arena out for `params` (sizes fixed from then on) and resets the state.
@@ -203,6 +210,10 @@ class Optimizer {
   }
 
   void reset() {
+    // The slot layout is fixed here: hyperparameters changed later (momentum → 0) must not
+    // reinterpret the arena.
+    momentum_slot_ = config_.momentum != 0.0;
+    centered_slot_ = config_.centered;
     nslots_ = slots_for(config_);
     slots_.assign(std::size_t(total_ * nslots_), T(0));
     if (config_.kind == OptimizerKind::adagrad)
@@ -258,15 +269,15 @@ class Optimizer {
     auto sl = [&](int k) { return slot(i, k) + off; };
     switch (config_.kind) {
       case OptimizerKind::sgd:
-        update::sgd(config_, s, th, g, nslots_ ? sl(0) : nullptr, n);
+        update::sgd(config_, s, th, g, momentum_slot_ ? sl(0) : nullptr, n);
         break;
       case OptimizerKind::adagrad:
         update::adagrad(config_, s, th, g, sl(0), n);
         break;
       case OptimizerKind::rmsprop: {
         int k = 1;
-        T* mom = config_.momentum != 0.0 ? sl(k++) : nullptr;
-        T* gbar = config_.centered ? sl(k++) : nullptr;
+        T* mom = momentum_slot_ ? sl(k++) : nullptr;
+        T* gbar = centered_slot_ ? sl(k++) : nullptr;
         update::rmsprop(config_, s, th, g, sl(0), mom, gbar, n);
         break;
       }
@@ -312,6 +323,8 @@ class Optimizer {
   std::vector<T> slots_;
   Index total_ = 0;
   int nslots_ = 0;
+  bool momentum_slot_ = false;
+  bool centered_slot_ = false;
   std::int64_t iterations_ = 0;
   double mu_product_ = 1.0;
 };
