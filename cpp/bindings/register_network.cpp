@@ -14,6 +14,7 @@ namespace {
 template <class T>
 Param<T>& param_of(Layer<T>& layer, const std::string& name) {
   Param<T>* p = layer.find_param(name);
+  if (!p) p = layer.find_state(name);
   if (!p) throw py::key_error(std::string(layer.kind()) + " layer has no parameter '" + name + "'");
   return *p;
 }
@@ -59,13 +60,21 @@ void register_network(py::module_& m, const std::string& suffix) {
                                for (auto& p : l.params()) names.push_back(p.name);
                                return names;
                              })
-      // Zero-copy views; the array's base keeps this layer alive.
+      .def_property_readonly("state_names",
+                             [](L& l) {
+                               std::vector<std::string> names;
+                               for (auto& p : l.states()) names.push_back(p.name);
+                               return names;
+                             })
+      // Zero-copy views (parameters and states); the array's base keeps this layer alive.
       .def("value", [](py::object self, const std::string& name) {
         Param<T>& p = param_of(self.cast<L&>(), name);
         return view<T>(p.value, p.rows, p.cols, self);
       })
       .def("grad", [](py::object self, const std::string& name) {
-        Param<T>& p = param_of(self.cast<L&>(), name);
+        Param<T>* pp = self.cast<L&>().find_param(name);
+        if (!pp) throw py::key_error("no trainable parameter '" + name + "'");
+        Param<T>& p = *pp;
         return view<T>(p.grad, p.rows, p.cols, self);
       })
       .def("set_regularizer",
@@ -168,6 +177,7 @@ void register_network(py::module_& m, const std::string& suffix) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("evaluate: X has the wrong shape");
             check_rows<T>("evaluate: Y", Y.shape(0), X.shape(0));
+            if (sw) check_rows<T>("evaluate: sample_weight", sw->shape(0), X.shape(0));
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
@@ -186,6 +196,7 @@ void register_network(py::module_& m, const std::string& suffix) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("gradients: X has the wrong shape");
             check_rows<T>("gradients: Y", Y.shape(0), X.shape(0));
+            if (sw) check_rows<T>("gradients: sample_weight", sw->shape(0), X.shape(0));
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;

@@ -82,11 +82,11 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
       if (training) {
         for (Index i = 0; i < n; ++i) {
           const T v = zp[i];
-          ap[i] = v >= T(0) ? v : v * rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
+          ap[i] = v > T(0) ? v : v * rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
         }
       } else {
         const T mid = T((s.lower + s.upper) / 2);
-        a = (z >= T(0)).select(z, mid * z);
+        a = (z > T(0)).select(z, mid * z);
       }
       break;
     case Activation::elu:
@@ -136,7 +136,7 @@ void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap,
       break;
     case Activation::rrelu:
       for (Index i = 0; i < n; ++i)
-        if (zp[i] < T(0))
+        if (zp[i] <= T(0))
           gp[i] *= rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
       break;
     case Activation::elu:

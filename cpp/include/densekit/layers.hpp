@@ -6,6 +6,7 @@
 // network does — and it never allocates during a step once reserve() has seen the batch size.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -77,6 +78,14 @@ class Layer {
       if (p.name == name) return &p;
     return nullptr;
   }
+  // Non-trainable state saved with the layer (BatchNormalization's moving statistics): no
+  // gradient, never touched by the optimizer.
+  std::vector<Param<T>>& states() { return states_; }
+  Param<T>* find_state(const std::string& name) {
+    for (auto& p : states_)
+      if (p.name == name) return &p;
+    return nullptr;
+  }
   Index param_count() const { return Index(storage_.size()); }
 
   bool trainable = true;
@@ -103,10 +112,31 @@ class Layer {
     }
   }
 
+  // One block for the non-trainable state tensors, filled with `init`.
+  void allocate_states(const std::vector<std::pair<std::string, Index>>& shapes, const std::vector<T>& init) {
+    Index total = 0;
+    for (const auto& s : shapes) total += s.second;
+    state_storage_.assign(std::size_t(total), T(0));
+    states_.clear();
+    Index off = 0;
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
+      Param<T> p;
+      p.name = shapes[i].first;
+      p.rows = 1;
+      p.cols = shapes[i].second;
+      p.value = state_storage_.data() + off;
+      std::fill(p.value, p.value + p.cols, init[i]);
+      off += p.cols;
+      states_.push_back(p);
+    }
+  }
+
   Index input_dim_, output_dim_;
   std::vector<T> storage_;
   std::vector<T> grads_;
   std::vector<Param<T>> params_;
+  std::vector<T> state_storage_;
+  std::vector<Param<T>> states_;
 };
 
 // Applies an activation (with PReLU's learnable α when kind == prelu) and keeps z for backward.
