@@ -108,6 +108,19 @@ void register_network(py::module_& m, const std::string& suffix) {
            py::arg("units"), py::arg("activation"), py::arg("alpha"), py::arg("lower"),
            py::arg("upper"));
 
+  py::class_<BatchNormLayer<T>, L, std::shared_ptr<BatchNormLayer<T>>>(
+      m, ("BatchNorm" + suffix).c_str())
+      .def(py::init<Index, double, double, bool, bool>(), py::arg("units"), py::arg("momentum"),
+           py::arg("epsilon"), py::arg("center"), py::arg("scale"));
+  py::class_<NormalizationLayer<T>, L, std::shared_ptr<NormalizationLayer<T>>>(
+      m, ("Normalization" + suffix).c_str())
+      .def(py::init<Index>(), py::arg("units"));
+  py::class_<DropoutLayer<T>, L, std::shared_ptr<DropoutLayer<T>>>(m, ("Dropout" + suffix).c_str())
+      .def(py::init<Index, double>(), py::arg("units"), py::arg("rate"));
+  py::class_<AlphaDropoutLayer<T>, L, std::shared_ptr<AlphaDropoutLayer<T>>>(
+      m, ("AlphaDropout" + suffix).c_str())
+      .def(py::init<Index, double>(), py::arg("units"), py::arg("rate"));
+
   py::class_<Net>(m, ("Network" + suffix).c_str())
       .def(py::init<std::vector<std::shared_ptr<L>>>(), py::arg("layers"))
       .def_property_readonly("input_dim", &Net::input_dim)
@@ -171,6 +184,24 @@ void register_network(py::module_& m, const std::string& suffix) {
             n.predict(xm, om, batch_size);
           },
           py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("batch_size"))
+      .def(
+          "predict_mc",
+          [](Net& n, CArray<T> X, py::ssize_t samples, CArray<T> mean, CArray<T> stddev,
+             py::ssize_t batch_size, std::uint64_t key) {
+            if (X.ndim() != 2 || X.shape(1) != n.input_dim())
+              throw py::value_error("predict_mc: X has the wrong shape");
+            for (auto* o : {&mean, &stddev})
+              if (o->ndim() != 2 || o->shape(0) != X.shape(0) || o->shape(1) != n.output_dim())
+                throw py::value_error("predict_mc: output arrays have the wrong shape");
+            if (samples < 1) throw py::value_error("predict_mc: samples must be >= 1");
+            ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
+            MatrixMap<T> mm(mean.mutable_data(), mean.shape(0), mean.shape(1));
+            MatrixMap<T> sm(stddev.mutable_data(), stddev.shape(0), stddev.shape(1));
+            py::gil_scoped_release release;
+            n.predict_mc(xm, samples, mm, sm, batch_size, key);
+          },
+          py::arg("X").noconvert(), py::arg("samples"), py::arg("mean").noconvert(),
+          py::arg("stddev").noconvert(), py::arg("batch_size"), py::arg("key"))
       .def(
           "evaluate",
           [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw, py::ssize_t batch_size) {

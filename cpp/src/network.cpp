@@ -197,7 +197,8 @@ double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* 
   reserve(X.rows());
   StepContext ctx;
   ctx.training = true;
-  ctx.step = step_;
+  ctx.dropout = true;
+  ctx.step = step_;  // the same masks the next training step will draw
   double loss = 0.0;
   forward_backward(X.data(), Y.data(), sw, X.rows(), ctx, loss);
   return loss;
@@ -234,6 +235,8 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     }
     StepContext ctx;
     ctx.training = true;
+    ctx.dropout = true;
+    ctx.update_statistics = true;
     ctx.step = step_;
     double loss = 0.0;
     const LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
@@ -275,6 +278,36 @@ void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size
       l.forward(ConstMatrixMap<T>(in, rows, l.input_dim()), y, ctx);
       in = dst;
     }
+  }
+}
+
+template <class T>
+void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mean,
+                            MatrixMap<T> stddev, Index batch_size, std::uint64_t key) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  const Index n = X.rows(), out = output_dim();
+  batch_size = std::max<Index>(1, std::min(batch_size, n));
+  reserve(batch_size);
+  Eigen::MatrixXd sum(batch_size, out), sumsq(batch_size, out);
+  const std::size_t L = layers_.size();
+  for (Index start = 0; start < n; start += batch_size) {
+    const Index rows = std::min(batch_size, n - start);
+    sum.topRows(rows).setZero();
+    sumsq.topRows(rows).setZero();
+    for (Index s = 0; s < samples; ++s) {
+      StepContext ctx;
+      ctx.dropout = true;
+      ctx.step = hash64(key, std::uint64_t(s) * 0x100000001ULL + std::uint64_t(start));
+      forward(ConstMatrixMap<T>(X.data() + start * input_dim(), rows, input_dim()), ctx);
+      const auto y = ConstMatrixMap<T>(acts_[L].data(), rows, out).template cast<double>();
+      sum.topRows(rows) += y;
+      sumsq.topRows(rows) += y.cwiseProduct(y);
+    }
+    const double inv = 1.0 / double(samples);
+    auto m = (sum.topRows(rows) * inv).eval();
+    mean.middleRows(start, rows) = m.cast<T>();
+    stddev.middleRows(start, rows) =
+        (sumsq.topRows(rows) * inv - m.cwiseProduct(m)).cwiseMax(0.0).cwiseSqrt().cast<T>();
   }
 }
 

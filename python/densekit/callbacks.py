@@ -1,8 +1,18 @@
 """Callbacks (Keras contract): hooks on_{train,epoch,train_batch,test}_{begin,end}(…, logs).
 
 The training loop hands whole runs of batches to C++ in one call unless some callback overrides a
-batch-level hook; then it goes batch by batch so that hook sees every batch.
+batch-level hook; then it goes batch by batch so that hook sees every batch. Everything here works
+at epoch granularity for that reason; per-step learning-rate/momentum control goes through the
+`batch_hyperparameters(iteration, k)` hook instead (see schedules.py), which keeps whole runs in
+C++. This file must not import matplotlib at module level (plotting is an optional extra).
 """
+
+import csv
+import math
+import os
+import warnings
+
+import numpy as np
 
 
 class Callback:

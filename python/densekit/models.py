@@ -146,6 +146,36 @@ class Sequential:
     def __call__(self, x):
         return self.predict(x)
 
+    def predict_mc(self, x, samples=100, batch_size=None, seed=None):
+        """MC Dropout (Gal & Ghahramani 2016): `samples` forward passes with the Dropout and
+        AlphaDropout layers dropping (BatchNormalization stays in inference mode), all in one C++
+        call. Returns (mean, std) of the outputs over the samples, each (n, outputs).
+
+        Masks are seeded from the model's seed and a per-model call counter (or from `seed`), so
+        a rebuilt model with the same seed reproduces the same sequence of calls exactly."""
+        self._require_built("predict_mc")
+        if not (isinstance(samples, (int, np.integer)) and samples >= 1):
+            raise ValueError(f"predict_mc: samples must be an int >= 1, got {samples!r}")
+        X = _data.as_features(x, self.dtype, self.input_dim, "predict_mc")
+        mean = np.empty((X.shape[0], self._net.output_dim), dtype=self.dtype)
+        std = np.empty_like(mean)
+        bs = 1024 if batch_size is None else _data.check_batch_size(batch_size, "predict_mc")
+        if seed is None:
+            self._mc_calls = getattr(self, "_mc_calls", 0) + 1
+            key = _native.derive_seed(self.seed, 2_000_003 + self._mc_calls)
+        else:
+            key = _native.derive_seed(int(seed), 2_000_003)
+        self._net.predict_mc(X, int(samples), mean, std, bs, key)
+        return mean, std
+
+    def fold_batchnorm(self):
+        """An inference copy of this model in which every BatchNormalization that directly follows
+        a linear Dense is folded into it (W' = W·γ/√(var+ε) per output, b' = (b−mean)·γ/√(var+ε)+β),
+        an activation layer right after is merged into the new Dense, and dropout layers (the
+        identity in inference) are dropped. Same outputs (to float rounding), fewer layers."""
+        from .folding import fold_batchnorm
+        return fold_batchnorm(self)
+
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on (x, y). Returns the loss of that step's forward pass (before its
         update), with the metrics as Keras does when any are compiled."""
@@ -209,7 +239,7 @@ class Sequential:
         w2 = max(len(r[2]) for r in rows)
         line = "─" * (w0 + w1 + w2)
         total = self.count_params()
-        trainable = sum(l.count_params() for l in self.layers if l.trainable)
+        trainable = sum(l.count_trainable_params() for l in self.layers)
         out = [f'Model: "{self.name}"', line]
         out += [f"{a:<{w0}}{b:<{w1}}{c:>{w2}}" for a, b, c in rows[:1]]
         out.append(line)

@@ -10,6 +10,8 @@ works with every optimizer; at most one may be set, as in Keras.
 import math
 import numbers
 
+import numpy as np
+
 from . import _native
 
 # Codes match densekit::OptimizerKind.
@@ -111,6 +113,50 @@ class Optimizer:
         if self._network is not None and not self._has_momentum_slot and value != 0.0:
             raise ValueError("cannot switch momentum on after compile: compile with momentum > 0")
         self._set_hyper("momentum", _unit("momentum", value))
+
+    # -- state, for saving and resuming ---------------------------------------------------
+    def _bound_network(self, where):
+        if self._network is None:
+            raise RuntimeError(f"{where}: the optimizer has no state yet; compile a built model "
+                               f"with it first")
+        return self._network
+
+    def get_state(self):
+        """A copy of the optimizer's state: {"optimizer": kind, "slots": (nslots, n_params)
+        array of the model dtype (moments laid out like the parameters; nslots may be 0),
+        "iterations": int, "mu_product": float (Nadam's Π μ_i; 1.0 for the others)}.
+        set_state of it later resumes training exactly where it was taken."""
+        net = self._bound_network("get_state")
+        return {"optimizer": self.kind,
+                "slots": np.array(net.optimizer_slots(), copy=True),
+                "iterations": int(net.optimizer_iterations),
+                "mu_product": float(net.optimizer_mu_product)}
+
+    def set_state(self, state):
+        """Restores a state from get_state() of the same kind of optimizer, compiled with the
+        same hyperparameters that fix the slot layout, on a model of the same shape."""
+        net = self._bound_network("set_state")
+        missing = {"optimizer", "slots", "iterations", "mu_product"} - set(state)
+        if missing:
+            raise ValueError(f"set_state: the state lacks {sorted(missing)}")
+        if state["optimizer"] != self.kind:
+            raise ValueError(f"set_state: the state is of a {state['optimizer']!r} optimizer, "
+                             f"this one is {self.kind!r}")
+        view = net.optimizer_slots()
+        slots = np.asarray(state["slots"])
+        if slots.shape != view.shape:
+            raise ValueError(f"set_state: slots must have shape {view.shape} (slots, parameters), "
+                             f"got {slots.shape}")
+        if not np.all(np.isfinite(slots)):
+            raise ValueError("set_state: slots contain NaN or Inf")
+        t, mu = state["iterations"], state["mu_product"]
+        if not (isinstance(t, numbers.Integral) and not isinstance(t, bool) and t >= 0):
+            raise ValueError(f"set_state: iterations must be an int >= 0, got {t!r}")
+        if not (_is_real(mu) and 0 <= mu <= 1):
+            raise ValueError(f"set_state: mu_product must be in [0, 1], got {mu!r}")
+        view[...] = slots  # every check passed: nothing is written on a bad state
+        net.optimizer_iterations = int(t)
+        net.optimizer_mu_product = float(mu)
 
     def get_config(self):
         cfg = {"learning_rate": self._lr, **self._hyper}

@@ -38,9 +38,11 @@ struct Param {
 
 // What a forward/backward call needs to know about the step.
 struct StepContext {
-  bool training = false;
+  bool training = false;            // batch statistics, random RReLU slopes, caches for backward
+  bool dropout = false;             // dropout layers drop (training, or MC-dropout inference)
+  bool update_statistics = false;   // BN moving averages advance (real training steps only)
   bool keep_preactivation = false;  // keep z in inference too (exact fused loss in evaluate)
-  std::uint64_t step = 0;           // training step, mixed into random streams
+  std::uint64_t step = 0;           // mixed into every random stream (masks, slopes)
 };
 
 template <class T>

@@ -12,7 +12,9 @@
 #include <mutex>
 #include <vector>
 
+#include "dropout.hpp"
 #include "layers.hpp"
+#include "normalization.hpp"
 #include "losses.hpp"
 #include "optimizers.hpp"
 #include "types.hpp"
@@ -63,6 +65,12 @@ class Network {
 
   // Inference forward of X (N,IN) into out (N,OUT), batch_size rows at a time.
   void predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size);
+
+  // MC Dropout (Gal & Ghahramani 2016): `samples` stochastic forward passes of X with the dropout
+  // layers dropping (BN and everything else in inference mode); writes the mean and the
+  // (population) standard deviation of the outputs. `key` seeds the masks.
+  void predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mean, MatrixMap<T> stddev,
+                  Index batch_size, std::uint64_t key);
 
   // Loss (incl. penalties) and metric sums over X in inference mode.
   RunStats evaluate(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, Index batch_size);

@@ -93,10 +93,21 @@ class Layer:
 
     @property
     def weights(self):
-        """The parameters as zero-copy NumPy views, in Keras order."""
+        """Parameters and state (e.g. BN's moving statistics) as zero-copy NumPy views, in Keras
+        order."""
         if not self.built:
             return []
+        present = set(self._core.param_names) | set(self._core.state_names)
+        return [self._view(n) for n in self._weight_names if n in present]
+
+    @property
+    def trainable_weights(self):
+        if not (self.built and self._trainable):
+            return []
         return [self._view(n) for n in self._weight_names if n in self._core.param_names]
+
+    def count_trainable_params(self):
+        return sum(int(w.size) for w in self.trainable_weights)
 
     def get_weights(self):
         return [w.copy() for w in self.weights]
