@@ -126,6 +126,8 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def_property_readonly("input_dim", &Net::input_dim)
       .def_property_readonly("output_dim", &Net::output_dim)
       .def_property("step", &Net::step, &Net::set_step)
+      .def_readwrite("auto_threads", &Net::auto_threads)
+      .def_property_readonly("preferred_threads", &Net::preferred_threads)
       .def(
           "compile",
           [](Net& n, int loss, bool from_logits, double delta, int accuracy,
@@ -249,6 +251,8 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def_property(
           "optimizer_mu_product", [](Net& n) { return n.optimizer().mu_product(); },
           [](Net& n, double v) { n.optimizer().set_mu_product(v); })
+      .def_property_readonly("optimizer_offsets",
+                             [](Net& n) { return n.optimizer().offsets(); })
       .def("optimizer_slots", [](py::object self) {
         auto& o = self.cast<Net&>().optimizer();
         return view<T>(o.slots(), o.nslots(), o.total_size(), self);

@@ -2,6 +2,7 @@
 #include "densekit/network.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <set>
 #include <stdexcept>
@@ -239,9 +240,13 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     ctx.update_statistics = true;
     ctx.step = step_;
     double loss = 0.0;
+    const int threads = auto_threads ? tuner_.choose(num_threads()) : num_threads();
+    ThreadLimit limit(threads);
+    const auto t0 = std::chrono::steady_clock::now();
     const LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
     stats.last_loss = loss;
-    if (!std::isfinite(loss)) {
+    // Judged in T: a loss that overflows T means the update would write Inf into the weights.
+    if (!std::isfinite(T(loss))) {
       stats.diverged = true;
       stats.diverged_batch = b;
       break;
@@ -251,6 +256,10 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     optimizer_->step();
     apply_constraints();
     ++step_;
+    if (auto_threads)
+      tuner_.record(threads,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                    double(rows));
     stats.loss_sum += loss * double(rows);
     stats.sums.add(sums);
     stats.samples += rows;
@@ -272,12 +281,12 @@ void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size
     const T* in = X.data() + start * input_dim();
     for (std::size_t i = 0; i < L; ++i) {
       Layer<T>& l = *layers_[i];
-      // The last layer writes straight into the caller's array.
-      T* dst = i + 1 == L ? out.data() + start * out.cols() : acts_[i + 1].data();
-      MatrixMap<T> y(dst, rows, l.output_dim());
+      MatrixMap<T> y(acts_[i + 1].data(), rows, l.output_dim());
       l.forward(ConstMatrixMap<T>(in, rows, l.input_dim()), y, ctx);
-      in = dst;
+      in = y.data();
     }
+    // Computed in our aligned buffer, then copied: the caller's array may sit at any address.
+    out.middleRows(start, rows) = ConstMatrixMap<T>(in, rows, out.cols());
   }
 }
 

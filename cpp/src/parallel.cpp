@@ -9,6 +9,7 @@ namespace densekit {
 
 namespace {
 std::atomic<int> g_threads{0};
+thread_local int t_limit = 0;  // 0: no limit on this thread
 }
 
 int num_threads() {
@@ -17,8 +18,11 @@ int num_threads() {
     n = omp_get_max_threads();  // honours OMP_NUM_THREADS
     g_threads.store(n, std::memory_order_relaxed);
   }
-  return n;
+  return t_limit > 0 && t_limit < n ? t_limit : n;
 }
+
+ThreadLimit::ThreadLimit(int n) : previous_(t_limit) { t_limit = n; }
+ThreadLimit::~ThreadLimit() { t_limit = previous_; }
 
 void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 

@@ -49,6 +49,8 @@ def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
     a = np.asarray(y)
     if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
         raise TypeError(f"{where}: {name} must be numeric, got dtype {a.dtype}")
+    if np.iscomplexobj(a):
+        raise TypeError(f"{where}: {name} must be real, got dtype {a.dtype}")
     if a.shape[0:1] != (n,):
         raise ValueError(f"{where}: {name} has {a.shape[0] if a.ndim else 0} samples but x has {n}")
     if loss.code == losses.SPARSE_CCE:
@@ -86,7 +88,10 @@ def as_sample_weight(sample_weight, class_weight, y_ids, n, dtype, where):
     """Per-sample weights combining sample_weight and class_weight (or None when neither)."""
     w = None
     if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float64)
+        w = np.asarray(sample_weight)
+        if w.dtype == object or np.iscomplexobj(w) or not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+            raise TypeError(f"{where}: sample_weight must be real numbers, got dtype {w.dtype}")
+        w = w.astype(np.float64)
         if w.shape != (n,):
             raise ValueError(f"{where}: sample_weight must have shape ({n},), got {w.shape}")
         if not np.isfinite(w).all() or (w < 0).any():

@@ -1,15 +1,15 @@
 """Loads the C++ extension and picks its float32/float64 classes.
 
 The OpenMP wait policy must be chosen before libgomp starts, i.e. before `_core` is imported:
-idle kernel threads spin only briefly, then sleep, so densekit never burns a core that another
-process on a shared machine could use (BENCHMARKS.md, "Under contention"). Users who set
-OMP_WAIT_POLICY or GOMP_SPINCOUNT themselves keep their choice.
+idle kernel threads sleep instead of spinning. Measured on the 2-core machines under a foreign
+busy process, spinning waits made a W1 epoch 10–20× slower, passive ones did not (BENCHMARKS.md,
+"Under contention"). Users who set OMP_WAIT_POLICY or GOMP_SPINCOUNT themselves keep their choice.
 """
 
 import os
 
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["GOMP_SPINCOUNT"] = "20000"
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 import importlib  # noqa: E402
 

@@ -94,14 +94,15 @@ class Sequential:
     def compile(self, optimizer="rmsprop", loss=None, metrics=None):
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='sparse_categorical_crossentropy'")
-        self.optimizer = optimizers.get(optimizer)
-        self.loss = losses.get(loss)
+        new_optimizer = optimizers.get(optimizer)
+        new_loss = losses.get(loss)
         metrics = list(metrics or [])
         for m in metrics:
             if m not in _METRIC_NAMES:
                 raise ValueError(f"compile: unknown metric {m!r}; expected one of {list(_METRIC_NAMES)}")
-            if m in _ACCURACY_NAMES and self.loss.code not in losses.ACCURACY_FOR:
-                raise ValueError(f"compile: 'accuracy' needs a classification loss, not {self.loss.name}")
+            if m in _ACCURACY_NAMES and new_loss.code not in losses.ACCURACY_FOR:
+                raise ValueError(f"compile: 'accuracy' needs a classification loss, not {new_loss.name}")
+        self.optimizer, self.loss = new_optimizer, new_loss
         self.metrics_names = ["loss"] + metrics
         if self.input_dim is not None:
             self._require_built("compile")
@@ -215,11 +216,14 @@ class Sequential:
         expected = sum(len(layer.weights) for layer in self.layers)
         if len(weights) != expected:
             raise ValueError(f"set_weights: the model has {expected} weight arrays, got {len(weights)}")
-        i = 0
+        i, chunks = 0, []
         for layer in self.layers:
             k = len(layer.weights)
-            layer.set_weights(weights[i:i + k])
+            layer._check_weights(weights[i:i + k])
+            chunks.append(weights[i:i + k])
             i += k
+        for layer, chunk in zip(self.layers, chunks):
+            layer.set_weights(chunk)
 
     def count_params(self):
         self._require_built("count_params")

@@ -88,7 +88,11 @@ class Layer {
       if (p.name == name) return &p;
     return nullptr;
   }
-  Index param_count() const { return Index(storage_.size()); }
+  Index param_count() const {
+    Index n = 0;
+    for (const auto& p : params_) n += p.size();
+    return n;
+  }
 
   bool trainable = true;
   std::uint64_t seed = 0;  // key of the layer's random streams (RReLU slopes, dropout masks)
@@ -97,7 +101,7 @@ class Layer {
   // Allocates one block for all parameters and one for their gradients, in declaration order.
   void allocate(const std::vector<std::pair<std::string, std::pair<Index, Index>>>& shapes) {
     Index total = 0;
-    for (const auto& s : shapes) total += s.second.first * s.second.second;
+    for (const auto& s : shapes) total += padded<T>(s.second.first * s.second.second);
     storage_.assign(std::size_t(total), T(0));
     grads_.assign(std::size_t(total), T(0));
     params_.clear();
@@ -109,7 +113,7 @@ class Layer {
       p.cols = s.second.second;
       p.value = storage_.data() + off;
       p.grad = grads_.data() + off;
-      off += p.size();
+      off += padded<T>(p.size());
       params_.push_back(p);
     }
   }
@@ -117,7 +121,7 @@ class Layer {
   // One block for the non-trainable state tensors, filled with `init`.
   void allocate_states(const std::vector<std::pair<std::string, Index>>& shapes, const std::vector<T>& init) {
     Index total = 0;
-    for (const auto& s : shapes) total += s.second;
+    for (const auto& s : shapes) total += padded<T>(s.second);
     state_storage_.assign(std::size_t(total), T(0));
     states_.clear();
     Index off = 0;
@@ -128,16 +132,16 @@ class Layer {
       p.cols = shapes[i].second;
       p.value = state_storage_.data() + off;
       std::fill(p.value, p.value + p.cols, init[i]);
-      off += p.cols;
+      off += padded<T>(p.cols);
       states_.push_back(p);
     }
   }
 
   Index input_dim_, output_dim_;
-  std::vector<T> storage_;
-  std::vector<T> grads_;
+  AlignedVector<T> storage_;
+  AlignedVector<T> grads_;
   std::vector<Param<T>> params_;
-  std::vector<T> state_storage_;
+  AlignedVector<T> state_storage_;
   std::vector<Param<T>> states_;
 };
 

@@ -17,6 +17,7 @@
 #include "normalization.hpp"
 #include "losses.hpp"
 #include "optimizers.hpp"
+#include "thread_tuner.hpp"
 #include "types.hpp"
 
 namespace densekit {
@@ -81,6 +82,10 @@ class Network {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t s) { step_ = s; }
 
+  // Whether train() picks its thread count by measuring (default) or uses num_threads().
+  bool auto_threads = true;
+  int preferred_threads() const { return tuner_.preferred_threads(); }
+
  private:
   void reserve(Index batch);
   // Whether the output layer's activation and the loss are computed as one fused pair.
@@ -103,6 +108,7 @@ class Network {
   AccuracyKind accuracy_ = AccuracyKind::none;
   std::unique_ptr<Optimizer<T>> optimizer_;
   std::uint64_t step_ = 0;
+  ThreadTuner tuner_;
 
   Index capacity_ = 0;              // rows the buffers hold
   std::vector<Buffer<T>> acts_;     // acts_[0] gathered input, acts_[i+1] output of layer i

@@ -203,7 +203,7 @@ class Optimizer {
     Index total = 0;
     for (const auto& p : params_) {
       offsets_.push_back(total);
-      total += p.size;
+      total += padded<T>(p.size);  // each tensor's slots start 64-byte aligned
     }
     total_ = total;
     reset();
@@ -227,6 +227,7 @@ class Optimizer {
   double mu_product() const { return mu_product_; }
   void set_mu_product(double v) { mu_product_ = v; }
   int nslots() const { return nslots_; }
+  const std::vector<Index>& offsets() const { return offsets_; }
   Index total_size() const { return total_; }
   T* slots() { return slots_.data(); }
   // Slot k of parameter i.
@@ -241,8 +242,9 @@ class Optimizer {
     for (std::size_t i = 0; i < params_.size(); ++i) {
       const auto& p = params_[i];
       if (!*p.trainable) continue;
-      // Split large tensors between threads: every rule is element-wise.
-      parallel_rows(p.size, 1, [&](Index b, Index e) { apply(i, s, b, e - b); });
+      // Split large tensors between threads: every rule is element-wise. Split points are
+      // aligned so each thread's range starts on a 64-byte boundary.
+      parallel_range(p.size, kAlignElements<T>, [&](Index b, Index e) { apply(i, s, b, e - b); });
     }
     mu_product_ = s.mu_prod;
   }
@@ -320,7 +322,7 @@ class Optimizer {
   OptimizerConfig config_;
   std::vector<ParamSlot<T>> params_;
   std::vector<Index> offsets_;
-  std::vector<T> slots_;
+  AlignedVector<T> slots_;
   Index total_ = 0;
   int nslots_ = 0;
   bool momentum_slot_ = false;

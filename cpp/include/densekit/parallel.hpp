@@ -13,9 +13,22 @@
 
 namespace densekit {
 
-// Threads used by kernels; defaults to OMP_NUM_THREADS (or the core count).
+// Threads used by kernels; defaults to OMP_NUM_THREADS (or the core count). A ThreadLimit on
+// the calling thread lowers it for a scope.
 int num_threads();
 void set_num_threads(int n);
+
+// Caps num_threads() on the calling thread while alive (used by the thread auto-tuner).
+class ThreadLimit {
+ public:
+  explicit ThreadLimit(int n);
+  ~ThreadLimit();
+  ThreadLimit(const ThreadLimit&) = delete;
+  ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+ private:
+  int previous_;
+};
 
 // Runs body(t, nthreads) on `nthreads` OpenMP threads (or inline when nthreads == 1).
 void run_parallel(int nthreads, void (*body)(int, int, void*), void* ctx);
@@ -81,6 +94,22 @@ void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
       else
         d.noalias() = lhs.middleRows(b, e - b) * rhs;
     }
+  });
+}
+
+// Runs f(begin, end) over [0, n) element indices, split between threads (at multiples of
+// `align`) when n is large.
+template <class F>
+void parallel_range(Index n, Index align, F&& f) {
+  int nt = num_threads();
+  if (nt <= 1 || n < kParallelElements) {
+    f(Index(0), n);
+    return;
+  }
+  parallel_invoke(nt, [&](int t, int parts) {
+    Index b, e;
+    detail::split_range(n, t, parts, align, b, e);
+    if (b < e) f(b, e);
   });
 }
 

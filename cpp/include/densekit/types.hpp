@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <vector>
 
 namespace densekit {
 
@@ -25,6 +26,19 @@ template <class T>
 using RowVectorMap = Eigen::Map<Eigen::Matrix<T, 1, Eigen::Dynamic>>;
 template <class T>
 using ConstRowVectorMap = Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>;
+
+// Storage for parameters, gradients and optimizer slots: 64-byte aligned, with every tensor's
+// offset padded to a multiple of kAlignElements<T>. Eigen's vectorized loops treat unaligned head
+// elements with scalar code (and scalar exp/log round differently), so alignment must not depend
+// on where an allocation lands for a seed to give bit-identical results.
+template <class T>
+using AlignedVector = std::vector<T, Eigen::aligned_allocator<T>>;
+template <class T>
+constexpr Index kAlignElements = Index(64 / sizeof(T));
+template <class T>
+constexpr Index padded(Index n) {
+  return (n + kAlignElements<T> - 1) / kAlignElements<T> * kAlignElements<T>;
+}
 
 // A growable buffer that never shrinks: workspaces are sized for the largest batch seen, so
 // steady-state training allocates nothing.

@@ -113,6 +113,11 @@ class Layer:
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights):
+        views = self._check_weights(weights)
+        for view, w in zip(views, weights):
+            view[...] = w
+
+    def _check_weights(self, weights):
         self._require_built("set_weights")
         views = self.weights
         weights = list(weights)
@@ -120,13 +125,14 @@ class Layer:
             raise ValueError(f"layer {self.name!r} expects {len(views)} weight arrays, got {len(weights)}")
         for i, (view, w) in enumerate(zip(views, weights)):
             w = np.asarray(w)
+            if w.dtype == object or np.iscomplexobj(w) or not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+                raise TypeError(f"layer {self.name!r}, weight {i}: expected real numbers, got dtype {w.dtype}")
             if w.shape != view.shape:
                 raise ValueError(f"layer {self.name!r}, weight {i}: expected shape {view.shape}, "
                                  f"got {w.shape}")
             if not np.all(np.isfinite(w)):
                 raise ValueError(f"layer {self.name!r}, weight {i}: contains NaN or Inf")
-        for view, w in zip(views, weights):
-            view[...] = w
+        return views
 
     def count_params(self):
         return sum(int(w.size) for w in self.weights)
