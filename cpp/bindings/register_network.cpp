@@ -4,6 +4,8 @@
 // NumPy buffers passed in, which the calling Python frame keeps alive for the call's duration.
 #include <pybind11/stl.h>
 
+#include <cmath>
+
 #include "bindings.hpp"
 #include "densekit/network.hpp"
 
@@ -32,6 +34,18 @@ py::dict stats_dict(const RunStats& s) {
   d["diverged"] = s.diverged;
   d["diverged_batch"] = s.diverged_batch;
   return d;
+}
+
+// Raises ValueError naming the first non-finite element of a (rows, cols) array.
+template <class T>
+void check_finite(const char* where, const T* data, py::ssize_t rows, py::ssize_t cols) {
+  ConstMatrixMap<T> m(data, rows, cols);
+  if (m.allFinite()) return;
+  for (py::ssize_t r = 0; r < rows; ++r)
+    for (py::ssize_t c = 0; c < cols; ++c)
+      if (!std::isfinite(m(r, c)))
+        throw py::value_error(std::string(where) + ": x contains NaN or Inf (first at index (" +
+                              std::to_string(r) + ", " + std::to_string(c) + "))");
 }
 
 template <class T>
@@ -180,6 +194,7 @@ void register_network(py::module_& m, const std::string& suffix) {
               throw py::value_error("predict: X has the wrong shape");
             if (out.ndim() != 2 || out.shape(0) != X.shape(0) || out.shape(1) != n.output_dim())
               throw py::value_error("predict: out has the wrong shape");
+            check_finite<T>("predict", X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             MatrixMap<T> om(out.mutable_data(), out.shape(0), out.shape(1));
             py::gil_scoped_release release;

@@ -8,6 +8,8 @@ from . import (activations, callbacks, constraints, initializers, layers, losses
                regularizers)
 from ._native import _core
 from .models import Sequential
+from . import diagnostics, presets, schedules  # noqa: E402
+from .schedules import lr_finder  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -34,3 +36,4 @@ def __getattr__(name):
 __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets"]
+__all__ += ["schedules", "diagnostics", "presets", "lr_finder"]

@@ -15,8 +15,9 @@ def _first_bad(a):
     return tuple(int(i) for i in bad[0])
 
 
-def as_features(x, dtype, width, where, name="x"):
-    """(n, width) C-contiguous array of `dtype`; rejects wrong shapes, non-numbers, NaN/Inf."""
+def as_features(x, dtype, width, where, name="x", check_finite=True):
+    """(n, width) C-contiguous array of `dtype`; rejects wrong shapes, non-numbers, NaN/Inf
+    (the NaN/Inf scan is skipped when the caller's C++ call does it)."""
     if x is None:
         raise ValueError(f"{where}: {name} is None; expected an array of shape (samples, {width})")
     a = np.asarray(x)
@@ -36,7 +37,7 @@ def as_features(x, dtype, width, where, name="x"):
     if a.shape[0] == 0:
         raise ValueError(f"{where}: {name} has no samples")
     a = np.ascontiguousarray(a, dtype=dtype)
-    if not np.isfinite(a).all():
+    if check_finite and not np.isfinite(a).all():
         raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
     return a
 

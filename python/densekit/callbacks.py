@@ -76,3 +76,420 @@ class History(Callback):
         self.epoch.append(epoch)
         for k, v in (logs or {}).items():
             self.history.setdefault(k, []).append(v)
+
+    def plot(self, keys=None, ax=None, logy=False):
+        """Plots the recorded curves (all keys, or `keys`) against the epoch; returns the Axes.
+        A key and its `val_` twin share a colour (validation dashed). Needs matplotlib."""
+        plt = _pyplot()
+        if ax is None:
+            _, ax = plt.subplots()
+        keys = list(keys) if keys is not None else list(self.history)
+        epochs = [e + 1 for e in self.epoch] if self.epoch else None
+        colours = {}
+        for key in keys:
+            values = self.history.get(key)
+            if values is None:
+                raise KeyError(f"History.plot: no {key!r} in the history; recorded keys: "
+                               f"{sorted(self.history)}")
+            base = key[4:] if key.startswith("val_") else key
+            x = epochs if epochs and len(epochs) == len(values) else range(1, len(values) + 1)
+            line, = ax.plot(list(x), values, "--" if key.startswith("val_") else "-", label=key,
+                            color=colours.get(base))
+            colours.setdefault(base, line.get_color())
+        ax.set_xlabel("epoch")
+        if logy:
+            ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
+        return ax
+
+
+def _pyplot():
+    """matplotlib.pyplot, or a clear error naming the optional extra."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("plotting needs matplotlib: pip install 'densekit[plot]' "
+                          "(or pip install matplotlib)") from e
+    return plt
+
+
+# ----------------------------------------------------------------------------------------------
+# monitoring a logged quantity (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint)
+# ----------------------------------------------------------------------------------------------
+class _Monitor:
+    """Which log entry to watch and which direction is better.
+
+    mode "auto" maximizes accuracy-like quantities (names containing "acc" or "auc") and minimizes
+    everything else, as Keras does. `min_delta` is absolute: an improvement must beat the best
+    value by more than min_delta.
+    """
+
+    def __init__(self, monitor, mode, min_delta, owner):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{owner}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+            raise ValueError(f"{owner}: min_delta must be a number >= 0, got {min_delta!r}")
+        self.monitor = monitor
+        if mode == "auto":
+            name = monitor.lower()
+            mode = "max" if ("acc" in name or "auc" in name) else "min"
+        self.mode = mode
+        self.min_delta = float(min_delta)
+        self._owner = owner
+        self._warned = False
+
+    def worst(self):
+        return math.inf if self.mode == "min" else -math.inf
+
+    def improved(self, current, reference):
+        if self.mode == "min":
+            return current < reference - self.min_delta
+        return current > reference + self.min_delta
+
+    def read(self, logs):
+        """The monitored value from logs, or None (with one warning per training run)."""
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            if not self._warned:
+                self._warned = True
+                warnings.warn(f"{self._owner}: the logs have no {self.monitor!r} (available: "
+                              f"{sorted(logs or {})}); it does nothing without it "
+                              f"(val_* metrics need validation_data or validation_split)",
+                              RuntimeWarning, stacklevel=3)
+            return None
+        return float(value)
+
+
+def _set_lr(model, lr):
+    model.optimizer.learning_rate = float(lr)
+
+
+class EarlyStopping(Callback):
+    """Stops training when `monitor` has not improved for `patience` epochs (Keras semantics).
+
+    An epoch improves when its value beats the best so far by more than `min_delta` (in the
+    direction given by `mode`). With `baseline`, the patience counter only resets once the value
+    also beats the baseline. Epochs before `start_from_epoch` are not counted (warm-up). With
+    `restore_best_weights=True` the model ends training (stopped early or not) with the weights of
+    its best epoch; `best_epoch`, `best` and `stopped_epoch` (0 if it never stopped) are kept.
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self._monitor = _Monitor(monitor, mode, min_delta, "EarlyStopping")
+        if not (isinstance(patience, int) and patience >= 0):
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if not (isinstance(start_from_epoch, int) and start_from_epoch >= 0):
+            raise ValueError(f"EarlyStopping: start_from_epoch must be an int >= 0, got {start_from_epoch!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = start_from_epoch
+
+    @property
+    def mode(self):
+        return self._monitor.mode
+
+    @property
+    def min_delta(self):
+        return self._monitor.min_delta
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = self._monitor.worst()
+        self.best_weights = None
+        self.best_epoch = 0
+        self._monitor._warned = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._monitor.read(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            # So there is something to restore even if no epoch ever improves on the baseline.
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._monitor.improved(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._monitor.improved(current, self.baseline):
+                self.wait = 0
+                return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+        if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
+            self.model.set_weights(self.best_weights)
+
+
+class ReduceLROnPlateau(Callback):
+    """Performance scheduling: multiplies the learning rate by `factor` when `monitor` has not
+    improved (by more than `min_delta`) for `patience` epochs, then waits `cooldown` epochs before
+    counting again; never goes below `min_lr`. Adds "learning_rate" to each epoch's logs."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if not (isinstance(factor, (int, float)) and 0 < factor < 1):
+            raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor!r}")
+        if not (isinstance(patience, int) and patience >= 0):
+            raise ValueError(f"ReduceLROnPlateau: patience must be an int >= 0, got {patience!r}")
+        if not (isinstance(cooldown, int) and cooldown >= 0):
+            raise ValueError(f"ReduceLROnPlateau: cooldown must be an int >= 0, got {cooldown!r}")
+        if not (isinstance(min_lr, (int, float)) and min_lr >= 0):
+            raise ValueError(f"ReduceLROnPlateau: min_lr must be a number >= 0, got {min_lr!r}")
+        self._monitor = _Monitor(monitor, mode, min_delta, "ReduceLROnPlateau")
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = patience
+        self.verbose = verbose
+        self.cooldown = cooldown
+        self.min_lr = float(min_lr)
+        self._reset()
+
+    def _reset(self):
+        self.best = self._monitor.worst()
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+        self._monitor._warned = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        lr = float(self.model.optimizer.learning_rate)
+        logs["learning_rate"] = lr
+        current = self._monitor.read(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._monitor.improved(current, self.best):
+            self.best = current
+            self.wait = 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and lr > self.min_lr:
+                new_lr = max(lr * self.factor, self.min_lr)
+                _set_lr(self.model, new_lr)
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr:.4g}.")
+                self.cooldown_counter = self.cooldown
+                self.wait = 0
+
+    def get_config(self):
+        return {"monitor": self.monitor, "factor": self.factor, "patience": self.patience,
+                "mode": self._monitor.mode, "min_delta": self._monitor.min_delta,
+                "cooldown": self.cooldown, "min_lr": self.min_lr}
+
+
+class ModelCheckpoint(Callback):
+    """Saves the model (`model.save(path)`) after each epoch, or only when `monitor` improves with
+    `save_best_only=True`. `filepath` may hold format fields: "{epoch}" (1-based, as Keras) and any
+    log key, e.g. "ckpt-{epoch:02d}-{val_loss:.3f}.dk". `best` and `saved` (the paths written) are
+    kept."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto"):
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = bool(save_best_only)
+        self._monitor = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
+        self.best = self._monitor.worst()
+        self.saved = []
+
+    def on_train_begin(self, logs=None):
+        if not callable(getattr(self.model, "save", None)):
+            raise RuntimeError("ModelCheckpoint: this model has no save(path) method "
+                               "(densekit model persistence is not available in this build)")
+        self._monitor._warned = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.save_best_only:
+            current = self._monitor.read(logs)
+            if current is None or not self._monitor.improved(current, self.best):
+                return
+            self.best = current
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        self.model.save(path)
+        self.saved.append(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved the model to {path}")
+
+
+class LearningRateScheduler(Callback):
+    """Per-epoch learning rate from `schedule(epoch, lr) -> new_lr` (or `schedule(epoch)`), set
+    at the start of each epoch (epoch counted from 0, as Keras). Adds "learning_rate" to logs."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: schedule must be callable, got {schedule!r}")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = float(self.model.optimizer.learning_rate)
+        try:
+            new_lr = self.schedule(epoch, lr)
+        except TypeError:  # a one-argument schedule(epoch), as Keras accepts
+            new_lr = self.schedule(epoch)
+        new_lr = float(new_lr)
+        if not (math.isfinite(new_lr) and new_lr >= 0):
+            raise ValueError(f"LearningRateScheduler: the schedule returned {new_lr!r} for epoch "
+                             f"{epoch}; a learning rate must be a finite number >= 0")
+        _set_lr(self.model, new_lr)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_lr:.4g}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class TerminateOnNaN(Callback):
+    """Stops training at the end of an epoch whose loss (or val_loss) is NaN or infinite.
+
+    The training loop itself already stops at the first batch whose loss is not finite (before
+    applying that update); this callback also catches a diverging validation loss and records
+    where it stopped (`terminated_epoch`, None if it never did)."""
+
+    def __init__(self, monitors=("loss", "val_loss")):
+        super().__init__()
+        self.monitors = tuple(monitors)
+        self.terminated_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.terminated_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        for key in self.monitors:
+            value = (logs or {}).get(key)
+            if value is not None and not math.isfinite(value):
+                print(f"Epoch {epoch + 1}: invalid {key} {value}, terminating training")
+                self.terminated_epoch = epoch
+                self.model.stop_training = True
+                return
+
+
+class CSVLogger(Callback):
+    """Writes one CSV row per epoch: "epoch" then the log keys (sorted, as Keras), to `filename`;
+    `append=True` continues an existing file (without repeating its header)."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = bool(append)
+        self._file = None
+        self._writer = None
+        self._keys = None
+
+    def on_train_begin(self, logs=None):
+        has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        self._header_needed = not has_rows
+        self._keys = None
+        if has_rows:  # continue with the existing columns
+            with open(self.filename, newline="") as f:
+                header = next(csv.reader(f, delimiter=self.separator), None)
+            self._keys = header[1:] if header else None
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._writer = csv.writer(self._file, delimiter=self.separator)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+        if self._header_needed:
+            self._writer.writerow(["epoch"] + self._keys)
+            self._header_needed = False
+        row = [epoch] + [_csv_value(logs.get(k, "")) for k in self._keys]
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+def _csv_value(v):
+    if isinstance(v, (float, np.floating)):
+        return repr(float(v))
+    return v
+
+
+class GradientMonitor(Callback):
+    """Records `dk.diagnostics.layer_stats` on (x, y) before training and every `every` epochs
+    into `records` (a list of {"epoch": e or None for "before training", "layers": [...]}), and
+    warns when gradients vanish or explode.
+
+    Vanishing: the weight-gradient norm of the first trainable layer is below 10**-orders times
+    that of the last one (gradients collapsing by orders of magnitude toward the input).
+    Exploding: that ratio exceeds 10**orders, or some gradient norm is not finite or exceeds
+    `explode_norm`. Each warning kind is issued once per training run (`warnings` list keeps them).
+    The statistics use a sample of `batch_size` rows; computing them does not change the model,
+    its optimizer state or its random streams.
+    """
+
+    def __init__(self, x, y, batch_size=256, every=1, orders=3.0, explode_norm=1e4, at_start=True,
+                 warn=True):
+        super().__init__()
+        if not (isinstance(every, int) and every >= 1):
+            raise ValueError(f"GradientMonitor: every must be an int >= 1, got {every!r}")
+        self.x, self.y = x, y
+        self.batch_size = batch_size
+        self.every = every
+        self.orders = float(orders)
+        self.explode_norm = float(explode_norm)
+        self.at_start = bool(at_start)
+        self.warn = bool(warn)
+        self.records = []
+        self.warnings = []
+
+    def on_train_begin(self, logs=None):
+        self._warned = set()
+        if self.at_start:
+            self._record(None)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self._record(epoch)
+
+    def _record(self, epoch):
+        from . import diagnostics
+        stats = diagnostics.layer_stats(self.model, self.x, self.y, batch_size=self.batch_size)
+        self.records.append({"epoch": epoch, "layers": stats})
+        kind, message = diagnostics.gradient_health(stats, self.orders, self.explode_norm)
+        if kind is None or kind in self._warned:
+            return
+        self._warned.add(kind)
+        when = "before training" if epoch is None else f"after epoch {epoch + 1}"
+        text = f"GradientMonitor: {kind} gradients {when}: {message}"
+        self.warnings.append(text)
+        if self.warn:
+            warnings.warn(text, RuntimeWarning, stacklevel=2)
+
+    def grad_norms(self):
+        """(epochs, norms): per record, the kernel-gradient norm of each layer (NaN where none)."""
+        epochs = [r["epoch"] for r in self.records]
+        norms = np.array([[np.nan if s["grad_norm"] is None else s["grad_norm"] for s in r["layers"]]
+                          for r in self.records], dtype=float)
+        return epochs, norms

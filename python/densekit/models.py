@@ -137,11 +137,16 @@ class Sequential:
 
     def predict(self, x, batch_size=None, verbose=0):
         """Outputs for x (n, features) in inference mode, as an (n, outputs) array."""
-        self._require_built("predict")
-        X = _data.as_features(x, self.dtype, self.input_dim, "predict")
-        out = np.empty((X.shape[0], self._net.output_dim), dtype=self.dtype)
-        bs = 1024 if batch_size is None else _data.check_batch_size(batch_size, "predict")
-        self._net.predict(X, out, bs)
+        if self._net is None:
+            self._require_built("predict")
+        if not (type(x) is np.ndarray and x.dtype == self.dtype and x.ndim == 2
+                and x.shape[1] == self.input_dim and x.shape[0] and x.flags.c_contiguous):
+            # Anything but the model's own layout is checked and converted once; the NaN/Inf scan
+            # happens in the C++ call for every input (it is cheaper there at batch size 1).
+            x = _data.as_features(x, self.dtype, self.input_dim, "predict", check_finite=False)
+        out = np.empty((x.shape[0], self._net.output_dim), dtype=self.dtype)
+        self._net.predict(x, out, 1024 if batch_size is None else
+                          _data.check_batch_size(batch_size, "predict"))
         return out
 
     def __call__(self, x):

@@ -80,6 +80,12 @@ class Optimizer:
         """The learning-rate schedule passed as learning_rate, or None."""
         return self._schedule
 
+    def _get_hyper(self, name):
+        """Current value: from C++ once bound (per-batch momenta from schedules land there)."""
+        if self._network is not None:
+            return getattr(self._network.optimizer_config, name)
+        return self._hyper[name]
+
     def _set_hyper(self, name, value):
         self._hyper[name] = value
         if self._network is not None:
@@ -122,8 +128,9 @@ class Optimizer:
         return self._network
 
     def get_state(self):
-        """A copy of the optimizer's state: {"optimizer": kind, "slots": (nslots, n_params)
-        array of the model dtype (moments laid out like the parameters; nslots may be 0),
+        """A copy of the optimizer's state: {"optimizer": kind, "slots": (nslots, size) array
+        of the model dtype (the C++ moment arena: one row per moment, each parameter tensor at
+        its offset in the row, so size ≥ the parameter count; nslots may be 0),
         "iterations": int, "mu_product": float (Nadam's Π μ_i; 1.0 for the others)}.
         set_state of it later resumes training exactly where it was taken."""
         net = self._bound_network("get_state")
@@ -185,7 +192,7 @@ class SGD(Optimizer):
 
     @property
     def momentum(self):
-        return self._hyper["momentum"]
+        return self._get_hyper("momentum")
 
     @momentum.setter
     def momentum(self, value):
@@ -216,7 +223,7 @@ class RMSprop(Optimizer):
 
     @property
     def momentum(self):
-        return self._hyper["momentum"]
+        return self._get_hyper("momentum")
 
     @momentum.setter
     def momentum(self, value):
@@ -226,7 +233,7 @@ class RMSprop(Optimizer):
 class _AdamFamily(Optimizer):
     @property
     def beta_1(self):
-        return self._hyper["beta_1"]
+        return self._get_hyper("beta_1")
 
     @beta_1.setter
     def beta_1(self, value):

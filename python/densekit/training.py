@@ -29,7 +29,12 @@ def batch_hyperparameters(opt, callbacks, k):
     it = opt.iterations
     lrs = momenta = None
     if opt.schedule is not None:
-        lrs = np.array([opt.schedule(it + i) for i in range(k)], dtype=np.float64)
+        from .schedules import LearningRateSchedule
+        if isinstance(opt.schedule, LearningRateSchedule):  # vectorized: one NumPy call per run
+            lrs = np.ascontiguousarray(opt.schedule.values(np.arange(it, it + k, dtype=np.float64)),
+                                       dtype=np.float64)
+        else:
+            lrs = np.array([opt.schedule(it + i) for i in range(k)], dtype=np.float64)
     for cb in callbacks:
         hook = getattr(cb, "batch_hyperparameters", None)
         if hook is None:
@@ -112,11 +117,14 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
     steps = math.ceil(n / batch_size)
     history = History()
     progbar = ProgressBar(verbose) if verbose else None
+    if callbacks is None:  # presets attach theirs (early stopping, 1-cycle); callbacks=[] opts out
+        callbacks = getattr(model, "default_callbacks", None)
     cbs = CallbackList(([progbar] if progbar else []) + list(callbacks or []) + [history], model,
                        {"epochs": epochs, "steps": steps, "verbose": verbose,
-                        "batch_size": batch_size, "samples": n})
+                        "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch})
     model.history = history
     model.stop_training = False
+    model.diverged = False  # a past divergence must not switch validation off in later fits
     net = model._net
     opt = model.optimizer
     rng = model._shuffle_rng
@@ -170,7 +178,10 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         if totals["samples"] == 0:
             logs = {"loss": float("nan")}
         if val is not None and not getattr(model, "diverged", False):
-            logs.update(evaluate_arrays(model, *val, batch_size, prefix="val_"))
+            cbs.on_test_begin()
+            val_logs = evaluate_arrays(model, *val, batch_size)
+            cbs.on_test_end(dict(val_logs))  # Keras: on_test_end sees the unprefixed names
+            logs.update({"val_" + k: v for k, v in val_logs.items()})
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break

@@ -1,0 +1,187 @@
+"""Optimizer.get_state() / set_state(): saving and resuming an optimizer's state.
+
+The property that matters: a run that is interrupted, has its weights and optimizer state put
+back (in the same model after it trained on, or in a freshly compiled one), and continues,
+retraces the uninterrupted run bit for bit. The update formulas themselves are checked in
+test_optimizers.py; here only the round trip is.
+"""
+
+import numpy as np
+import pytest
+
+import densekit as dk
+from densekit.layers import Dense, Input
+
+STEPS_BEFORE = 7   # steps taken before the state is saved (moments and Nadam's Π μ non-trivial)
+STEPS_AFTER = 6    # steps retraced after restoring
+
+# id, optimizer factory — every rule, every slot layout (0, 1, 2 and 3 slots)
+OPTIMIZERS = [
+    ("sgd", lambda: dk.optimizers.SGD(0.05)),
+    ("momentum", lambda: dk.optimizers.SGD(0.05, momentum=0.9)),
+    ("nesterov", lambda: dk.optimizers.SGD(0.05, momentum=0.9, nesterov=True)),
+    ("adagrad", lambda: dk.optimizers.Adagrad(0.05)),
+    ("rmsprop", lambda: dk.optimizers.RMSprop(0.01)),
+    ("rmsprop_mom_centered", lambda: dk.optimizers.RMSprop(0.01, momentum=0.5, centered=True)),
+    ("adam", lambda: dk.optimizers.Adam(0.01)),
+    ("amsgrad", lambda: dk.optimizers.Adam(0.01, amsgrad=True)),
+    ("adamw", lambda: dk.optimizers.AdamW(0.01, weight_decay=0.01)),
+    ("adamax", lambda: dk.optimizers.Adamax(0.01)),
+    ("nadam", lambda: dk.optimizers.Nadam(0.01)),
+]
+
+
+def batches(seed=0, n_batches=STEPS_BEFORE + STEPS_AFTER, n=24):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=(n, 5)), rng.integers(0, 3, size=n)) for _ in range(n_batches)]
+
+
+def make_model(make_opt, dtype="float64", seed=1):
+    model = dk.Sequential([Input(5), Dense(8, activation="tanh"), Dense(3, activation="softmax")],
+                          seed=seed, dtype=dtype)
+    model.compile(optimizer=make_opt(), loss="sparse_categorical_crossentropy")
+    return model
+
+
+def run(model, data):
+    """Weights after each step on data."""
+    out = []
+    for x, y in data:
+        model.train_on_batch(x, y)
+        out.append(model.get_weights())
+    return out
+
+
+def assert_same_trajectory(got, want):
+    for step, (g, w) in enumerate(zip(got, want)):
+        for i, (a, b) in enumerate(zip(g, w)):
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step}, weight {i}")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("name,make_opt", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_restore_in_same_model_retraces_trajectory(name, make_opt, dtype):
+    """Save after STEPS_BEFORE steps, train on (state changes), restore weights + state, retrain:
+    the same weights step by step, and the optimizer's counters as saved."""
+    data = batches()
+    model = make_model(make_opt, dtype)
+    run(model, data[:STEPS_BEFORE])
+    weights, state = model.get_weights(), model.optimizer.get_state()
+    want = run(model, data[STEPS_BEFORE:])
+
+    model.set_weights(weights)
+    model.optimizer.set_state(state)
+    assert model.optimizer.iterations == STEPS_BEFORE
+    assert_same_trajectory(run(model, data[STEPS_BEFORE:]), want)
+
+
+@pytest.mark.parametrize("name,make_opt", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
+def test_restore_in_fresh_model_retraces_trajectory(name, make_opt):
+    """Resuming in a newly built and compiled model (another seed, so nothing is shared but what
+    is restored) continues the original run exactly."""
+    data = batches()
+    model = make_model(make_opt)
+    run(model, data[:STEPS_BEFORE])
+    weights, state = model.get_weights(), model.optimizer.get_state()
+    want = run(model, data[STEPS_BEFORE:])
+
+    fresh = make_model(make_opt, seed=99)
+    fresh.set_weights(weights)
+    fresh.optimizer.set_state(state)
+    assert_same_trajectory(run(fresh, data[STEPS_BEFORE:]), want)
+
+
+@pytest.mark.parametrize("name,make_opt", [o for o in OPTIMIZERS if o[0] != "sgd"],
+                         ids=[o[0] for o in OPTIMIZERS if o[0] != "sgd"])
+def test_weights_alone_do_not_resume(name, make_opt):
+    """The state carries information: restoring only the weights diverges from the original run
+    (plain SGD is stateless and excluded)."""
+    data = batches()
+    model = make_model(make_opt)
+    run(model, data[:STEPS_BEFORE])
+    weights = model.get_weights()
+    want = run(model, data[STEPS_BEFORE:])
+
+    fresh = make_model(make_opt)
+    fresh.set_weights(weights)
+    got = run(fresh, data[STEPS_BEFORE:])
+    assert not np.array_equal(got[-1][0], want[-1][0])
+
+
+def test_state_contents_and_copy_semantics():
+    """Slots come as (nslots, arena size ≥ parameter count); get_state returns a copy,
+    unaffected by later training; Nadam's Π μ is below 1 after steps."""
+    data = batches()
+    model = make_model(lambda: dk.optimizers.Nadam(0.01))
+    run(model, data[:3])
+    state = model.optimizer.get_state()
+    assert state["optimizer"] == "nadam"
+    assert state["slots"].shape == model._net.optimizer_slots().shape
+    assert state["slots"].shape[0] == 2 and state["slots"].shape[1] >= model.count_params()
+    assert state["slots"].dtype == np.float64
+    assert state["iterations"] == 3
+    assert 0 < state["mu_product"] < 1
+    snapshot = state["slots"].copy()
+    run(model, data[3:5])
+    np.testing.assert_array_equal(state["slots"], snapshot)
+    assert not np.array_equal(model.optimizer.get_state()["slots"], snapshot)
+
+
+def test_plain_sgd_state_has_no_slots():
+    model = make_model(lambda: dk.optimizers.SGD(0.05))
+    state = model.optimizer.get_state()
+    assert state["slots"].shape[0] == 0
+    assert (state["iterations"], state["mu_product"]) == (0, 1.0)
+
+
+def test_state_before_compile_raises():
+    opt = dk.optimizers.Adam()
+    with pytest.raises(RuntimeError, match="compile"):
+        opt.get_state()
+    with pytest.raises(RuntimeError, match="compile"):
+        opt.set_state({"optimizer": "adam", "slots": np.zeros((2, 3)), "iterations": 0,
+                       "mu_product": 1.0})
+
+
+# id, change applied to a valid Adam state, message
+BAD_STATES = [
+    ("missing_key", lambda s: s.pop("mu_product"), "lacks"),
+    ("other_optimizer", lambda s: s.update(optimizer="nadam"), "nadam"),
+    ("wrong_slot_count", lambda s: s.update(slots=s["slots"][:1]), "shape"),
+    ("wrong_param_count", lambda s: s.update(slots=s["slots"][:, :-1]), "shape"),
+    ("nan_slot", lambda s: s["slots"].__setitem__((0, 0), np.nan), "NaN"),
+    ("negative_iterations", lambda s: s.update(iterations=-1), "iterations"),
+    ("float_iterations", lambda s: s.update(iterations=2.5), "iterations"),
+    ("mu_product_above_one", lambda s: s.update(mu_product=1.5), "mu_product"),
+]
+
+
+@pytest.mark.parametrize("bad_id,corrupt,match", BAD_STATES, ids=[b[0] for b in BAD_STATES])
+def test_bad_state_raises_and_keeps_state(bad_id, corrupt, match):
+    data = batches()
+    model = make_model(lambda: dk.optimizers.Adam(0.01))
+    run(model, data[:3])
+    before = model.optimizer.get_state()
+    bad = model.optimizer.get_state()
+    bad["slots"] = bad["slots"] * 2.0
+    corrupt(bad)
+    with pytest.raises(ValueError, match=match):
+        model.optimizer.set_state(bad)
+    after = model.optimizer.get_state()
+    np.testing.assert_array_equal(after["slots"], before["slots"])
+    assert (after["iterations"], after["mu_product"]) == (before["iterations"], before["mu_product"])
+
+
+def test_same_seed_models_train_bit_identically():
+    """SPEC §1: the same seed gives bit-identical results. Resuming in a fresh model (above)
+    relies on it. Several identically built models take one identical step; their weights must
+    agree exactly, whatever address the allocator gave each model's buffers."""
+    x, y = batches()[0]
+    results = []
+    for _ in range(4):
+        model = make_model(lambda: dk.optimizers.SGD(0.05))
+        model.train_on_batch(x, y)
+        results.append(model.get_weights())
+    for other in results[1:]:
+        for i, (a, b) in enumerate(zip(other, results[0])):
+            np.testing.assert_array_equal(a, b, err_msg=f"weight {i}")
