@@ -297,7 +297,9 @@ void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mea
   const Index n = X.rows(), out = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   reserve(batch_size);
-  Eigen::MatrixXd sum(batch_size, out), sumsq(batch_size, out);
+  // Shifted accumulation: deviations from the first sample, so a deterministic model gives
+  // std exactly 0 and mean exactly predict(), and nothing cancels catastrophically.
+  Eigen::MatrixXd first(batch_size, out), sum(batch_size, out), sumsq(batch_size, out);
   const std::size_t L = layers_.size();
   for (Index start = 0; start < n; start += batch_size) {
     const Index rows = std::min(batch_size, n - start);
@@ -309,14 +311,19 @@ void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mea
       ctx.step = hash64(key, std::uint64_t(s) * 0x100000001ULL + std::uint64_t(start));
       forward(ConstMatrixMap<T>(X.data() + start * input_dim(), rows, input_dim()), ctx);
       const auto y = ConstMatrixMap<T>(acts_[L].data(), rows, out).template cast<double>();
-      sum.topRows(rows) += y;
-      sumsq.topRows(rows) += y.cwiseProduct(y);
+      if (s == 0) {
+        first.topRows(rows) = y;
+        continue;
+      }
+      const Eigen::MatrixXd d = y - first.topRows(rows);
+      sum.topRows(rows) += d;
+      sumsq.topRows(rows) += d.cwiseProduct(d);
     }
     const double inv = 1.0 / double(samples);
-    auto m = (sum.topRows(rows) * inv).eval();
-    mean.middleRows(start, rows) = m.cast<T>();
+    const Eigen::MatrixXd dm = sum.topRows(rows) * inv;
+    mean.middleRows(start, rows) = (first.topRows(rows) + dm).cast<T>();
     stddev.middleRows(start, rows) =
-        (sumsq.topRows(rows) * inv - m.cwiseProduct(m)).cwiseMax(0.0).cwiseSqrt().cast<T>();
+        (sumsq.topRows(rows) * inv - dm.cwiseProduct(dm)).cwiseMax(0.0).cwiseSqrt().cast<T>();
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace densekit {
@@ -26,13 +27,22 @@ ThreadLimit::~ThreadLimit() { t_limit = previous_; }
 
 void set_num_threads(int n) { g_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
-void run_parallel(int nthreads, void (*body)(int, int, void*), void* ctx) {
+int partition_count() {
+  static const int parts = std::max(1, omp_get_num_procs());
+  return parts;
+}
+
+void run_parallel(int parts, void (*body)(int, int, void*), void* ctx) {
+  const int nthreads = std::min(parts, num_threads());
   if (nthreads <= 1) {
-    body(0, 1, ctx);
+    for (int p = 0; p < parts; ++p) body(p, parts, ctx);
     return;
   }
 #pragma omp parallel num_threads(nthreads)
-  body(omp_get_thread_num(), omp_get_num_threads(), ctx);
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    for (int p = t; p < parts; p += nt) body(p, parts, ctx);
+  }
 }
 
 }  // namespace densekit

@@ -10,6 +10,9 @@ from ._native import _core
 from .models import Sequential
 from . import diagnostics, presets, schedules  # noqa: E402
 from .schedules import lr_finder  # noqa: E402
+from . import cloning, pretrain, saving  # noqa: E402 (issue 6)
+from .cloning import clone_model  # noqa: E402
+from .saving import ModelFileError, load_model  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -37,3 +40,4 @@ __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initi
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets"]
 __all__ += ["schedules", "diagnostics", "presets", "lr_finder"]
+__all__ += ["clone_model", "load_model", "ModelFileError", "pretrain", "saving"]  # issue 6

@@ -36,7 +36,8 @@ def as_features(x, dtype, width, where, name="x", check_finite=True):
                          f"expects {width}")
     if a.shape[0] == 0:
         raise ValueError(f"{where}: {name} has no samples")
-    a = np.ascontiguousarray(a, dtype=dtype)
+    with np.errstate(over="ignore"):  # values beyond the dtype become Inf, reported just below
+        a = np.ascontiguousarray(a, dtype=dtype)
     if check_finite and not np.isfinite(a).all():
         raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
     return a

@@ -34,6 +34,12 @@ class ActivationSpec:
     def core_args(self):
         return self.code, float(self.alpha), float(self.lower), float(self.upper)
 
+    def serialize(self):
+        """The name alone when every hyperparameter is the default, else a dict."""
+        if self == get(self.name):
+            return self.name
+        return {"name": self.name, "alpha": self.alpha, "lower": self.lower, "upper": self.upper}
+
 
 def names():
     """Every accepted activation name."""
@@ -44,6 +50,11 @@ def get(identifier, **params):
     """Resolves a name (or an ActivationSpec) into an ActivationSpec; raises on unknown names."""
     if isinstance(identifier, ActivationSpec):
         return identifier
+    if isinstance(identifier, dict):  # a serialized spec: {"name": ..., "alpha": ..., ...}
+        cfg = dict(identifier)
+        if "name" not in cfg:
+            raise ValueError(f"activation config {identifier!r} has no 'name'")
+        return get(cfg.pop("name"), **cfg, **params)
     if identifier is not None and not isinstance(identifier, str):
         raise TypeError(f"activation must be a name (str), got {type(identifier).__name__}")
     name = _ALIASES.get(identifier, identifier)

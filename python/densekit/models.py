@@ -230,6 +230,19 @@ class Sequential:
         for layer, chunk in zip(self.layers, chunks):
             layer.set_weights(chunk)
 
+    def save(self, path, include_optimizer=True):
+        """Writes the model to one file, atomically: architecture, weights, BN statistics and (by
+        default) the optimizer state and counters, so training resumes bit for bit after
+        dk.load_model(path). The C++ library reads the same file (densekit::Model::load)."""
+        from .saving import save_model
+        save_model(self, path, include_optimizer=include_optimizer)
+
+    def sparsity(self, threshold=1e-3):
+        """Fraction of |w| below `threshold` per layer's kernel (and overall): how sparse l1 made
+        the model."""
+        from .sparsity import sparsity
+        return sparsity(self, threshold)
+
     def count_params(self):
         self._require_built("count_params")
         return sum(layer.count_params() for layer in self.layers)

@@ -3,8 +3,12 @@
 // Eigen vectorizes every kernel; threads come only from here. Eigen's own GEMM threading is
 // switched off (EIGEN_DONT_PARALLELIZE) because at batch-32 shapes it is slower than one thread
 // (BENCHMARKS.md). Instead a product is split into column (or row) panels, each computed by a
-// single-threaded Eigen product on its own OpenMP thread. Small products and small element-wise
-// loops stay on the calling thread: a parallel region costs microseconds.
+// single-threaded Eigen product. Small products and small element-wise loops stay whole: a
+// parallel region costs microseconds.
+//
+// Determinism: how work is split depends only on the shapes and the machine (partition_count()),
+// never on how many threads run — threads only decide who computes which panel. So one thread,
+// two threads, or the auto-tuner switching between them give bit-identical results.
 #pragma once
 
 #include <algorithm>
@@ -30,8 +34,11 @@ class ThreadLimit {
   int previous_;
 };
 
-// Runs body(t, nthreads) on `nthreads` OpenMP threads (or inline when nthreads == 1).
-void run_parallel(int nthreads, void (*body)(int, int, void*), void* ctx);
+// Number of panels large work is split into: the machine's core count, fixed for the process.
+int partition_count();
+
+// Runs body(p, parts, ctx) for every part p in [0, parts), on up to num_threads() threads.
+void run_parallel(int parts, void (*body)(int, int, void*), void* ctx);
 
 // Products below this many flops run single-threaded.
 constexpr double kParallelGemmFlops = 4.0e5;
@@ -53,7 +60,7 @@ void trampoline(int t, int n, void* ctx) {
 }
 }  // namespace detail
 
-// Runs f(t, n) on n threads; n chosen by the caller.
+// Runs f(p, n) for every part p of n, on as many threads as allowed.
 template <class F>
 void parallel_invoke(int n, F&& f) {
   using Fn = std::remove_reference_t<F>;
@@ -66,20 +73,19 @@ template <class Dst, class Lhs, class Rhs>
 void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
   const Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
   const double flops = 2.0 * double(m) * double(n) * double(k);
-  int nt = num_threads();
   const bool split_cols = n >= m;
   const Index extent = split_cols ? n : m;
-  nt = int(std::min<Index>(nt, extent / 16));
-  if (nt <= 1 || flops < kParallelGemmFlops) {
+  const int parts = flops < kParallelGemmFlops ? 1 : int(std::min<Index>(partition_count(), extent / 16));
+  if (parts <= 1) {
     if (accumulate)
       dst.noalias() += lhs * rhs;
     else
       dst.noalias() = lhs * rhs;
     return;
   }
-  parallel_invoke(nt, [&](int t, int parts) {
+  parallel_invoke(parts, [&](int t, int nparts) {
     Index b, e;
-    detail::split_range(extent, t, parts, 8, b, e);
+    detail::split_range(extent, t, nparts, 8, b, e);
     if (b >= e) return;
     if (split_cols) {
       auto d = dst.middleCols(b, e - b);
@@ -101,12 +107,12 @@ void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
 // `align`) when n is large.
 template <class F>
 void parallel_range(Index n, Index align, F&& f) {
-  int nt = num_threads();
-  if (nt <= 1 || n < kParallelElements) {
+  const int nparts = n < kParallelElements ? 1 : partition_count();
+  if (nparts <= 1) {
     f(Index(0), n);
     return;
   }
-  parallel_invoke(nt, [&](int t, int parts) {
+  parallel_invoke(nparts, [&](int t, int parts) {
     Index b, e;
     detail::split_range(n, t, parts, align, b, e);
     if (b < e) f(b, e);
@@ -116,13 +122,13 @@ void parallel_range(Index n, Index align, F&& f) {
 // Runs f(row_begin, row_end) over [0, rows), split between threads when rows*cols is large.
 template <class F>
 void parallel_rows(Index rows, Index cols, F&& f) {
-  int nt = num_threads();
-  if (nt <= 1 || rows * cols < kParallelElements || rows < 2) {
+  const int nparts =
+      rows * cols < kParallelElements ? 1 : int(std::min<Index>(partition_count(), rows));
+  if (nparts <= 1) {
     f(Index(0), rows);
     return;
   }
-  nt = int(std::min<Index>(nt, rows));
-  parallel_invoke(nt, [&](int t, int parts) {
+  parallel_invoke(nparts, [&](int t, int parts) {
     Index b, e;
     detail::split_range(rows, t, parts, 1, b, e);
     if (b < e) f(b, e);

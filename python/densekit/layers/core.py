@@ -79,7 +79,7 @@ class Dense(Layer):
     def get_config(self):
         a = self.activation
         cfg = super().get_config()
-        cfg.update(units=self.units, activation=a.name, use_bias=self.use_bias,
+        cfg.update(units=self.units, activation=a.serialize(), use_bias=self.use_bias,
                    kernel_initializer=initializers.serialize(self.kernel_initializer),
                    bias_initializer=initializers.serialize(self.bias_initializer),
                    kernel_regularizer=None if self.kernel_regularizer is None else self.kernel_regularizer.get_config(),

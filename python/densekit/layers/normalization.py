@@ -98,12 +98,18 @@ class Normalization(Layer):
         if not self.built:
             self.build(X.shape[1], "float32" if self.dtype is None else self.dtype)
         self._set_stats(mean, var)
+        self._adapted = (mean, var)  # full precision, in case a float64 model rebuilds the layer
         return self
 
     def build(self, input_dim, dtype="float32", seed=0):
         if self.built and self.input_dim == input_dim and np.dtype(dtype) != self.dtype:
-            # adapt() built it before the model's dtype was known: rebuild, keeping the statistics.
+            # adapt() built it before the model's dtype was known: rebuild, keeping the statistics
+            # (at the precision adapt computed them, unless they were changed since).
             stats = (self._view("mean").astype(np.float64), self._view("variance").astype(np.float64))
+            adapted = getattr(self, "_adapted", None)
+            if adapted is not None and all(np.array_equal(a.astype(self.dtype), b.astype(self.dtype))
+                                           for a, b in zip(adapted, stats)):
+                stats = adapted
             self._core = None
             self._pending = stats
         super().build(input_dim, dtype, seed)

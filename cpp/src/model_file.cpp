@@ -1,0 +1,300 @@
+// Model::load: safetensors container + densekit metadata -> Network. See model_file.hpp.
+#include "densekit/model_file.hpp"
+
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+#include "densekit/json.hpp"
+
+namespace densekit {
+
+namespace {
+
+static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float sizes expected");
+
+// Text from the file as it may be quoted in a message: non-printable bytes escaped as \xNN.
+std::string printable(const std::string& text) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text.substr(0, 200)) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += char(c);
+    } else {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+[[noreturn]] void fail(const std::string& source, const std::string& what) {
+  throw ModelFileError(source + ": " + printable(what));
+}
+
+struct TensorEntry {
+  std::string dtype;
+  Index rows = 0, cols = 0;
+  std::uint64_t begin = 0, end = 0;
+};
+
+bool little_endian() {
+  const std::uint16_t one = 1;
+  unsigned char b;
+  std::memcpy(&b, &one, 1);
+  return b == 1;
+}
+
+// Activation names (as Python's dk.activations) -> spec with Python's defaults.
+ActivationSpec activation_spec(const std::string& source, const std::string& name,
+                               const json::Value& cfg) {
+  static const std::map<std::string, Activation> kinds = {
+      {"linear", Activation::linear}, {"relu", Activation::relu},
+      {"leaky_relu", Activation::leaky_relu}, {"rrelu", Activation::rrelu},
+      {"prelu", Activation::prelu}, {"elu", Activation::elu}, {"selu", Activation::selu},
+      {"tanh", Activation::tanh}, {"sigmoid", Activation::sigmoid},
+      {"softmax", Activation::softmax}, {"gelu", Activation::gelu}, {"swish", Activation::swish},
+      {"silu", Activation::swish}, {"softplus", Activation::softplus}};
+  auto it = kinds.find(name);
+  if (it == kinds.end()) fail(source, "unknown activation \"" + name + "\"");
+  ActivationSpec s;
+  s.kind = it->second;
+  s.alpha = s.kind == Activation::leaky_relu ? 0.01 : (s.kind == Activation::elu ? 1.0 : 0.0);
+  if (const auto* a = cfg.find("alpha"); a && a->is_number()) s.alpha = a->number;
+  if (const auto* a = cfg.find("lower"); a && a->is_number()) s.lower = a->number;
+  if (const auto* a = cfg.find("upper"); a && a->is_number()) s.upper = a->number;
+  return s;
+}
+
+double number(const std::string& source, const json::Value& cfg, const char* key) {
+  const json::Value& v = cfg.at(key);
+  if (!v.is_number()) fail(source, std::string("\"") + key + "\" is not a number");
+  return v.number;
+}
+
+bool flag(const std::string& source, const json::Value& cfg, const char* key, bool fallback) {
+  const json::Value* v = cfg.find(key);
+  if (!v) return fallback;
+  if (!v->is_bool()) fail(source, std::string("\"") + key + "\" is not a boolean");
+  return v->boolean;
+}
+
+Index positive_int(const std::string& source, const json::Value& v, const char* what) {
+  if (!v.is_number() || v.number < 1 || v.number > 1e9 || v.number != double(Index(v.number)))
+    fail(source, std::string(what) + " is not a positive integer");
+  return Index(v.number);
+}
+
+template <class T>
+std::shared_ptr<Layer<T>> make_layer(const std::string& source, const std::string& cls,
+                                     const json::Value& cfg, Index in) {
+  static const std::map<std::string, std::string> activation_classes = {
+      {"ReLU", "relu"}, {"LeakyReLU", "leaky_relu"}, {"PReLU", "prelu"}, {"RReLU", "rrelu"},
+      {"ELU", "elu"}, {"SELU", "selu"}, {"GELU", "gelu"}, {"Swish", "swish"},
+      {"Softplus", "softplus"}, {"Softmax", "softmax"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}};
+  if (cls == "Dense") {
+    // "relu", or {"name": "leaky_relu", "alpha": 0.3, ...} when not at its defaults.
+    const json::Value& act = cfg.at("activation");
+    const json::Value* name = act.is_object() ? act.find("name") : &act;
+    if (!name || !name->is_string()) fail(source, "Dense activation is malformed");
+    return std::make_shared<DenseLayer<T>>(in, positive_int(source, cfg.at("units"), "Dense units"),
+                                           flag(source, cfg, "use_bias", true),
+                                           activation_spec(source, name->string, act));
+  }
+  if (cls == "Activation") {
+    const json::Value& act = cfg.at("activation");
+    if (!act.is_string()) fail(source, "activation is not a string");
+    return std::make_shared<ActivationLayer<T>>(in, activation_spec(source, act.string, cfg));
+  }
+  if (auto it = activation_classes.find(cls); it != activation_classes.end())
+    return std::make_shared<ActivationLayer<T>>(in, activation_spec(source, it->second, cfg));
+  if (cls == "BatchNormalization")
+    return std::make_shared<BatchNormLayer<T>>(in, number(source, cfg, "momentum"),
+                                               number(source, cfg, "epsilon"),
+                                               flag(source, cfg, "center", true),
+                                               flag(source, cfg, "scale", true));
+  if (cls == "Normalization") return std::make_shared<NormalizationLayer<T>>(in);
+  if (cls == "Dropout" || cls == "AlphaDropout") {
+    const double rate = number(source, cfg, "rate");
+    if (!(rate >= 0.0 && rate < 1.0)) fail(source, cls + " rate must be in [0, 1)");
+    if (cls == "Dropout") return std::make_shared<DropoutLayer<T>>(in, rate);
+    return std::make_shared<AlphaDropoutLayer<T>>(in, rate);
+  }
+  fail(source, "unknown layer class \"" + cls + "\"");
+}
+
+template <class T>
+std::shared_ptr<Network<T>> build(const std::string& source, const json::Value& doc,
+                                  const std::map<std::string, TensorEntry>& index,
+                                  const char* data, std::uint64_t data_len) {
+  const json::Value& config = doc.at("model").at("config");
+  const Index input_dim = positive_int(source, config.at("input_dim"), "input_dim");
+  const json::Value& layers = config.at("layers");
+  if (!layers.is_array() || layers.array.empty()) fail(source, "the model has no layers");
+  const json::Value* shared = doc.find("shared");
+  const json::Value* seeds = doc.find("layer_seeds");
+  const char* code = sizeof(T) == 4 ? "F32" : "F64";
+  std::vector<std::shared_ptr<Layer<T>>> built;
+  std::map<std::string, bool> expected;  // tensor names the architecture accounts for
+  Index width = input_dim;
+  for (std::size_t i = 0; i < layers.array.size(); ++i) {
+    const json::Value& entry = layers.array[i];
+    const json::Value& cls = entry.at("class_name");
+    if (!cls.is_string()) fail(source, "layer class_name is not a string");
+    if (shared && shared->is_array() && i < shared->array.size() && shared->array[i].is_number()) {
+      const double j = shared->array[i].number;
+      if (!(j >= 0 && j < double(i)) || j != double(std::size_t(j)))
+        fail(source, "layer " + std::to_string(i) + " repeats an invalid position");
+      built.push_back(built[std::size_t(j)]);
+      width = built.back()->output_dim();
+      continue;
+    }
+    auto layer = make_layer<T>(source, cls.string, entry.at("config"), width);
+    if (seeds && seeds->is_array() && i < seeds->array.size() && seeds->array[i].is_number())
+      layer->seed = std::uint64_t(seeds->array[i].number);
+    auto fill = [&](Param<T>& p) {
+      const std::string name = "layers." + std::to_string(i) + "." + p.name;
+      auto it = index.find(name);
+      if (it == index.end()) fail(source, "tensor \"" + name + "\" is missing");
+      const TensorEntry& t = it->second;
+      if (t.dtype != code) fail(source, "tensor \"" + name + "\" is " + t.dtype + ", expected " + code);
+      if (t.rows != p.rows || t.cols != p.cols)
+        fail(source, "tensor \"" + name + "\" has shape (" + std::to_string(t.rows) + ", " +
+                         std::to_string(t.cols) + "), expected (" + std::to_string(p.rows) + ", " +
+                         std::to_string(p.cols) + ")");
+      if (t.end > data_len) fail(source, "tensor \"" + name + "\" lies beyond the data (truncated)");
+      std::memcpy(p.value, data + t.begin, std::size_t(t.end - t.begin));
+      expected[name] = true;
+    };
+    for (auto& p : layer->params()) fill(p);
+    for (auto& p : layer->states()) fill(p);
+    width = layer->output_dim();
+    built.push_back(layer);
+  }
+  for (const auto& kv : index)
+    if (kv.first.rfind("layers.", 0) == 0 && !expected.count(kv.first))
+      fail(source, "unexpected tensor \"" + kv.first + "\"");
+  return std::make_shared<Network<T>>(built);
+}
+
+}  // namespace
+
+Model Model::load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ModelFileError(path + ": cannot open the file");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return from_bytes(bytes.str(), path);
+}
+
+Model Model::from_bytes(const std::string& blob, const std::string& source) {
+  if (!little_endian()) fail(source, "big-endian hosts are not supported");
+  if (blob.size() < 8) fail(source, "too short for a safetensors header (truncated?)");
+  std::uint64_t n = 0;
+  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(blob[std::size_t(k)]);
+  if (n < 2 || n > 100u * 1024u * 1024u || 8 + n > blob.size())
+    fail(source, "header length " + std::to_string(n) + " is out of range (truncated or corrupted)");
+  json::Value header, doc;
+  try {
+    header = json::parse(std::string_view(blob).substr(8, n));
+  } catch (const json::ParseError& e) {
+    fail(source, std::string("header: ") + e.what());
+  }
+  const json::Value* meta = header.find("__metadata__");
+  if (!meta || !meta->is_object()) fail(source, "no __metadata__ (not a densekit model file)");
+  const json::Value* fmt = meta->find("format");
+  if (!fmt || !fmt->is_string() || fmt->string != "densekit") fail(source, "not a densekit model file");
+  const json::Value* ver = meta->find("format_version");
+  if (!ver || !ver->is_string() || ver->string != "1")
+    fail(source, "unsupported format version (this reader reads version 1)");
+  const json::Value* text = meta->find("densekit");
+  if (!text || !text->is_string()) fail(source, "the densekit metadata is missing");
+  try {
+    doc = json::parse(text->string);
+  } catch (const json::ParseError& e) {
+    fail(source, std::string("densekit metadata: ") + e.what());
+  }
+  const std::uint64_t data_len = blob.size() - 8 - n;
+  std::map<std::string, TensorEntry> index;
+  for (const auto& kv : header.object) {
+    if (kv.first == "__metadata__") continue;
+    const json::Value& e = kv.second;
+    TensorEntry t;
+    try {
+      const json::Value& dtype = e.at("dtype");
+      const json::Value& shape = e.at("shape");
+      const json::Value& offs = e.at("data_offsets");
+      if (!dtype.is_string() || (dtype.string != "F32" && dtype.string != "F64"))
+        fail(source, "tensor \"" + kv.first + "\" has an unsupported dtype");
+      if (!shape.is_array() || shape.array.size() != 2 || !offs.is_array() || offs.array.size() != 2)
+        fail(source, "tensor \"" + kv.first + "\" has a malformed entry");
+      t.dtype = dtype.string;
+      t.rows = positive_int(source, shape.array[0], "tensor dimension");
+      t.cols = positive_int(source, shape.array[1], "tensor dimension");
+      for (int k = 0; k < 2; ++k)
+        if (!offs.array[std::size_t(k)].is_number() || offs.array[std::size_t(k)].number < 0 ||
+            offs.array[std::size_t(k)].number > double(data_len))
+          fail(source, "tensor \"" + kv.first + "\" has offsets outside the data (truncated?)");
+      t.begin = std::uint64_t(offs.array[0].number);
+      t.end = std::uint64_t(offs.array[1].number);
+    } catch (const json::ParseError& err) {
+      fail(source, "tensor \"" + kv.first + "\": " + err.what());
+    }
+    const std::uint64_t item = t.dtype == "F32" ? 4 : 8;
+    if (t.end < t.begin || t.end - t.begin != std::uint64_t(t.rows) * std::uint64_t(t.cols) * item)
+      fail(source, "tensor \"" + kv.first + "\": its byte range does not match its shape");
+    index[kv.first] = t;
+  }
+  Model m;
+  try {
+    const json::Value& dtype = doc.at("model").at("config").at("dtype");
+    if (!dtype.is_string()) fail(source, "dtype is not a string");
+    const char* data = blob.data() + 8 + n;
+    if (dtype.string == "float32")
+      m.f32_ = build<float>(source, doc, index, data, data_len);
+    else if (dtype.string == "float64")
+      m.f64_ = build<double>(source, doc, index, data, data_len);
+    else
+      fail(source, "unsupported dtype \"" + dtype.string + "\"");
+  } catch (const json::ParseError& e) {
+    fail(source, std::string("architecture: ") + e.what());
+  } catch (const std::invalid_argument& e) {
+    fail(source, std::string("architecture: ") + e.what());
+  }
+  return m;
+}
+
+Index Model::input_dim() const { return f32_ ? f32_->input_dim() : f64_->input_dim(); }
+Index Model::output_dim() const { return f32_ ? f32_->output_dim() : f64_->output_dim(); }
+std::size_t Model::layer_count() const {
+  return f32_ ? f32_->layers().size() : f64_->layers().size();
+}
+
+
+void Model::predict(const float* x, Index n, float* out) {
+  if (f32_) {
+    f32_->predict(ConstMatrixMap<float>(x, n, input_dim()), MatrixMap<float>(out, n, output_dim()), 1024);
+    return;
+  }
+  Matrix<double> xd = ConstMatrixMap<float>(x, n, input_dim()).cast<double>();
+  Matrix<double> od(n, output_dim());
+  f64_->predict(ConstMatrixMap<double>(xd.data(), n, input_dim()), MatrixMap<double>(od.data(), n, output_dim()), 1024);
+  MatrixMap<float>(out, n, output_dim()) = od.cast<float>();
+}
+
+void Model::predict(const double* x, Index n, double* out) {
+  if (f64_) {
+    f64_->predict(ConstMatrixMap<double>(x, n, input_dim()), MatrixMap<double>(out, n, output_dim()), 1024);
+    return;
+  }
+  Matrix<float> xf = ConstMatrixMap<double>(x, n, input_dim()).cast<float>();
+  Matrix<float> of(n, output_dim());
+  f32_->predict(ConstMatrixMap<float>(xf.data(), n, input_dim()), MatrixMap<float>(of.data(), n, output_dim()), 1024);
+  MatrixMap<double>(out, n, output_dim()) = of.cast<double>();
+}
+
+}  // namespace densekit
