@@ -177,13 +177,11 @@ WORKLOADS = {
             "W3", "deep-bn", "train", 3072, DEEP_BN, batch=32, samples=50_000, optimizer=NADAM,
             targets=_train_targets(5.0, 2.0),
             reference={"torch": 22.0, "gemm": 1.47},
-            default=False, pending="needs BatchNormalization, ELU and Nadam in densekit",
         ),
         Workload(
             "W4", "deep-selu", "train", 3072, DEEP_SELU, batch=32, samples=50_000, optimizer=NADAM,
             targets=_train_targets(5.0, 2.0),
             reference={"torch": 14.4, "gemm": 1.47},
-            default=False, pending="needs SELU, LeCun-normal, AlphaDropout and Nadam in densekit",
         ),
         Workload(
             "W5", "wide", "train", 784, WIDE, batch=256, samples=60_000, optimizer=SGD_NESTEROV,
@@ -211,7 +209,6 @@ WORKLOADS = {
             samples=2000, peers=("torch", "onnxruntime"),
             targets=_latency_targets(),
             reference={"torch": 834.0, "onnxruntime": 109.0, "gemm": 59.0},
-            default=False, pending="needs BatchNormalization, ELU and fold_batchnorm in densekit",
         ),
     ]
 }

@@ -1,15 +1,17 @@
 """Loads the C++ extension and picks its float32/float64 classes.
 
-The OpenMP wait policy must be chosen before libgomp starts, i.e. before `_core` is imported:
-idle kernel threads sleep instead of spinning. Measured on the 2-core machines under a foreign
-busy process, spinning waits made a W1 epoch 10–20× slower, passive ones did not (BENCHMARKS.md,
-"Under contention"). Users who set OMP_WAIT_POLICY or GOMP_SPINCOUNT themselves keep their choice.
+The OpenMP wait policy must be chosen before libgomp starts, i.e. before `_core` is imported.
+Threads spin only briefly (GOMP_SPINCOUNT) before sleeping: on a quiet 2-core machine that
+keeps the two halves of each product in step (W1 runs ~1.7x faster on 2 threads than on 1),
+while every network's thread tuner (thread_tuner.hpp) drops to one thread — no parallel regions,
+hence no spinning — when a busy neighbour makes the second thread a loss (BENCHMARKS.md,
+"Under contention"). Users who set OMP_WAIT_POLICY or GOMP_SPINCOUNT keep their choice.
 """
 
 import os
 
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    os.environ["GOMP_SPINCOUNT"] = "20000"
 
 import importlib  # noqa: E402
 

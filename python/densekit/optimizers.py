@@ -181,14 +181,8 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
-class SGD(Optimizer):
-    """θ ← θ − ηg; momentum: m ← βm − ηg, θ ← θ + m; Nesterov: θ ← θ + βm − ηg."""
-
-    kind = "sgd"
-
-    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
-        super().__init__(learning_rate, momentum=_unit("momentum", momentum),
-                         nesterov=bool(nesterov), **kwargs)
+class _MomentumHyper:
+    """`momentum` settable between steps (SGD's β, RMSprop's μ); schedules drive it."""
 
     @property
     def momentum(self):
@@ -197,6 +191,16 @@ class SGD(Optimizer):
     @momentum.setter
     def momentum(self, value):
         self._set_momentum(value)
+
+
+class SGD(_MomentumHyper, Optimizer):
+    """θ ← θ − ηg; momentum: m ← βm − ηg, θ ← θ + m; Nesterov: θ ← θ + βm − ηg."""
+
+    kind = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate, momentum=_unit("momentum", momentum),
+                         nesterov=bool(nesterov), **kwargs)
 
 
 class Adagrad(Optimizer):
@@ -211,7 +215,7 @@ class Adagrad(Optimizer):
                          epsilon=_positive("epsilon", epsilon, True), **kwargs)
 
 
-class RMSprop(Optimizer):
+class RMSprop(_MomentumHyper, Optimizer):
     """s ← ρs + (1−ρ)g²; θ ← θ − ηg/√(s + ε); optional momentum and centered variants."""
 
     kind = "rmsprop"
@@ -220,14 +224,6 @@ class RMSprop(Optimizer):
                  **kwargs):
         super().__init__(learning_rate, rho=_unit("rho", rho), momentum=_unit("momentum", momentum),
                          epsilon=_positive("epsilon", epsilon, True), centered=bool(centered), **kwargs)
-
-    @property
-    def momentum(self):
-        return self._get_hyper("momentum")
-
-    @momentum.setter
-    def momentum(self, value):
-        self._set_momentum(value)
 
 
 class _AdamFamily(Optimizer):

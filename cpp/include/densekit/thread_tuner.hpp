@@ -53,7 +53,7 @@ class ThreadTuner {
   int preferred_threads() const { return best() == 0 ? 1 : max_; }
 
  private:
-  static constexpr int kWarm = 3, kProbe = 3, kMinInterval = 32, kMaxInterval = 4096;
+  static constexpr int kWarm = 3, kProbe = 2, kMinInterval = 64, kMaxInterval = 4096;
   int best() const { return cost_[1] <= cost_[0] ? 1 : 0; }
 
   double cost_[2] = {0.0, 0.0};
