@@ -8,6 +8,9 @@
 
 PYBIND11_MODULE(DENSEKIT_MODULE_NAME, m) {
   m.doc() = "densekit's C++ core (layers, networks, optimizers, kernels)";
+#ifdef DENSEKIT_ISA_NAME
+  m.attr("isa") = DENSEKIT_ISA_NAME;  // which build of the core this is
+#endif
   densekit::bindings::register_kernels(m);
   densekit::bindings::register_network<float>(m, "32");
   densekit::bindings::register_network<double>(m, "64");

@@ -155,7 +155,8 @@ void register_network(py::module_& m, const std::string& suffix) {
           [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw,
              std::optional<py::array_t<std::int64_t, py::array::c_style>> idx, py::ssize_t count,
              py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs,
-             std::optional<py::array_t<double, py::array::c_style>> momenta) {
+             std::optional<py::array_t<double, py::array::c_style>> momenta,
+             std::optional<py::array_t<double, py::array::c_style>> batch_stats) {
             if (X.ndim() != 2 || Y.ndim() != 2) throw py::value_error("train: X and Y must be 2-D");
             check_rows<T>("train: Y", Y.shape(0), X.shape(0));
             if (X.shape(1) != n.input_dim()) throw py::value_error("train: X has the wrong width");
@@ -171,6 +172,9 @@ void register_network(py::module_& m, const std::string& suffix) {
             const py::ssize_t nbatches = (count + batch_size - 1) / std::max<py::ssize_t>(1, batch_size);
             if (lrs && lrs->size() < nbatches) throw py::value_error("train: too few learning rates");
             if (momenta && momenta->size() < nbatches) throw py::value_error("train: too few momenta");
+            if (batch_stats && batch_stats->size() < 5 * nbatches)
+              throw py::value_error("train: batch_stats holds too few rows");
+            double* bsp = batch_stats ? batch_stats->mutable_data() : nullptr;
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
@@ -179,14 +183,15 @@ void register_network(py::module_& m, const std::string& suffix) {
             RunStats s;
             {
               py::gil_scoped_release release;
-              s = n.train(xm, ym, swp, ip, count, batch_size, lp, mp);
+              s = n.train(xm, ym, swp, ip, count, batch_size, lp, mp, bsp);
             }
             return stats_dict(s);
           },
           py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
           py::arg("indices").noconvert(), py::arg("count"), py::arg("batch_size"),
           py::arg("learning_rates").noconvert() = py::none(),
-          py::arg("momenta").noconvert() = py::none())
+          py::arg("momenta").noconvert() = py::none(),
+          py::arg("batch_stats").noconvert() = py::none())
       .def(
           "predict",
           [](Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {

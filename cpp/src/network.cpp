@@ -208,7 +208,7 @@ double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* 
 template <class T>
 RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
                            const std::int64_t* idx, Index n, Index batch_size, const double* lrs,
-                           const double* momenta) {
+                           const double* momenta, double* batch_stats) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
@@ -262,6 +262,14 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
                     double(rows));
     stats.loss_sum += loss * double(rows);
     stats.sums.add(sums);
+    if (batch_stats) {
+      double* row = batch_stats + 5 * b;
+      row[0] = loss * double(rows);
+      row[1] = sums.correct;
+      row[2] = sums.sq_error;
+      row[3] = sums.abs_error;
+      row[4] = double(rows);
+    }
     stats.samples += rows;
     stats.batches += 1;
   }

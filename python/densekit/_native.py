@@ -52,7 +52,8 @@ def _load_core():
 
 
 _core = _load_core()
-ISA = {"_core_avx512": "avx512", "_core_avx2": "avx2"}.get(_core.__name__.rsplit(".", 1)[-1], "portable")
+# The compiler flags this build of the core was made with (e.g. "-march=x86-64-v3 ...").
+ISA = getattr(_core, "isa", "unknown")
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 _SUFFIX = {np.dtype(np.float32): "32", np.dtype(np.float64): "64"}

@@ -136,6 +136,9 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         cbs.on_epoch_begin(epoch)
         order = rng.permutation(n).astype(np.int64) if shuffle else None
         done = 0
+        # Per-batch statistics written by C++; the epoch's logs total this one array, so they do
+        # not depend on how the epoch was cut into calls (which varies with timing).
+        batch_stats = np.zeros((steps, 5))
         totals = {"loss_sum": 0.0, "correct": 0.0, "sq_error": 0.0, "abs_error": 0.0, "samples": 0}
         logs = {}
         while done < steps and not model.stop_training:
@@ -146,12 +149,14 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
                 cbs.on_train_batch_begin(done)
             lrs, momenta = batch_hyperparameters(opt, cbs.callbacks, k)
             t0 = time.perf_counter()
+            out = batch_stats[done:done + k]
             if order is not None:
-                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs, momenta)
+                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs,
+                                  momenta, out)
             else:
                 stats = net.train(X[start:start + count], Y[start:start + count],
                                   None if W is None else W[start:start + count], None, count,
-                                  batch_size, lrs, momenta)
+                                  batch_size, lrs, momenta, out)
             elapsed = time.perf_counter() - t0
             for key in totals:
                 totals[key] += stats[key]
@@ -177,6 +182,12 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
                 progbar.update(done, logs)
         if totals["samples"] == 0:
             logs = {"loss": float("nan")}
+        else:
+            loss_sum, correct, sq_error, abs_error, samples = batch_stats[:done].sum(axis=0)
+            exact = {"loss_sum": loss_sum, "correct": correct, "sq_error": sq_error,
+                     "abs_error": abs_error}
+            logs = {"loss": loss_sum / samples}
+            logs.update(metric_logs(model, exact, samples))
         if val is not None and not getattr(model, "diverged", False):
             cbs.on_test_begin()
             val_logs = evaluate_arrays(model, *val, batch_size)

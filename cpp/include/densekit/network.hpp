@@ -56,8 +56,11 @@ class Network {
   // sw (N) or null. lrs / momenta, when non-null, give each batch's learning rate and momentum
   // (β1 for the Adam family) — how schedules run without Python between batches. Stops at the
   // first batch whose loss is not finite, without applying its update.
+  // batch_stats, when non-null, receives per batch [loss·rows, correct, sq_error, abs_error,
+  // rows] (5 doubles a batch) so callers can total an epoch independently of how they chunked it.
   RunStats train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, const std::int64_t* idx,
-                 Index n, Index batch_size, const double* lrs, const double* momenta = nullptr);
+                 Index n, Index batch_size, const double* lrs, const double* momenta = nullptr,
+                 double* batch_stats = nullptr);
 
   // One batch's forward (training mode, at the current step's random streams), loss and
   // backward, without any update: leaves dL/dθ (penalties included) in every trainable
