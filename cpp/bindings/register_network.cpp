@@ -142,6 +142,11 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def_property("step", &Net::step, &Net::set_step)
       .def_readwrite("auto_threads", &Net::auto_threads)
       .def_property_readonly("preferred_threads", &Net::preferred_threads)
+      .def_property_readonly("thread_costs",
+                             [](Net& n) {
+                               return py::make_tuple(n.thread_tuner().cost(false),
+                                                     n.thread_tuner().cost(true));
+                             })
       .def(
           "compile",
           [](Net& n, int loss, bool from_logits, double delta, int accuracy,

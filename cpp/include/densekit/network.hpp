@@ -88,6 +88,7 @@ class Network {
   // Whether train() picks its thread count by measuring (default) or uses num_threads().
   bool auto_threads = true;
   int preferred_threads() const { return tuner_.preferred_threads(); }
+  const ThreadTuner& thread_tuner() const { return tuner_; }
 
  private:
   void reserve(Index batch);
