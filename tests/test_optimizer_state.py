@@ -185,3 +185,30 @@ def test_same_seed_models_train_bit_identically():
     for other in results[1:]:
         for i, (a, b) in enumerate(zip(other, results[0])):
             np.testing.assert_array_equal(a, b, err_msg=f"weight {i}")
+
+
+@pytest.fixture
+def restore_threads():
+    before = dk.get_num_threads()
+    yield
+    dk.set_num_threads(before)
+
+
+def test_training_does_not_depend_on_thread_count(restore_threads):
+    """Resuming bit for bit must not depend on how many threads a step happened to get: the
+    thread auto-tuner picks 1 or all of them per batch by timing (so by machine load), and
+    parallel.hpp promises that work is split by shape and machine only. A net large enough for
+    the products to be split, two Adam steps with 1 thread and with 2: identical weights."""
+    rng = np.random.default_rng(0)
+    X, y = rng.random((64, 784), dtype=np.float32), rng.integers(0, 10, 64)
+    results = []
+    for threads in (1, 2):
+        dk.set_num_threads(threads)
+        model = dk.Sequential([Input(784), Dense(300, activation="relu"), Dense(10, activation="softmax")],
+                              seed=0)
+        model.compile(optimizer=dk.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
+        model.train_on_batch(X[:32], y[:32])
+        model.train_on_batch(X[32:], y[32:])
+        results.append(model.get_weights())
+    for i, (a, b) in enumerate(zip(*results)):
+        np.testing.assert_array_equal(a, b, err_msg=f"weight {i}")

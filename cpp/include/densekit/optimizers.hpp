@@ -7,6 +7,7 @@
 // Slots (moments) live in one flat arena owned by Optimizer, laid out like the parameters.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -181,6 +182,11 @@ struct ParamSlot {
   const bool* trainable;  // the owning layer's flag, read at every step
 };
 
+// Elements per tile of an update: rules written as several Eigen statements then move θ, g and
+// the slots through memory once per step, not once per statement. A multiple of kAlignElements,
+// so every tile starts 64-byte aligned (determinism).
+constexpr Index kUpdateTile = 2048;
+
 template <class T>
 class Optimizer {
  public:
@@ -244,7 +250,9 @@ class Optimizer {
       if (!*p.trainable) continue;
       // Split large tensors between threads: every rule is element-wise. Split points are
       // aligned so each thread's range starts on a 64-byte boundary.
-      parallel_range(p.size, kAlignElements<T>, [&](Index b, Index e) { apply(i, s, b, e - b); });
+      parallel_range(p.size, kAlignElements<T>, [&](Index b, Index e) {
+        for (Index k = b; k < e; k += kUpdateTile) apply(i, s, k, std::min(kUpdateTile, e - k));
+      });
     }
     mu_product_ = s.mu_prod;
   }
