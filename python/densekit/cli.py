@@ -51,6 +51,7 @@ def _info(args):
 
     import densekit as dk
     print(f"densekit {dk.__version__}  (core: {dk._core.__file__})")
+    print(f"core built with: {dk._native.ISA}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     print(f"threads: {dk.get_num_threads()} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
           f"cores: {os.cpu_count()}")
