@@ -89,11 +89,13 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
         a = (z > T(0)).select(z, mid * z);
       }
       break;
+    // exp(z) − 1 rather than expm1: Eigen vectorizes exp but runs expm1 element by element
+    // (10% of a SELU net's step). The cost is an absolute error of ~1 ulp of 1 near z = 0.
     case Activation::elu:
-      a = (z > T(0)).select(z, alpha * z.min(T(0)).expm1());
+      a = (z > T(0)).select(z, alpha * (z.min(T(0)).exp() - T(1)));
       break;
     case Activation::selu:
-      a = T(kSeluLambda) * (z > T(0)).select(z, T(kSeluAlpha) * z.min(T(0)).expm1());
+      a = T(kSeluLambda) * (z > T(0)).select(z, T(kSeluAlpha) * (z.min(T(0)).exp() - T(1)));
       break;
     case Activation::tanh:
       a = z.tanh();
