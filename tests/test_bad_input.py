@@ -343,3 +343,36 @@ def test_set_weights_on_an_unbuilt_layer_raises():
         layer.set_weights([np.zeros((4, 3)), np.zeros(3)])
     with pytest.raises(RuntimeError, match="not built"):
         layer.kernel
+
+
+def test_core_train_rejects_targets_of_the_wrong_width():
+    """The binding checks Y against the loss before touching its buffers (a wider Y once
+    overflowed the gathered-target buffer)."""
+    m = dk.Sequential([dk.layers.Input(3), dk.layers.Dense(1)], seed=0)
+    m.compile(optimizer="sgd", loss="mse")
+    X = np.ones((4, 3), np.float32)
+    idx = np.arange(4, dtype=np.int64)
+    for Y in (np.ones((4, 8), np.float32), np.ones((4, 0), np.float32)):
+        with pytest.raises(ValueError, match="Y must have shape"):
+            m._net.train(X, Y, None, idx, 4, 4)
+    with pytest.raises(ValueError, match="sample_weight"):
+        m._net.train(X, np.ones((4, 1), np.float32), np.ones((4, 1), np.float32), idx, 4, 4)
+
+
+def test_optimizer_config_refuses_structural_changes():
+    m = dk.Sequential([dk.layers.Input(3), dk.layers.Dense(1)], seed=0)
+    m.compile(optimizer=dk.optimizers.Adam(), loss="mse")
+    cfg = m._net.optimizer_config
+    cfg.amsgrad = True  # would need a third slot the arena does not have
+    with pytest.raises(ValueError, match="recompile"):
+        m._net.optimizer_config = cfg
+
+
+def test_slot_view_survives_a_recompile():
+    m = dk.Sequential([dk.layers.Input(3), dk.layers.Dense(2)], seed=0)
+    m.compile(optimizer=dk.optimizers.Adam(), loss="mse")
+    m.train_on_batch(np.ones((2, 3)), np.ones((2, 2)))
+    view = m._net.optimizer_slots()
+    before = view.copy()
+    m.compile(optimizer=dk.optimizers.SGD(), loss="mse")  # replaces the optimizer
+    np.testing.assert_array_equal(view, before)  # still the old optimizer's memory, alive

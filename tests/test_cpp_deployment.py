@@ -101,3 +101,27 @@ def test_cpp_rejects_corrupted_files_without_crashing(predict_binary, tmp_path):
         if out.returncode == 1:
             assert "densekit_predict:" in out.stderr
             assert out.stderr.isascii(), out.stderr  # file text is escaped in messages
+
+
+def test_cpp_refuses_a_file_that_asks_for_huge_layers(predict_binary, tmp_path):
+    """A small file claiming a 1e9 x 1e9 Dense must fail cleanly before allocating anything."""
+    import json
+    import struct
+    model, X = every_layer_model("float32")
+    good = tmp_path / "good.dk"
+    model.save(good)
+    blob = good.read_bytes()
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8:8 + n])
+    doc = json.loads(header["__metadata__"]["densekit"])
+    doc["model"]["config"]["input_dim"] = 10**9
+    doc["model"]["config"]["layers"] = [{"class_name": "Dense",
+                                         "config": {"units": 10**9, "activation": "linear"}}]
+    doc["layer_seeds"] = [-1]
+    header["__metadata__"]["densekit"] = json.dumps(doc)
+    text = json.dumps(header).encode()
+    bad = tmp_path / "huge.dk"
+    bad.write_bytes(struct.pack("<Q", len(text)) + text + blob[8 + n:])
+    out = run(predict_binary, bad, X[:1])
+    assert out.returncode == 1, out.stderr
+    assert "would need" in out.stderr or "out of range" in out.stderr

@@ -596,3 +596,16 @@ def test_digits_mlp_reaches_97_percent():
     # ~0.1 s on an idle 2-core machine; the bound is loose because CI machines are shared.
     assert elapsed < 20.0, elapsed
     assert acc == pytest.approx(np.mean(np.argmax(m.predict(Xte), axis=1) == yte), abs=1e-12)
+
+
+def test_validation_split_does_not_class_weight_the_validation_loss():
+    """As Keras: class_weight shapes training only; val_loss is the plain loss on the tail."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 4))
+    y = (X[:, 0] > 0).astype(int)
+    m = dk.Sequential([dk.layers.Input(4), dk.layers.Dense(2, activation="softmax")], seed=0,
+                      dtype="float64")
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    h = m.fit(X, y, epochs=1, verbose=0, shuffle=False, validation_split=0.2,
+              class_weight={0: 5.0, 1: 0.5})
+    assert h.history["val_loss"][0] == pytest.approx(m.evaluate(X[80:], y[80:]), rel=1e-12)

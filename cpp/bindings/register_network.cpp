@@ -48,6 +48,20 @@ void check_finite(const char* where, const T* data, py::ssize_t rows, py::ssize_
                               std::to_string(r) + ", " + std::to_string(c) + "))");
 }
 
+// Y must be (N, 1) class ids for sparse cross-entropy, else (N, outputs); sw must be (N,).
+template <class T>
+void check_targets(const char* where, const Network<T>& n, const CArray<T>& Y,
+                   const std::optional<CArray<T>>& sw, py::ssize_t rows) {
+  const py::ssize_t want =
+      n.loss().kind == LossKind::sparse_categorical_crossentropy ? 1 : n.output_dim();
+  if (Y.ndim() != 2 || Y.shape(0) != rows || Y.shape(1) != want)
+    throw py::value_error(std::string(where) + ": Y must have shape (" + std::to_string(rows) +
+                          ", " + std::to_string(want) + ")");
+  if (sw && (sw->ndim() != 1 || sw->shape(0) != rows))
+    throw py::value_error(std::string(where) + ": sample_weight must have shape (" +
+                          std::to_string(rows) + ",)");
+}
+
 template <class T>
 void check_rows(const char* what, py::ssize_t got, py::ssize_t want) {
   if (got != want)
@@ -162,10 +176,11 @@ void register_network(py::module_& m, const std::string& suffix) {
              py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs,
              std::optional<py::array_t<double, py::array::c_style>> momenta,
              std::optional<py::array_t<double, py::array::c_style>> batch_stats) {
-            if (X.ndim() != 2 || Y.ndim() != 2) throw py::value_error("train: X and Y must be 2-D");
-            check_rows<T>("train: Y", Y.shape(0), X.shape(0));
-            if (X.shape(1) != n.input_dim()) throw py::value_error("train: X has the wrong width");
-            if (sw) check_rows<T>("train: sample_weight", sw->shape(0), X.shape(0));
+            if (X.ndim() != 2 || X.shape(1) != n.input_dim())
+              throw py::value_error("train: X has the wrong shape");
+            if (!n.compiled()) throw py::value_error("train: the network is not compiled");
+            check_targets<T>("train", n, Y, sw, X.shape(0));
+            if (batch_size < 1) throw py::value_error("train: batch_size must be >= 1");
             const std::int64_t* ip = idx ? idx->data() : nullptr;
             if (ip) {
               if (idx->size() < count) throw py::value_error("train: fewer indices than count");
@@ -234,8 +249,8 @@ void register_network(py::module_& m, const std::string& suffix) {
           [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw, py::ssize_t batch_size) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("evaluate: X has the wrong shape");
-            check_rows<T>("evaluate: Y", Y.shape(0), X.shape(0));
-            if (sw) check_rows<T>("evaluate: sample_weight", sw->shape(0), X.shape(0));
+            if (!n.compiled()) throw py::value_error("evaluate: the network is not compiled");
+            check_targets<T>("evaluate", n, Y, sw, X.shape(0));
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
@@ -253,8 +268,8 @@ void register_network(py::module_& m, const std::string& suffix) {
           [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("gradients: X has the wrong shape");
-            check_rows<T>("gradients: Y", Y.shape(0), X.shape(0));
-            if (sw) check_rows<T>("gradients: sample_weight", sw->shape(0), X.shape(0));
+            if (!n.compiled()) throw py::value_error("gradients: the network is not compiled");
+            check_targets<T>("gradients", n, Y, sw, X.shape(0));
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
@@ -267,7 +282,17 @@ void register_network(py::module_& m, const std::string& suffix) {
       // Optimizer hyperparameters and state (for schedules, saving and resuming).
       .def_property(
           "optimizer_config", [](Net& n) { return n.optimizer().config(); },
-          [](Net& n, const OptimizerConfig& c) { n.optimizer().config() = c; })
+          [](Net& n, const OptimizerConfig& c) {
+            // Hyperparameters only: the slot layout was fixed at compile.
+            const Optimizer<T>& o = n.optimizer();
+            const OptimizerConfig& old = o.config();
+            const bool has_momentum = c.kind == OptimizerKind::sgd || c.kind == OptimizerKind::rmsprop;
+            if (c.kind != old.kind || c.amsgrad != old.amsgrad || c.centered != old.centered ||
+                (has_momentum && c.momentum != 0.0 && !o.has_momentum_slot()))
+              throw py::value_error("optimizer_config: the optimizer kind, amsgrad, centered and "
+                                    "switching momentum on need a recompile");
+            n.optimizer().config() = c;
+          })
       .def("set_learning_rate", [](Net& n, double lr) { n.optimizer().config().learning_rate = lr; })
       .def("set_momentum", [](Net& n, double v) { n.optimizer().set_momentum(v); })
       .def_property(
@@ -278,9 +303,14 @@ void register_network(py::module_& m, const std::string& suffix) {
           [](Net& n, double v) { n.optimizer().set_mu_product(v); })
       .def_property_readonly("optimizer_offsets",
                              [](Net& n) { return n.optimizer().offsets(); })
-      .def("optimizer_slots", [](py::object self) {
-        auto& o = self.cast<Net&>().optimizer();
-        return view<T>(o.slots(), o.nslots(), o.total_size(), self);
+      .def("optimizer_slots", [](Net& n) {
+        // The view owns a reference to the optimizer itself, so it stays valid after a
+        // recompile replaces the network's optimizer.
+        auto handle = n.optimizer_handle();
+        if (!handle) throw py::value_error("the network is not compiled");
+        auto* keep = new std::shared_ptr<Optimizer<T>>(handle);
+        py::capsule owner(keep, [](void* p) { delete static_cast<std::shared_ptr<Optimizer<T>>*>(p); });
+        return view<T>(handle->slots(), handle->nslots(), handle->total_size(), owner);
       });
 }
 

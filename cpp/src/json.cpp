@@ -1,8 +1,10 @@
 // The strict JSON reader; see json.hpp.
 #include "densekit/json.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <system_error>
 
 namespace densekit::json {
 
@@ -132,9 +134,10 @@ class Parser {
       if (i_ < s_.size() && (s_[i_] == '+' || s_[i_] == '-')) ++i_;
       if (!digits()) fail("invalid number");
     }
-    const std::string text(s_.substr(start, i_ - start));
-    const double d = std::strtod(text.c_str(), nullptr);
-    if (!std::isfinite(d)) fail("number out of range");
+    // from_chars: locale-independent (strtod would read "0.9" as 0 under a decimal-comma locale).
+    double d = 0.0;
+    const auto r = std::from_chars(s_.data() + start, s_.data() + i_, d);
+    if (r.ec != std::errc() || !std::isfinite(d)) fail("number out of range");
     return d;
   }
 

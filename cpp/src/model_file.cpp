@@ -5,6 +5,8 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <new>
+#include <algorithm>
 #include <sstream>
 #include <tuple>
 
@@ -83,6 +85,28 @@ bool flag(const std::string& source, const json::Value& cfg, const char* key, bo
   return v->boolean;
 }
 
+// A JSON number that must be an exact integer in [0, 2^53).
+std::uint64_t exact_uint(const std::string& source, const json::Value& v, const char* what) {
+  if (!v.is_number() || !(v.number >= 0) || v.number >= 9007199254740992.0 ||
+      v.number != double(std::uint64_t(v.number)))
+    fail(source, std::string(what) + " is not a non-negative integer");
+  return std::uint64_t(v.number);
+}
+
+// Parameters and state a layer will allocate for input width `in` (an upper bound), so a file
+// cannot make the loader allocate more than its own data section holds.
+double layer_footprint(const std::string& cls, const json::Value& cfg, Index in) {
+  const double w = double(in);
+  if (cls == "Dense") {
+    const json::Value* u = cfg.find("units");
+    const double units = u && u->is_number() && u->number > 0 ? u->number : 0.0;
+    return w * units + 2.0 * units;  // in double: no overflow for any claimed size
+  }
+  if (cls == "BatchNormalization") return 4.0 * w;
+  if (cls == "Normalization") return 2.0 * w;
+  return w;  // PReLU's α at most
+}
+
 Index positive_int(const std::string& source, const json::Value& v, const char* what) {
   if (!v.is_number() || v.number < 1 || v.number > 1e9 || v.number != double(Index(v.number)))
     fail(source, std::string(what) + " is not a positive integer");
@@ -140,6 +164,7 @@ std::shared_ptr<Network<T>> build(const std::string& source, const json::Value& 
   const char* code = sizeof(T) == 4 ? "F32" : "F64";
   std::vector<std::shared_ptr<Layer<T>>> built;
   std::map<std::string, bool> expected;  // tensor names the architecture accounts for
+  std::uint64_t budget = data_len / sizeof(T) + 64;  // values the file can supply (+ slack)
   Index width = input_dim;
   for (std::size_t i = 0; i < layers.array.size(); ++i) {
     const json::Value& entry = layers.array[i];
@@ -153,9 +178,20 @@ std::shared_ptr<Network<T>> build(const std::string& source, const json::Value& 
       width = built.back()->output_dim();
       continue;
     }
+    // Every parameter comes from the file, so the file's size bounds what may be allocated.
+    const double need = layer_footprint(cls.string, entry.at("config"), width);
+    if (need > double(budget))
+      fail(source, "layer " + std::to_string(i) + " would need " + std::to_string(need) +
+                       " values but the file holds only " + std::to_string(budget) + " more");
+    budget -= std::min(budget, std::uint64_t(need));
     auto layer = make_layer<T>(source, cls.string, entry.at("config"), width);
-    if (seeds && seeds->is_array() && i < seeds->array.size() && seeds->array[i].is_number())
-      layer->seed = std::uint64_t(seeds->array[i].number);
+    // Seeds key training-time randomness only; a 64-bit seed does not survive JSON's doubles
+    // exactly, so only its range is checked (converting an out-of-range double is undefined).
+    if (seeds && seeds->is_array() && i < seeds->array.size() && seeds->array[i].is_number()) {
+      const double v = seeds->array[i].number;
+      if (!(v >= 0.0 && v < 18446744073709551616.0)) fail(source, "a layer seed is out of range");
+      layer->seed = std::uint64_t(v);
+    }
     auto fill = [&](Param<T>& p) {
       const std::string name = "layers." + std::to_string(i) + "." + p.name;
       auto it = index.find(name);
@@ -235,12 +271,10 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
       t.dtype = dtype.string;
       t.rows = positive_int(source, shape.array[0], "tensor dimension");
       t.cols = positive_int(source, shape.array[1], "tensor dimension");
-      for (int k = 0; k < 2; ++k)
-        if (!offs.array[std::size_t(k)].is_number() || offs.array[std::size_t(k)].number < 0 ||
-            offs.array[std::size_t(k)].number > double(data_len))
-          fail(source, "tensor \"" + kv.first + "\" has offsets outside the data (truncated?)");
-      t.begin = std::uint64_t(offs.array[0].number);
-      t.end = std::uint64_t(offs.array[1].number);
+      t.begin = exact_uint(source, offs.array[0], "a tensor offset");
+      t.end = exact_uint(source, offs.array[1], "a tensor offset");
+      if (t.begin > data_len || t.end > data_len)
+        fail(source, "tensor \"" + kv.first + "\" has offsets outside the data (truncated?)");
     } catch (const json::ParseError& err) {
       fail(source, "tensor \"" + kv.first + "\": " + err.what());
     }
@@ -264,6 +298,10 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
     fail(source, std::string("architecture: ") + e.what());
   } catch (const std::invalid_argument& e) {
     fail(source, std::string("architecture: ") + e.what());
+  } catch (const std::bad_alloc&) {
+    fail(source, "the architecture needs more memory than is available");
+  } catch (const std::length_error&) {
+    fail(source, "the architecture's sizes are out of range");
   }
   return m;
 }

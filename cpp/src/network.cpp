@@ -21,7 +21,12 @@ Network<T>::Network(std::vector<LayerPtr> layers) : layers_(std::move(layers)) {
                                   std::to_string(l->input_dim()) + " inputs but layer " +
                                   std::to_string(i - 1) + " gives " +
                                   std::to_string(layers_[i - 1]->output_dim()));
-    if (!seen.insert(l).second) continue;  // a layer used twice has its parameters once
+    // A layer keeps one set of caches and gradients, so it may appear once per network (Keras's
+    // Sequential refuses repeats too). Sharing across networks is fine.
+    if (!seen.insert(l).second)
+      throw std::invalid_argument("layer " + std::to_string(i) +
+                                  " is already used earlier in this network; a layer may appear "
+                                  "only once per model");
     for (auto& p : l->params()) {
       params_.push_back(&p);
       param_owner_.push_back(l);
@@ -37,7 +42,7 @@ void Network<T>::compile(const LossSpec& loss, AccuracyKind accuracy,
   std::lock_guard<std::mutex> lock(mutex_);
   loss_ = loss;
   accuracy_ = accuracy;
-  optimizer_ = std::make_unique<Optimizer<T>>(config);
+  optimizer_ = std::make_shared<Optimizer<T>>(config);
   std::vector<ParamSlot<T>> slots;
   for (std::size_t i = 0; i < params_.size(); ++i)
     slots.push_back({params_[i]->value, params_[i]->grad, params_[i]->size(),

@@ -110,7 +110,12 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
         if split == 0 or split == X.shape[0]:
             raise ValueError(f"fit: validation_split={validation_split} leaves an empty training or "
                              f"validation set for {X.shape[0]} samples")
-        val = (X[split:], Y[split:], None if W is None else W[split:])
+        # As Keras: class_weight shapes training only; validation keeps just sample_weight.
+        vw = None if W is None else W[split:]
+        if class_weight is not None:
+            vw = None if sample_weight is None else np.ascontiguousarray(
+                np.asarray(sample_weight, dtype=np.float64)[split:], dtype=model.dtype)
+        val = (X[split:], Y[split:], vw)
         X, Y, W = X[:split], Y[:split], None if W is None else W[:split]
 
     n = X.shape[0]

@@ -49,6 +49,8 @@ class Network {
   void compile(const LossSpec& loss, AccuracyKind accuracy, const OptimizerConfig& optimizer);
   bool compiled() const { return optimizer_ != nullptr; }
   Optimizer<T>& optimizer();
+  // Shared ownership for views of the slot arena that must outlive a recompile.
+  std::shared_ptr<Optimizer<T>> optimizer_handle() const { return optimizer_; }
   const LossSpec& loss() const { return loss_; }
 
   // Trains on n samples taken in the order idx[0..n) (or rows 0..n when idx is null), in
@@ -110,7 +112,7 @@ class Network {
   std::vector<Layer<T>*> param_owner_;
   LossSpec loss_;
   AccuracyKind accuracy_ = AccuracyKind::none;
-  std::unique_ptr<Optimizer<T>> optimizer_;
+  std::shared_ptr<Optimizer<T>> optimizer_;
   std::uint64_t step_ = 0;
   ThreadTuner tuner_;
 

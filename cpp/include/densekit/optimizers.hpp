@@ -233,6 +233,8 @@ class Optimizer {
   double mu_product() const { return mu_product_; }
   void set_mu_product(double v) { mu_product_ = v; }
   int nslots() const { return nslots_; }
+  // Whether the slot layout (fixed at bind) holds a momentum buffer.
+  bool has_momentum_slot() const { return momentum_slot_; }
   const std::vector<Index>& offsets() const { return offsets_; }
   Index total_size() const { return total_; }
   T* slots() { return slots_.data(); }
