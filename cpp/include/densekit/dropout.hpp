@@ -6,6 +6,7 @@
 // are the identity, except when MC Dropout asks them to keep dropping (StepContext::dropout).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "layers.hpp"
@@ -28,15 +29,16 @@ void dropout_mask(T* mask, Index n, double rate, std::uint64_t key, T keep_value
 }
 }  // namespace detail
 
+// The shared mechanics: a fresh mask per step (keep_value where kept, 0 where dropped), the
+// identity when not dropping, and dx = grad_scale·mask⊙g. Subclasses give the forward map.
 template <class T>
-class DropoutLayer : public Layer<T> {
+class MaskedDropoutLayer : public Layer<T> {
  public:
-  DropoutLayer(Index units, double rate) : Layer<T>(units, units), rate_(rate) {}
-  const char* kind() const override { return "Dropout"; }
+  MaskedDropoutLayer(Index units, double rate, double keep_value, double grad_scale)
+      : Layer<T>(units, units), rate_(rate), keep_value_(keep_value), grad_scale_(grad_scale) {}
   double rate() const { return rate_; }
   void reserve(Index batch) override { mask_.reserve(batch * this->output_dim_); }
 
-  // y = x ⊙ m/(1−p), m ~ Bernoulli(1−p); identity unless dropping.
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) override {
     active_ = ctx.dropout && rate_ > 0.0;
     if (!active_) {
@@ -44,9 +46,8 @@ class DropoutLayer : public Layer<T> {
       return;
     }
     const Index n = x.size();
-    detail::dropout_mask<T>(mask_.data(), n, rate_, derive_key(this->seed, ctx.step),
-                            T(1.0 / (1.0 - rate_)));
-    ArrayMap<T>(y.data(), n) = ConstArrayMap<T>(x.data(), n) * ArrayMap<T>(mask_.data(), n);
+    detail::dropout_mask<T>(mask_.data(), n, rate_, derive_key(this->seed, ctx.step), T(keep_value_));
+    transform(ConstArrayMap<T>(x.data(), n), ConstArrayMap<T>(mask_.data(), n), ArrayMap<T>(y.data(), n));
   }
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx, bool,
                 const StepContext& ctx) override {
@@ -54,59 +55,55 @@ class DropoutLayer : public Layer<T> {
     if (!dx) return;
     const Index n = g.size();
     if (active_)
-      ArrayMap<T>(dx, n) = ArrayMap<T>(g.data(), n) * ArrayMap<T>(mask_.data(), n);
+      ArrayMap<T>(dx, n) = T(grad_scale_) * ArrayMap<T>(g.data(), n) * ArrayMap<T>(mask_.data(), n);
     else if (dx != g.data())
       ArrayMap<T>(dx, n) = ArrayMap<T>(g.data(), n);
   }
 
+ protected:
+  // y from x and the mask m, when dropping.
+  virtual void transform(ConstArrayMap<T> x, ConstArrayMap<T> m, ArrayMap<T> y) const = 0;
+
  private:
-  double rate_;
+  double rate_, keep_value_, grad_scale_;
   bool active_ = false;
   Buffer<T> mask_;
+};
+
+// y = x ⊙ m/(1−p), m ~ Bernoulli(1−p); identity unless dropping.
+template <class T>
+class DropoutLayer : public MaskedDropoutLayer<T> {
+ public:
+  DropoutLayer(Index units, double rate)
+      : MaskedDropoutLayer<T>(units, rate, 1.0 / (1.0 - rate), 1.0) {}
+  const char* kind() const override { return "Dropout"; }
+
+ protected:
+  void transform(ConstArrayMap<T> x, ConstArrayMap<T> m, ArrayMap<T> y) const override { y = x * m; }
 };
 
 // Dropped units are set to α' = −λα (SELU's negative saturation), then y = a·x' + b with
 // a = ((1−p)(1+p·α'²))^−½ and b = −a·α'·p, which keeps mean 0 and variance 1.
 template <class T>
-class AlphaDropoutLayer : public Layer<T> {
+class AlphaDropoutLayer : public MaskedDropoutLayer<T> {
  public:
-  AlphaDropoutLayer(Index units, double rate) : Layer<T>(units, units), rate_(rate) {
-    const double ap = -kSeluLambda * kSeluAlpha;
-    a_ = 1.0 / std::sqrt((1.0 - rate) * (1.0 + rate * ap * ap));
-    b_ = -a_ * ap * rate;
-    alpha_p_ = ap;
-  }
+  AlphaDropoutLayer(Index units, double rate)
+      : MaskedDropoutLayer<T>(units, rate, 1.0, scale(rate)), a_(scale(rate)),
+        b_(-scale(rate) * kAlphaPrime * rate) {}
   const char* kind() const override { return "AlphaDropout"; }
-  double rate() const { return rate_; }
-  void reserve(Index batch) override { mask_.reserve(batch * this->output_dim_); }
 
-  void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) override {
-    active_ = ctx.dropout && rate_ > 0.0;
-    if (!active_) {
-      if (y.data() != x.data()) y = x;
-      return;
-    }
-    const Index n = x.size();
-    detail::dropout_mask<T>(mask_.data(), n, rate_, derive_key(this->seed, ctx.step), T(1));
-    ArrayMap<T> m(mask_.data(), n);
-    // y = a·(x·m + α'(1−m)) + b
-    ArrayMap<T>(y.data(), n) = T(a_) * (ConstArrayMap<T>(x.data(), n) * m + T(alpha_p_) * (T(1) - m)) + T(b_);
-  }
-  void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx, bool,
-                const StepContext& ctx) override {
-    (void)x, (void)y, (void)ctx;
-    if (!dx) return;
-    const Index n = g.size();
-    if (active_)
-      ArrayMap<T>(dx, n) = T(a_) * ArrayMap<T>(g.data(), n) * ArrayMap<T>(mask_.data(), n);
-    else if (dx != g.data())
-      ArrayMap<T>(dx, n) = ArrayMap<T>(g.data(), n);
+ protected:
+  // y = a·(x·m + α'(1−m)) + b
+  void transform(ConstArrayMap<T> x, ConstArrayMap<T> m, ArrayMap<T> y) const override {
+    y = T(a_) * (x * m + T(kAlphaPrime) * (T(1) - m)) + T(b_);
   }
 
  private:
-  double rate_, a_, b_, alpha_p_;
-  bool active_ = false;
-  Buffer<T> mask_;
+  static constexpr double kAlphaPrime = -kSeluLambda * kSeluAlpha;
+  static double scale(double rate) {
+    return 1.0 / std::sqrt((1.0 - rate) * (1.0 + rate * kAlphaPrime * kAlphaPrime));
+  }
+  double a_, b_;
 };
 
 }  // namespace densekit
