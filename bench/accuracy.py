@@ -383,15 +383,8 @@ def _fmt_ms(exp: Experiment, mean: float, std: float) -> str:
 
 
 def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from machine import cpu_model  # bench/machine.py: bench/ is on sys.path for bench scripts
+    cpu = cpu_model()
     return f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, {platform.system()}"
 
 

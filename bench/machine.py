@@ -32,6 +32,11 @@ def _cpuinfo() -> dict:
             "cpu_flags": [f for f in wanted if f in flags]}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (what the experiment scripts print in their reports)."""
+    return _cpuinfo()["cpu_model"]
+
+
 def _mem_total_gib() -> float | None:
     try:
         with open("/proc/meminfo") as f:

@@ -273,15 +273,8 @@ def plot(configs, runs, epochs, path):
 
 
 def machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from machine import cpu_model  # bench/machine.py: bench/ is on sys.path for bench scripts
+    cpu = cpu_model()
     import densekit as dk
     from densekit import _native
     module = _native._core.__name__.rsplit(".", 1)[-1]

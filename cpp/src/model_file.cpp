@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <sstream>
 #include <tuple>
+#include <type_traits>
 
 #include "densekit/json.hpp"
 
@@ -313,26 +314,28 @@ std::size_t Model::layer_count() const {
 }
 
 
-void Model::predict(const float* x, Index n, float* out) {
-  if (f32_) {
-    f32_->predict(ConstMatrixMap<float>(x, n, input_dim()), MatrixMap<float>(out, n, output_dim()), 1024);
-    return;
+namespace {
+// Runs `net` (element type N) on caller arrays of element type E, converting when they differ.
+template <class N, class E>
+void run(Network<N>& net, const E* x, Index n, E* out) {
+  const Index in = net.input_dim(), o = net.output_dim();
+  if constexpr (std::is_same_v<N, E>) {
+    net.predict(ConstMatrixMap<N>(x, n, in), MatrixMap<N>(out, n, o), 1024);
+  } else {
+    Matrix<N> xc = ConstMatrixMap<E>(x, n, in).template cast<N>();
+    Matrix<N> oc(n, o);
+    net.predict(ConstMatrixMap<N>(xc.data(), n, in), MatrixMap<N>(oc.data(), n, o), 1024);
+    MatrixMap<E>(out, n, o) = oc.template cast<E>();
   }
-  Matrix<double> xd = ConstMatrixMap<float>(x, n, input_dim()).cast<double>();
-  Matrix<double> od(n, output_dim());
-  f64_->predict(ConstMatrixMap<double>(xd.data(), n, input_dim()), MatrixMap<double>(od.data(), n, output_dim()), 1024);
-  MatrixMap<float>(out, n, output_dim()) = od.cast<float>();
+}
+}  // namespace
+
+void Model::predict(const float* x, Index n, float* out) {
+  f32_ ? run(*f32_, x, n, out) : run(*f64_, x, n, out);
 }
 
 void Model::predict(const double* x, Index n, double* out) {
-  if (f64_) {
-    f64_->predict(ConstMatrixMap<double>(x, n, input_dim()), MatrixMap<double>(out, n, output_dim()), 1024);
-    return;
-  }
-  Matrix<float> xf = ConstMatrixMap<double>(x, n, input_dim()).cast<float>();
-  Matrix<float> of(n, output_dim());
-  f32_->predict(ConstMatrixMap<float>(xf.data(), n, input_dim()), MatrixMap<float>(of.data(), n, output_dim()), 1024);
-  MatrixMap<double>(out, n, output_dim()) = of.cast<double>();
+  f64_ ? run(*f64_, x, n, out) : run(*f32_, x, n, out);
 }
 
 }  // namespace densekit
