@@ -76,7 +76,7 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
       a = z.max(T(0));
       break;
     case Activation::leaky_relu:
-      a = (z > T(0)).select(z, alpha * z);
+      for (Index i = 0; i < n; ++i) ap[i] = zp[i] > T(0) ? zp[i] : alpha * zp[i];
       break;
     case Activation::rrelu:
       if (training) {
@@ -86,16 +86,19 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
         }
       } else {
         const T mid = T((s.lower + s.upper) / 2);
-        a = (z > T(0)).select(z, mid * z);
+        for (Index i = 0; i < n; ++i) ap[i] = zp[i] > T(0) ? zp[i] : mid * zp[i];
       }
       break;
-    // exp(z) − 1 rather than expm1: Eigen vectorizes exp but runs expm1 element by element
-    // (10% of a SELU net's step). The cost is an absolute error of ~1 ulp of 1 near z = 0.
+    // ELU and SELU as max(z,0) + α(exp(min(z,0)) − 1), which equals the two-branch form (for
+    // z > 0 the exp term is exactly 0). Written without select() because Eigen 3.4 evaluates
+    // select element by element, i.e. one scalar libm expf per element: that was 25% of a
+    // 20-layer SELU net's step. exp(z) − 1 rather than expm1 for the same reason (Eigen has no
+    // vectorized expm1); the cost is an absolute error of ~1 ulp of 1 near z = 0.
     case Activation::elu:
-      a = (z > T(0)).select(z, alpha * (z.min(T(0)).exp() - T(1)));
+      a = z.max(T(0)) + alpha * (z.min(T(0)).exp() - T(1));
       break;
     case Activation::selu:
-      a = T(kSeluLambda) * (z > T(0)).select(z, T(kSeluAlpha) * (z.min(T(0)).exp() - T(1)));
+      a = T(kSeluLambda) * (z.max(T(0)) + T(kSeluAlpha) * (z.min(T(0)).exp() - T(1)));
       break;
     case Activation::tanh:
       a = z.tanh();
@@ -130,11 +133,13 @@ void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap,
   switch (s.kind) {
     case Activation::linear:
       break;
+    // Plain loops with ?: instead of Eigen's select() (scalar in Eigen 3.4): the compiler
+    // vectorizes these into compare-and-blend.
     case Activation::relu:
-      g = (z > T(0)).select(g, T(0));
+      for (Index i = 0; i < n; ++i) gp[i] = zp[i] > T(0) ? gp[i] : T(0);
       break;
     case Activation::leaky_relu:
-      g = (z > T(0)).select(g, alpha * g);
+      for (Index i = 0; i < n; ++i) gp[i] = zp[i] > T(0) ? gp[i] : alpha * gp[i];
       break;
     case Activation::rrelu:
       for (Index i = 0; i < n; ++i)
@@ -142,11 +147,14 @@ void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap,
           gp[i] *= rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
       break;
     case Activation::elu:
-      g = (z > T(0)).select(g, g * (a + alpha));
+      for (Index i = 0; i < n; ++i) gp[i] = zp[i] > T(0) ? gp[i] : gp[i] * (ap[i] + alpha);
       break;
-    case Activation::selu:
-      g = (z > T(0)).select(T(kSeluLambda) * g, g * (a + T(kSeluLambda * kSeluAlpha)));
+    case Activation::selu: {
+      const T lambda = T(kSeluLambda), lambda_alpha = T(kSeluLambda * kSeluAlpha);
+      for (Index i = 0; i < n; ++i)
+        gp[i] = zp[i] > T(0) ? lambda * gp[i] : gp[i] * (ap[i] + lambda_alpha);
       break;
+    }
     case Activation::tanh:
       g = g * (T(1) - a * a);
       break;
@@ -198,7 +206,7 @@ void activation_forward(const ActivationSpec& s, const T* z, T* a, Index rows, I
       for (Index r = r0; r < r1; ++r) {
         ConstArrayMap<T> zr(z + r * cols, cols);
         ArrayMap<T> ar(a + r * cols, cols);
-        ar = (zr > T(0)).select(zr, al * zr);
+        for (Index c = 0; c < cols; ++c) ar[c] = zr[c] > T(0) ? zr[c] : al[c] * zr[c];
       }
     } else {
       detail::activation_forward_flat(s, z + r0 * cols, a + r0 * cols, (r1 - r0) * cols, r0 * cols,
@@ -221,8 +229,11 @@ void activation_backward(const ActivationSpec& s, const T* z, const T* a, T* g, 
     for (Index r = 0; r < rows; ++r) {
       ConstArrayMap<T> zr(z + r * cols, cols);
       ArrayMap<T> gr(g + r * cols, cols);
-      if (prelu_dalpha) ArrayMap<T>(prelu_dalpha, cols) += (zr > T(0)).select(T(0), zr * gr);
-      gr = (zr > T(0)).select(gr, al * gr);
+      for (Index c = 0; c < cols; ++c) {
+        if (zr[c] > T(0)) continue;
+        if (prelu_dalpha) prelu_dalpha[c] += zr[c] * gr[c];
+        gr[c] *= al[c];
+      }
     }
     return;
   }
