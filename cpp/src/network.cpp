@@ -311,8 +311,10 @@ void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mea
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   reserve(batch_size);
   // Shifted accumulation: deviations from the first sample, so a deterministic model gives
-  // std exactly 0 and mean exactly predict(), and nothing cancels catastrophically.
-  Eigen::MatrixXd first(batch_size, out), sum(batch_size, out), sumsq(batch_size, out);
+  // std exactly 0 and mean exactly predict(), and nothing cancels catastrophically. The four
+  // accumulators are sized once per call; the sample loop allocates nothing.
+  Eigen::MatrixXd first(batch_size, out), sum(batch_size, out), sumsq(batch_size, out),
+      dev(batch_size, out);
   const std::size_t L = layers_.size();
   for (Index start = 0; start < n; start += batch_size) {
     const Index rows = std::min(batch_size, n - start);
@@ -328,12 +330,14 @@ void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mea
         first.topRows(rows) = y;
         continue;
       }
-      const Eigen::MatrixXd d = y - first.topRows(rows);
+      auto d = dev.topRows(rows);
+      d = y - first.topRows(rows);
       sum.topRows(rows) += d;
       sumsq.topRows(rows) += d.cwiseProduct(d);
     }
     const double inv = 1.0 / double(samples);
-    const Eigen::MatrixXd dm = sum.topRows(rows) * inv;
+    auto dm = dev.topRows(rows);
+    dm = sum.topRows(rows) * inv;
     mean.middleRows(start, rows) = (first.topRows(rows) + dm).cast<T>();
     stddev.middleRows(start, rows) =
         (sumsq.topRows(rows) * inv - dm.cwiseProduct(dm)).cwiseMax(0.0).cwiseSqrt().cast<T>();

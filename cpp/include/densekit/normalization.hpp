@@ -29,6 +29,7 @@ class BatchNormLayer : public Layer<T> {
     shift_.reserve(units);
     sum_dy_.reserve(units);
     sum_dy_xhat_.reserve(units);
+    dx_scale_.reserve(units);
   }
 
   const char* kind() const override { return "BatchNormalization"; }
@@ -90,11 +91,12 @@ class BatchNormLayer : public Layer<T> {
     }
     if (!dx) return;
     // dx = γ·inv/B · (B·dy − Σdy − x̂·Σ(dy⊙x̂))
-    Eigen::Array<T, 1, Eigen::Dynamic> k = ConstRowVectorMap<T>(inv_std_.data(), d).array() / T(n);
-    if (gamma) k *= ConstRowVectorMap<T>(gamma, d).array();
+    RowVectorMap<T> k(dx_scale_.data(), d);
+    k = ConstRowVectorMap<T>(inv_std_.data(), d) / T(n);
+    if (gamma) k.array() *= ConstRowVectorMap<T>(gamma, d).array();
     MatrixMap<T> out(dx, n, d);
     out.array() = ((g.array() * T(n)).rowwise() - sdy.array() - (xhat.array().rowwise() * sdyx.array()))
-                      .rowwise() * k;
+                      .rowwise() * k.array();
   }
 
  private:
@@ -115,7 +117,7 @@ class BatchNormLayer : public Layer<T> {
 
   double momentum_, epsilon_;
   bool batch_mode_ = false;  // whether the last forward used batch statistics
-  Buffer<T> xhat_, mean_, inv_std_, scale_, shift_, sum_dy_, sum_dy_xhat_;
+  Buffer<T> xhat_, mean_, inv_std_, scale_, shift_, sum_dy_, sum_dy_xhat_, dx_scale_;
 };
 
 // y = (x − mean)/max(√variance, 1e-7), with mean and variance set by adapt() (as Keras).

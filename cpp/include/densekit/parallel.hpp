@@ -3,8 +3,8 @@
 // Eigen vectorizes every kernel; threads come only from here. Eigen's own GEMM threading is
 // switched off (EIGEN_DONT_PARALLELIZE) because at batch-32 shapes it is slower than one thread
 // (BENCHMARKS.md). Instead a product is split into column (or row) panels, each computed by a
-// single-threaded Eigen product. Small products and small element-wise loops stay whole: a
-// parallel region costs microseconds.
+// single-threaded Eigen product (product_into, product.hpp). Small products and small
+// element-wise loops stay whole: a parallel region costs microseconds.
 //
 // Determinism: how work is split depends only on the shapes and the machine (partition_count()),
 // never on how many threads run — threads only decide who computes which panel. So one thread,
@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include "product.hpp"
 #include "types.hpp"
 
 namespace densekit {
@@ -77,29 +78,17 @@ void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
   const Index extent = split_cols ? n : m;
   const int parts = flops < kParallelGemmFlops ? 1 : int(std::min<Index>(partition_count(), extent / 16));
   if (parts <= 1) {
-    if (accumulate)
-      dst.noalias() += lhs * rhs;
-    else
-      dst.noalias() = lhs * rhs;
+    product_into(dst, lhs, rhs, accumulate);
     return;
   }
   parallel_invoke(parts, [&](int t, int nparts) {
     Index b, e;
     detail::split_range(extent, t, nparts, 8, b, e);
     if (b >= e) return;
-    if (split_cols) {
-      auto d = dst.middleCols(b, e - b);
-      if (accumulate)
-        d.noalias() += lhs * rhs.middleCols(b, e - b);
-      else
-        d.noalias() = lhs * rhs.middleCols(b, e - b);
-    } else {
-      auto d = dst.middleRows(b, e - b);
-      if (accumulate)
-        d.noalias() += lhs.middleRows(b, e - b) * rhs;
-      else
-        d.noalias() = lhs.middleRows(b, e - b) * rhs;
-    }
+    if (split_cols)
+      product_into(dst.middleCols(b, e - b), lhs, rhs.middleCols(b, e - b), accumulate);
+    else
+      product_into(dst.middleRows(b, e - b), lhs.middleRows(b, e - b), rhs, accumulate);
   });
 }
 

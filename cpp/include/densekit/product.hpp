@@ -1,0 +1,89 @@
+// One single-threaded matrix product, dst (+)= lhs·rhs, that allocates nothing in steady state.
+//
+// `dst.noalias() = lhs * rhs` makes Eigen pack both operands into blocks it allocates per
+// product: on the stack up to 128 KiB, on the heap above (a 1024-wide layer needs ~3 MB per
+// product). Training would then call malloc/free several times per step. Here the same Eigen
+// kernel (general_matrix_matrix_product, the code `noalias()` ends in) packs into a per-thread
+// workspace that only grows, so a step allocates nothing once every shape has been seen.
+// The arithmetic is Eigen's own, with the same blocking sizes: results are bit-identical to
+// `dst.noalias() = lhs * rhs`.
+//
+// This reaches into Eigen::internal (stable across Eigen 3.3 and 3.4, which cmeel-eigen pins).
+#pragma once
+
+#include <cstddef>
+#include <type_traits>
+
+#include "types.hpp"
+
+namespace densekit {
+namespace detail {
+
+// Grow-only packing space of the calling thread.
+template <class T>
+T* packing_workspace(std::size_t elements) {
+  thread_local Buffer<T> space;
+  space.reserve(Index(elements));
+  return space.data();
+}
+
+// Eigen's blocking for a row-major destination, with the packing blocks in our workspace.
+template <class T>
+class WorkspaceBlocking : public Eigen::internal::level3_blocking<T, T> {
+ public:
+  WorkspaceBlocking(Index rows, Index cols, Index depth) {
+    // As gemm_blocking_space<RowMajor, ...>: a row-major product runs as its transpose.
+    this->m_mc = cols;
+    this->m_nc = rows;
+    this->m_kc = depth;
+    Eigen::internal::computeProductBlockingSizes<T, T, 1, Index>(this->m_kc, this->m_mc, this->m_nc, 1);
+    const std::size_t a = round_up(std::size_t(this->m_mc * this->m_kc));
+    const std::size_t b = round_up(std::size_t(this->m_kc * this->m_nc));
+    T* space = packing_workspace<T>(a + b);
+    this->m_blockA = space;
+    this->m_blockB = space + a;
+  }
+
+ private:
+  static std::size_t round_up(std::size_t n) {
+    const std::size_t align = std::size_t(kAlignElements<T>);
+    return (n + align - 1) / align * align;
+  }
+};
+
+}  // namespace detail
+
+// dst (M,N) = lhs (M,K)·rhs (K,N), or dst += lhs·rhs when accumulate; single-threaded.
+// dst must be row-major (every buffer in densekit is); lhs and rhs may be row- or column-major
+// views (e.g. a transposed map).
+template <class Dst, class Lhs, class Rhs>
+void product_into(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
+  using DstType = std::remove_reference_t<Dst>;
+  using T = typename DstType::Scalar;
+  static_assert(int(DstType::Flags) & Eigen::RowMajorBit, "product_into: dst must be row-major");
+  const Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
+  // Vector-shaped and tiny products take Eigen's GEMV / lazy paths, which pack nothing.
+  if (m == 1 || n == 1 || k == 0 || m + n + k < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD) {
+    if (accumulate)
+      dst.noalias() += lhs * rhs;
+    else
+      dst.noalias() = lhs * rhs;
+    return;
+  }
+  using LhsTraits = Eigen::internal::blas_traits<Lhs>;
+  using RhsTraits = Eigen::internal::blas_traits<Rhs>;
+  using LhsPlain = typename Eigen::internal::remove_all<typename LhsTraits::DirectLinearAccessType>::type;
+  using RhsPlain = typename Eigen::internal::remove_all<typename RhsTraits::DirectLinearAccessType>::type;
+  const auto& a = LhsTraits::extract(lhs);
+  const auto& b = RhsTraits::extract(rhs);
+  constexpr int lhs_order = (int(LhsPlain::Flags) & Eigen::RowMajorBit) ? Eigen::RowMajor : Eigen::ColMajor;
+  constexpr int rhs_order = (int(RhsPlain::Flags) & Eigen::RowMajorBit) ? Eigen::RowMajor : Eigen::ColMajor;
+  using Kernel = Eigen::internal::general_matrix_matrix_product<Index, T, lhs_order, false, T, rhs_order,
+                                                                false, Eigen::RowMajor, 1>;
+  if (!accumulate) dst.setZero();
+  detail::WorkspaceBlocking<T> blocking(m, n, k);
+  Kernel::run(m, n, k, a.data(), a.outerStride(), b.data(), b.outerStride(), dst.data(), 1,
+              dst.outerStride(), T(1), blocking, nullptr);
+}
+
+}  // namespace densekit
