@@ -1,7 +1,7 @@
 """Batch Normalization, SELU and Dropout on real data: BENCHMARKS.md's E2, E3 and E4 (issue 4).
 
 ```
-python bench/regularization.py                      # E2 E3 E4 × seeds 0,1,2 + the plot (~6 min)
+python bench/regularization.py                      # E2 E3 E4 E3V × seeds 0,1,2 + the plot (~8 min)
 python bench/regularization.py --experiments E4 --seeds 1
 python bench/regularization.py --quick --seeds 0 --out /tmp/R.md --plots /tmp/plots  # smoke test
 ```
@@ -145,7 +145,7 @@ def run_e2(data, seed, max_epochs, patience=3, batch=32):
 # ---------------------------------------------------------------------------------------------
 # E3: self-normalizing net
 # ---------------------------------------------------------------------------------------------
-def run_e3(data, seed, epochs=10, batch=32):
+def run_e3(data, seed, epochs=10, batch=32, optimizer=None):
     (X, y), (Xv, yv), (Xt, yt) = data
     norm = L.Normalization()
     norm.adapt(X)
@@ -153,13 +153,23 @@ def run_e3(data, seed, epochs=10, batch=32):
     layers += [L.Dense(100, activation="selu", kernel_initializer="lecun_normal") for _ in range(20)]
     layers.append(L.Dense(10, activation="softmax"))
     m = dk.Sequential(layers, seed=seed)
-    m.compile(optimizer=dk.optimizers.Nadam(1e-3), loss="sparse_categorical_crossentropy",
+    m.compile(optimizer=optimizer or dk.optimizers.Nadam(1e-3), loss="sparse_categorical_crossentropy",
               metrics=["accuracy"])
     t0 = time.perf_counter()
     h = m.fit(X, y, epochs=epochs, batch_size=batch, validation_data=(Xv, yv), verbose=0)
     fit_s = time.perf_counter() - t0
     return {"test_acc": accuracy(m.predict(Xt), yt), "epochs": epochs, "fit_s": fit_s,
             "curves": history_curves(h.history)}
+
+
+# E3 again with the two places where SPEC's Nadam differs from Keras 3's, whose figure is E3's
+# target: ε of Keras's magnitude (1e-7 outside the root ≈ 1e-14 inside it), and Keras 3's
+# momentum schedule μ_t = β1(1 − ½·0.96^t), i.e. momentum_decay ψ = 1 instead of 0.004.
+E3_VARIANTS = {
+    "SPEC defaults (ε = 1e-7 inside, ψ = 0.004)": {},
+    "ε = 1e-14 inside (≈ Keras's 1e-7 outside)": {"epsilon": 1e-14},
+    "ψ = 1 (Keras 3's μ schedule)": {"momentum_decay": 1.0},
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -307,8 +317,9 @@ def report(results, sn, sn_input, args, started, total_s, load):
                  f"masks); float32; MNIST as BENCHMARKS.md (55,000 train / 5,000 validation / "
                  f"10,000 test). Total wall time {total_s:.0f} s. Runs are bit-reproducible for a "
                  "given build and machine (work is split by shape, not by the thread count the tuner "
-                 "picks); a rebuild that changes float rounding moves single seeds by up to ~0.7 % "
-                 "after 10 epochs (E3: 95.52 % mean on an earlier build, 94.98 % on this one).")
+                 "picks); a rebuild that changes float rounding (e.g. a vectorized exp) moves single "
+                 "seeds by up to ~2 % after 10 epochs in E3 (its 3-seed mean was 95.52 % and "
+                 "94.98 % on two earlier builds).")
     if args.quick:
         lines += ["", "**QUICK MODE: subsets and fewer epochs; not comparable with the targets.**"]
     lines += ["", "Test accuracy: mean ± std over the seeds (per-seed values); the target is judged "
@@ -358,6 +369,27 @@ def report(results, sn, sn_input, args, started, total_s, load):
         for seed, r in zip(seeds, results["E3"]):
             lines.append(f"| {seed} | {r['test_acc']:.2f} % | {fmt_curve(r['curves']['val_accuracy'])} | "
                          f"{fmt_curve(r['curves']['loss'], 3)} |")
+    if "E3V" in results:
+        lines += ["", "## E3 with Keras-like Nadam settings", "",
+                  "E3's 96 % target is Keras 3's single run. SPEC's Nadam differs from Keras 3's in "
+                  "two places: ε sits inside the root (at 1e-7 that acts like ε ≈ 3e-4 outside it "
+                  "where ŝ is tiny), and μ_t = β1(1 − ½·0.96^(ψt)) uses ψ = 0.004 (PyTorch's and "
+                  "tf.keras 2's) where Keras 3 computes 0.96^t, i.e. ψ = 1. Same experiment, same "
+                  "seeds, one setting changed at a time:", "",
+                  "| Nadam | test accuracy, mean ± std (per seed) | best validation accuracy over the 10 epochs, mean |",
+                  "|---|---|---|"]
+        for label, rs in results["E3V"].items():
+            best = np.mean([max(r["curves"]["val_accuracy"]) for r in rs])
+            lines.append(f"| {label} | {fmt_acc([r['test_acc'] for r in rs])} | {best:.2f} % |")
+        means = {label: mean_std([r["test_acc"] for r in rs])[0] for label, rs in results["E3V"].items()}
+        reached = [label for label, m in means.items() if m >= TARGETS["E3"]]
+        swing = np.mean([max(r["curves"]["val_accuracy"][-5:]) - min(r["curves"]["val_accuracy"][-5:])
+                         for rs in results["E3V"].values() for r in rs])
+        lines += ["", (f"Reaching the {TARGETS['E3']:g} % mean: {', '.join(reached)}." if reached else
+                       f"No setting reaches the {TARGETS['E3']:g} % mean.") +
+                  f" Over the last 5 epochs the validation accuracy swings by {swing:.1f} points on "
+                  "average (max − min per run), so the 10th epoch's accuracy is mostly where that "
+                  "swing happens to stop."]
     if "E4" in results:
         rs = results["E4"]
         mc_times = ", ".join(f"{r['mc_s']:.1f}" for r in rs)
@@ -410,7 +442,8 @@ def report(results, sn, sn_input, args, started, total_s, load):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--experiments", default="E2,E3,E4,SN", help="any of E2,E3,E4,SN (self-normalizing plot)")
+    p.add_argument("--experiments", default="E2,E3,E4,E3V,SN",
+                   help="any of E2,E3,E4,E3V (E3 with Keras-like Nadam settings),SN (self-normalizing plot)")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated; every experiment runs once per seed")
     p.add_argument("--max-epochs", type=int, default=30, help="E2's cap (early stopping usually stops first)")
     p.add_argument("--mc-samples", type=int, default=100)
@@ -445,6 +478,16 @@ def main(argv=None):
             extra = f", MC {r['mc_acc']:.2f} %" if name == "E4" else ""
             print(f"{name} seed {seed}: test accuracy {r['test_acc']:.2f} %{extra}, {r['epochs']} "
                   f"epochs, fit {r['fit_s']:.1f} s, total {time.perf_counter() - t0:.1f} s", flush=True)
+    if "E3V" in wanted:
+        variants = results.setdefault("E3V", {})
+        for label, options in E3_VARIANTS.items():
+            if not options and "E3" in results:  # the defaults are E3 itself
+                variants[label] = results["E3"]
+                continue
+            for seed in args.seeds:
+                r = run_e3(data, seed, epochs, optimizer=dk.optimizers.Nadam(1e-3, **options))
+                variants.setdefault(label, []).append(r)
+                print(f"E3V {label} seed {seed}: test accuracy {r['test_acc']:.2f} %", flush=True)
     if "SN" in wanted:
         X = data[0][0]
         sn, sn_input = self_normalizing_stats(X[:2000], args.seeds[0])
