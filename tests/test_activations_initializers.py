@@ -212,6 +212,27 @@ def test_no_nan_or_inf_for_large_inputs(name, params, ref_params, dtype):
         assert np.all(np.isfinite(dalpha))
 
 
+# float32 keeps its relative precision in the smooth activations' tails (σ(−16) ≈ 1e-7,
+# gelu(−5) ≈ −1e-6): closed forms in float64 as the oracle, every float32 value in [-20, 20].
+TAIL_CLOSED_FORMS = {
+    "sigmoid": (lambda z: 1 / (1 + np.exp(-z)), 1e-6),
+    "swish": (lambda z: z / (1 + np.exp(-z)), 1e-6),
+    "softplus": (lambda z: np.logaddexp(0, z), 1e-6),
+    "gelu": (lambda z: 0.5 * z * np.array([math.erfc(-v / math.sqrt(2)) for v in z.ravel()]).reshape(z.shape), 1e-4),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TAIL_CLOSED_FORMS))
+def test_float32_relative_precision_in_the_tails(name):
+    f, rtol = TAIL_CLOSED_FORMS[name]
+    z = np.linspace(-20, 20, 40_001, dtype=np.float32).reshape(-1, 1)
+    exact = f(z.astype(np.float64))
+    got = lib_forward(name, z).astype(np.float64)
+    keep = np.abs(exact) > 1e-30
+    rel = np.abs(got - exact)[keep] / np.abs(exact)[keep]
+    assert rel.max() <= rtol, f"max relative error {rel.max():.2e} at z = {z[keep][np.argmax(rel)]}"
+
+
 # ---------------------------------------------------------------------------------------------
 # RReLU: inference slope (lower + upper) / 2, random training slopes
 # ---------------------------------------------------------------------------------------------
