@@ -26,7 +26,7 @@ def counted(fn):
     return counter.malloc_counter_stop()
 
 
-def models(dtype):
+def models():
     """(name, model, loss) covering every layer kind, activation family, optimizer and option."""
     def deep_bn():
         layers = [L.Input(64), L.Normalization(mean=np.zeros(64), variance=np.ones(64))]
@@ -70,11 +70,11 @@ def main():
     X = rng.standard_normal((n, 64))
     results = {}
     for dtype in ("float32", "float64"):
-        for name, layers, opt, loss in models(dtype):
+        for name, layers, opt, loss in models():
             model = dk.Sequential(layers, dtype=dtype, seed=0)
             model.compile(optimizer=opt, loss=loss, metrics=["accuracy"] if "crossentropy" in loss else None)
             y = rng.integers(0, 10, n) if "crossentropy" in loss else rng.standard_normal((n, 1))
-            Xp, Yp, Wp = prepare(model, X, y, None, None, "probe")
+            Xp, Yp, _ = prepare(model, X, y, None, None, "probe")
             W = np.ones(n, dtype=Xp.dtype)
             order = rng.permutation(n).astype(np.int64)
             net = model._net

@@ -49,6 +49,15 @@ inline bool needs_preactivation(Activation k) { return k != Activation::linear; 
 
 namespace detail {
 
+// σ(z) = 1/(1 + exp(−z)) as an Eigen expression on the vectorized exp: a few ulps everywhere,
+// tails included (exp overflowing to inf gives exactly 0). Eigen's logistic() is faster but its
+// float version loses relative precision in the tail (7e-4 near z = −7).
+template <class Z>
+auto sigmoid_of(const Z& z) {
+  using T = typename Z::Scalar;
+  return (T(1) + (-z).exp()).inverse();
+}
+
 // RReLU's training-mode slope for element i of a step: a pure function of (key, i), so the
 // backward pass regenerates the same slopes instead of storing them.
 template <class T>
@@ -98,11 +107,8 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
     case Activation::tanh:
       a = z.tanh();
       break;
-    // σ(z) = 1/(1 + exp(−z)) on Eigen's vectorized exp: a few ulps everywhere, tails included
-    // (exp overflowing to inf gives exactly 0). Eigen's logistic() is faster but its float
-    // version loses relative precision in the tail (7e-4 near z = −7).
     case Activation::sigmoid:
-      a = (T(1) + (-z).exp()).inverse();
+      a = sigmoid_of(z);
       break;
     // GELU as z·Φ(z) with Φ(z) = ½·erfc(−z/√2): erfc keeps the negative tail accurate where
     // 1 + erf(z/√2) cancels to 0. Scalar libm; GELU nets are not on a hot benchmark path.
@@ -110,7 +116,7 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
       for (Index i = 0; i < n; ++i) ap[i] = T(0.5) * zp[i] * std::erfc(-zp[i] * T(0.70710678118654752440));
       break;
     case Activation::swish:
-      a = z * (T(1) + (-z).exp()).inverse();
+      a = z * sigmoid_of(z);
       break;
     case Activation::softplus:
       a = z.max(T(0)) + (-z.abs()).exp().log1p();
@@ -168,13 +174,11 @@ void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap,
         gp[i] *= cdf + x * pdf;
       }
       break;
-    case Activation::swish: {  // σ + z·σ·(1 − σ)
-      const auto sg = (T(1) + (-z).exp()).inverse();
-      g *= sg * (T(1) + z * (T(1) - sg));
+    case Activation::swish:  // σ + z·σ·(1 − σ) = a + σ·(1 − a): one exp per element
+      g *= a + sigmoid_of(z) * (T(1) - a);
       break;
-    }
     case Activation::softplus:  // σ(z)
-      g *= (T(1) + (-z).exp()).inverse();
+      g *= sigmoid_of(z);
       break;
     case Activation::prelu:
     case Activation::softmax:
