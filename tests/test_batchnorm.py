@@ -8,7 +8,7 @@ What is checked, and against what:
     (biased batch variance, moving <- moving*momentum + batch*(1-momentum): Keras's convention,
     not torch's unbiased running variance with momentum 1-0.99);
   * the inference forward (moving statistics) against ``reference.bn_forward_inference`` and torch;
-  * finite-difference gradients (float64, through ``m._net.gradients``) of gamma, beta and the
+  * finite-difference gradients (float64, through ``m.compute_gradients``) of gamma, beta and the
     preceding Dense kernel, with center/scale off, BN before and after an activation, frozen BN;
   * a frozen BN (trainable=False) runs in inference mode in training and nothing in it changes;
   * get/set_weights order (Keras: gamma, beta, moving_mean, moving_variance);
@@ -90,8 +90,8 @@ def training_output(m, X):
     for i in range(n):
         w = np.zeros(n, dtype=m.dtype)
         w[i] = 1.0
-        m._net.gradients(X, Y, w)
-        rows.append(m.layers[-1]._core.grad("kernel")[:, 0] * n)
+        m.compute_gradients(X, Y, w)
+        rows.append(m.layers[-1].gradient("kernel")[:, 0] * n)
     return np.array(rows, dtype=np.float64)
 
 
@@ -224,7 +224,7 @@ def test_moving_statistics_untouched_outside_training_steps():
     m.evaluate(X, y)
     m.predict_mc(X, samples=3)
     m.test_on_batch(X, y)
-    m._net.gradients(X, onehot_targets(y, "float64"), None)
+    m.compute_gradients(X, onehot_targets(y, "float64"), None)
     for a, b in zip(bn.get_weights(), before):
         np.testing.assert_array_equal(a, b)
     m.train_on_batch(X, y)
@@ -302,10 +302,10 @@ GRAD_MODELS = {
 def check_layer_gradients(m, X, Y, skip_frozen=True):
     """Analytic gradients of every trainable parameter vs central differences (the tolerances of
     test_gradients.py). Returns the names checked."""
-    loss = m._net.gradients(X, Y, None)
-    analytic = [(i, layer, name, layer._core.grad(name).copy())  # before any FD call overwrites them
+    loss = m.compute_gradients(X, Y, None)
+    analytic = [(i, layer, name, layer.gradient(name).copy())  # before any FD call overwrites them
                 for i, layer in enumerate(m.layers) if layer.trainable or not skip_frozen
-                for name in layer._core.param_names]
+                for name in layer.parameter_names]
     checked = []
     for i, layer, name, g in analytic:
         g_fd = fd_grad(m, X, Y, None, layer, name)
@@ -315,7 +315,7 @@ def check_layer_gradients(m, X, Y, skip_frozen=True):
         assert np.linalg.norm(g - g_fd) / denom <= RTOL, f"{where}\n{g}\n{g_fd}"
         np.testing.assert_allclose(g, g_fd, rtol=RTOL, atol=ATOL_FD, err_msg=where)
         checked.append((type(layer).__name__, name))
-    assert m._net.gradients(X, Y, None) == loss
+    assert m.compute_gradients(X, Y, None) == loss
     return checked
 
 
@@ -347,9 +347,9 @@ def test_bias_before_batchnorm_gets_zero_gradient():
     m = model([L.Dense(6), L.BatchNormalization(), L.ELU(), L.Dense(3, activation="softmax")], 4)
     randomize(m, rng)
     X = rng.normal(size=(9, 4))
-    m._net.gradients(X, onehot_targets(rng.integers(0, 3, 9), "float64"), None)
-    gk = np.linalg.norm(m.layers[0]._core.grad("kernel"))
-    gb = np.linalg.norm(m.layers[0]._core.grad("bias"))
+    m.compute_gradients(X, onehot_targets(rng.integers(0, 3, 9), "float64"), None)
+    gk = np.linalg.norm(m.layers[0].gradient("kernel"))
+    gb = np.linalg.norm(m.layers[0].gradient("bias"))
     assert gk > 1e-3 and gb <= 1e-12 * max(1.0, gk)
 
 
@@ -369,11 +369,11 @@ def test_frozen_bn_runs_in_inference_mode_while_training():
     m = frozen_model(rng)
     X = rng.normal(size=(15, 4))
     y = rng.integers(0, 3, 15)
-    train_loss = m._net.gradients(X, onehot_targets(y, "float64"), None)
+    train_loss = m.compute_gradients(X, onehot_targets(y, "float64"), None)
     assert train_loss == pytest.approx(m.evaluate(X, y, batch_size=15), rel=1e-12)
     # the same model with a trainable BN: training-mode loss differs from the inference loss
     m.layers[1].trainable = True
-    assert m._net.gradients(X, onehot_targets(y, "float64"), None) != pytest.approx(
+    assert m.compute_gradients(X, onehot_targets(y, "float64"), None) != pytest.approx(
         m.evaluate(X, y, batch_size=15), rel=1e-6)
 
 

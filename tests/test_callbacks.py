@@ -57,18 +57,20 @@ class Recorder(Callback):
 # EarlyStopping
 # ---------------------------------------------------------------------------------------------
 class StubModel:
-    """Just what EarlyStopping touches: get/set_weights (the epoch number) and stop_training."""
+    """Just what EarlyStopping touches: get_state/set_state of the variables (the epoch number)
+    and stop_training."""
 
     def __init__(self):
         self.stop_training = False
         self.epoch = None
         self.restored = None
 
-    def get_weights(self):
-        return [np.array(self.epoch)]
+    def get_state(self, include_optimizer=True):
+        assert not include_optimizer  # restoring the best epoch leaves the optimizer alone
+        return {"variables": {"epoch": np.array(self.epoch)}}
 
-    def set_weights(self, w):
-        self.restored = int(w[0])
+    def set_state(self, state):
+        self.restored = int(state["variables"]["epoch"])
 
 
 # id, kwargs, monitored values per epoch, expected (stopped_epoch or None, best_epoch)

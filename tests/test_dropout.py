@@ -11,7 +11,7 @@ What is checked:
     to the deterministic prediction (exactly in expectation when dropout feeds a linear output
     layer, approximately for a trained classifier); the same seed gives the same result;
   * invalid rates raise;
-  * finite-difference gradients through both layers (``m._net.gradients`` draws the same masks
+  * finite-difference gradients through both layers (``m.compute_gradients`` draws the same masks
     until a training step advances the step counter).
 
 Statistical tolerances are 5 standard errors of the estimate being tested (stated per test), so
@@ -114,8 +114,8 @@ def test_dropout_in_training_mode(dtype, rate):
     assert 0 < dropped.sum() < out.size
     # column means over a large batch: one gradients call with unit weights gives sum_i D_i / B
     Xb = rng.uniform(0.5, 2.0, size=(2000, 40)).astype(dtype)
-    m._net.gradients(Xb, np.full((2000, 1), FAR_BELOW, dtype=dtype), None)
-    col_mean = m.layers[-1]._core.grad("kernel")[:, 0].astype(np.float64)
+    m.compute_gradients(Xb, np.full((2000, 1), FAR_BELOW, dtype=dtype), None)
+    col_mean = m.layers[-1].gradient("kernel")[:, 0].astype(np.float64)
     x_mean = Xb.astype(np.float64).mean(axis=0)
     rms = np.sqrt((Xb.astype(np.float64) ** 2).mean(axis=0))
     se = rms * math.sqrt(rate / (1 - rate) / 2000)
@@ -132,13 +132,13 @@ def test_training_masks_change_every_step_and_only_then():
                        L.Dense(3, activation="softmax")], seed=0, dtype="float64")
     m.compile(optimizer=dk.optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
     Y = onehot_targets(y, "float64")
-    first = m._net.gradients(X, Y, None)
-    assert m._net.gradients(X, Y, None) == first
+    first = m.compute_gradients(X, Y, None)
+    assert m.compute_gradients(X, Y, None) == first
     weights = m.get_weights()
     m.train_on_batch(X, y)
     for a, b in zip(m.get_weights(), weights):
         np.testing.assert_array_equal(a, b)
-    second = m._net.gradients(X, Y, None)
+    second = m.compute_gradients(X, Y, None)
     assert second != first
     inference = m.evaluate(X, y, batch_size=32)
     assert first != inference and second != inference

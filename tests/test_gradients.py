@@ -1,8 +1,8 @@
 """Finite-difference gradient checks of densekit's real training path, in float64.
 
-Every case builds a small float64 model, calls ``m._net.gradients`` (one training-mode forward,
+Every case builds a small float64 model, calls ``m.compute_gradients`` (one training-mode forward,
 loss and backward, no update) and compares each parameter gradient the C++ backward left in
-``layer._core.grad(name)`` with central differences of the loss that the same call returns:
+``layer.gradient(name)`` with central differences of the loss that the same call returns:
 
     g_fd[i] = (L(θ + h e_i) − L(θ − h e_i)) / 2h,    h = 1e-6.
 
@@ -45,8 +45,8 @@ def make_model(layers, loss, n_in=N_IN, seed=0):
 def randomize(m, rng, scale=0.6):
     """Random weights (biases non-zero, PReLU slopes distinct) so no gradient is trivially 0."""
     for layer in m.layers:
-        for name in layer._core.param_names:
-            v = layer._core.value(name)
+        for name in layer.parameter_names:
+            v = layer.variable(name)
             if name == "alpha":
                 v[...] = rng.uniform(0.05, 0.6, size=v.shape)
             else:
@@ -54,14 +54,14 @@ def randomize(m, rng, scale=0.6):
 
 
 def fd_grad(m, X, Y, sw, layer, name):
-    v = layer._core.value(name)  # zero-copy view: writing it changes the model
+    v = layer.variable(name)  # zero-copy view: writing it changes the model
     g = np.zeros_like(v)
     for idx in np.ndindex(v.shape):
         old = v[idx]
         v[idx] = old + H
-        lp = m._net.gradients(X, Y, sw)
+        lp = m.compute_gradients(X, Y, sw)
         v[idx] = old - H
-        lm = m._net.gradients(X, Y, sw)
+        lm = m.compute_gradients(X, Y, sw)
         v[idx] = old
         g[idx] = (lp - lm) / (2.0 * H)
     return g
@@ -70,11 +70,11 @@ def fd_grad(m, X, Y, sw, layer, name):
 def check_gradients(m, X, Y, sw=None):
     """Compares every parameter gradient of every layer with central differences.
     Returns the loss of the unperturbed call and the list of (layer, name) checked."""
-    loss = m._net.gradients(X, Y, sw)
+    loss = m.compute_gradients(X, Y, sw)
     analytic = {}
     for i, layer in enumerate(m.layers):
-        for name in layer._core.param_names:
-            analytic[i, name] = layer._core.grad(name).copy()
+        for name in layer.parameter_names:
+            analytic[i, name] = layer.gradient(name).copy()
     assert analytic, "the model has no parameters"
     for (i, name), g in analytic.items():
         g_fd = fd_grad(m, X, Y, sw, m.layers[i], name)
@@ -85,7 +85,7 @@ def check_gradients(m, X, Y, sw=None):
         assert rel <= RTOL, f"{where}: relative error {rel:.2e}\n{g}\n{g_fd}"
         np.testing.assert_allclose(g, g_fd, rtol=RTOL, atol=ATOL_FD, err_msg=where)
     # the FD sweep must not have changed anything: same loss again
-    assert m._net.gradients(X, Y, sw) == loss
+    assert m.compute_gradients(X, Y, sw) == loss
     return loss, list(analytic)
 
 
@@ -105,11 +105,11 @@ def numpy_forward(m, X):
     """The model's output computed in NumPy from its weights with reference.py."""
     a = np.asarray(X, dtype=np.float64)
     for layer in m.layers:
-        names = layer._core.param_names
+        names = layer.parameter_names
         if isinstance(layer, dk.layers.Dense):
-            bias = layer._core.value("bias").reshape(-1) if "bias" in names else None
-            a = ref.dense_forward(a, layer._core.value("kernel"), bias)
-        alpha = layer._core.value("alpha") if "alpha" in names else None
+            bias = layer.variable("bias").reshape(-1) if "bias" in names else None
+            a = ref.dense_forward(a, layer.variable("kernel"), bias)
+        alpha = layer.variable("alpha") if "alpha" in names else None
         a = ref_activation(layer.activation, a, alpha)
     return a
 
@@ -119,8 +119,8 @@ def ref_penalty(m):
     for layer in m.layers:
         for name, reg in (("kernel", getattr(layer, "kernel_regularizer", None)),
                           ("bias", getattr(layer, "bias_regularizer", None))):
-            if reg is not None and name in layer._core.param_names:
-                total += ref.l1_l2_penalty(layer._core.value(name), reg.l1, reg.l2)
+            if reg is not None and name in layer.parameter_names:
+                total += ref.l1_l2_penalty(layer.variable(name), reg.l1, reg.l2)
     return total
 
 
@@ -205,7 +205,7 @@ def test_hidden_activation_loss_value(act, form):
     out = numpy_forward(m, X)
     np.testing.assert_allclose(m.predict(X), out, rtol=1e-12, atol=1e-14)
     expected, _ = ref.mse(Y, out)
-    assert m._net.gradients(X, Y, None) == pytest.approx(expected, rel=LOSS_RTOL)
+    assert m.compute_gradients(X, Y, None) == pytest.approx(expected, rel=LOSS_RTOL)
 
 
 def test_rrelu_training_slopes_fixed_within_a_step():
@@ -215,7 +215,7 @@ def test_rrelu_training_slopes_fixed_within_a_step():
     m = make_model([dk.layers.Dense(N_HID), dk.layers.RReLU(), dk.layers.Dense(N_OUT)], "mse")
     randomize(m, rng)
     X, Y = data(rng, batch=20), regression_targets(rng, batch=20)
-    losses = [m._net.gradients(X, Y, None) for _ in range(3)]
+    losses = [m.compute_gradients(X, Y, None) for _ in range(3)]
     assert losses[0] == losses[1] == losses[2]
     inference, _ = ref.mse(Y, numpy_forward(m, X))
     assert abs(losses[0] - inference) > 1e-6
@@ -376,15 +376,15 @@ def test_sample_weight_scales_per_sample_terms():
     randomize(m, rng)
     X, Y = data(rng), sparse_targets(rng)
     ones = np.ones(BATCH)
-    base = m._net.gradients(X, Y, ones)
-    g1 = m.layers[0]._core.grad("kernel").copy()
-    assert m._net.gradients(X, Y, None) == pytest.approx(base, rel=1e-14)
-    assert m._net.gradients(X, Y, 2 * ones) == pytest.approx(2 * base, rel=1e-14)
-    np.testing.assert_allclose(m.layers[0]._core.grad("kernel"), 2 * g1, rtol=1e-13, atol=1e-16)
+    base = m.compute_gradients(X, Y, ones)
+    g1 = m.layers[0].gradient("kernel").copy()
+    assert m.compute_gradients(X, Y, None) == pytest.approx(base, rel=1e-14)
+    assert m.compute_gradients(X, Y, 2 * ones) == pytest.approx(2 * base, rel=1e-14)
+    np.testing.assert_allclose(m.layers[0].gradient("kernel"), 2 * g1, rtol=1e-13, atol=1e-16)
     w = ones.copy()
     w[0] = 0.0
-    with_zero = m._net.gradients(X, Y, w)
-    rest = m._net.gradients(np.ascontiguousarray(X[1:]), np.ascontiguousarray(Y[1:]), None)
+    with_zero = m.compute_gradients(X, Y, w)
+    rest = m.compute_gradients(np.ascontiguousarray(X[1:]), np.ascontiguousarray(Y[1:]), None)
     assert with_zero == pytest.approx(rest * (BATCH - 1) / BATCH, rel=1e-13)
 
 
@@ -413,7 +413,7 @@ def test_regularization_gradients_and_loss(reg, where):
     randomize(m, rng)
     for layer in m.layers:  # keep l1 away from its kink at w = 0
         for name in ("kernel", "bias"):
-            v = layer._core.value(name)
+            v = layer.variable(name)
             assert np.abs(v).min() > 10 * H
     X, Y = data(rng), sparse_targets(rng)
     loss, _ = check_gradients(m, X, Y)
@@ -421,7 +421,7 @@ def test_regularization_gradients_and_loss(reg, where):
     penalty = ref_penalty(m)
     assert penalty > 0
     assert loss == pytest.approx(data_loss + penalty, rel=LOSS_RTOL)
-    assert m._net.penalty() == pytest.approx(penalty, rel=LOSS_RTOL)
+    assert m.penalty() == pytest.approx(penalty, rel=LOSS_RTOL)
 
 
 @pytest.mark.parametrize("reg", REGULARIZERS, ids=[r[0] for r in REGULARIZERS])
@@ -440,12 +440,12 @@ def test_regularization_gradient_is_data_gradient_plus_penalty_gradient(reg):
     randomize(m_reg, rng)
     m_plain.set_weights(m_reg.get_weights())
     X, Y = data(rng), regression_targets(rng)
-    m_reg._net.gradients(X, Y, None)
-    m_plain._net.gradients(X, Y, None)
+    m_reg.compute_gradients(X, Y, None)
+    m_plain.compute_gradients(X, Y, None)
     layer_r, layer_p = m_reg.layers[0], m_plain.layers[0]
     for name in ("kernel", "bias"):
-        w = layer_r._core.value(name)
-        np.testing.assert_allclose(layer_r._core.grad(name) - layer_p._core.grad(name),
+        w = layer_r.variable(name)
+        np.testing.assert_allclose(layer_r.gradient(name) - layer_p.gradient(name),
                                    ref.l1_l2_grad(w, r.l1, r.l2), rtol=1e-12, atol=1e-15)
-    np.testing.assert_array_equal(m_reg.layers[1]._core.grad("kernel"),
-                                  m_plain.layers[1]._core.grad("kernel"))
+    np.testing.assert_array_equal(m_reg.layers[1].gradient("kernel"),
+                                  m_plain.layers[1].gradient("kernel"))

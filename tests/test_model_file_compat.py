@@ -80,12 +80,12 @@ def test_v1_file_resumes_training(path):
 
 def _contents(blob):
     """(metadata with the writer's version taken out of the densekit document, tensors)."""
-    metadata, _, _ = saving._parse_container(blob)
+    metadata, tensors = saving.read_container(blob)
     metadata = dict(metadata)
     doc = json.loads(metadata.pop("densekit"))
     doc.pop("densekit_version")
     metadata.pop("checksum")
-    return metadata, doc, safetensors_numpy.load(blob)
+    return metadata, doc, tensors
 
 
 def _flat_state(model):

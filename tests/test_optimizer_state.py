@@ -108,30 +108,47 @@ def test_weights_alone_do_not_resume(name, make_opt):
     assert not np.array_equal(got[-1][0], want[-1][0])
 
 
+def flat_slots(state):
+    """{(slot, parameter): array} of an optimizer state."""
+    return {(name, key): a for name, per_param in state["slots"].items() for key, a in per_param.items()}
+
+
 def test_state_contents_and_copy_semantics():
-    """Slots come as (nslots, arena size ≥ parameter count); get_state returns a copy,
-    unaffected by later training; Nadam's Π μ is below 1 after steps."""
+    """Slots come by name ({slot: {parameter: array in the parameter's shape}}, every parameter
+    once); get_state returns a copy, unaffected by later training; Nadam's Π μ is below 1 after
+    steps."""
     data = batches()
     model = make_model(lambda: dk.optimizers.Nadam(0.01))
     run(model, data[:3])
     state = model.optimizer.get_state()
     assert state["optimizer"] == "nadam"
-    assert state["slots"].shape == model._net.optimizer_slots().shape
-    assert state["slots"].shape[0] == 2 and state["slots"].shape[1] >= model.count_params()
-    assert state["slots"].dtype == np.float64
+    assert list(state["slots"]) == ["m", "v"]
+    shapes = {f"layers.{i}.{n}": l.variable(n).shape for i, l in enumerate(model.layers)
+              for n in l.parameter_names}
+    for per_param in state["slots"].values():
+        assert {k: a.shape for k, a in per_param.items()} == shapes
+        assert sum(a.size for a in per_param.values()) == model.count_params()
+        assert all(a.dtype == np.float64 for a in per_param.values())
     assert state["iterations"] == 3
     assert 0 < state["mu_product"] < 1
-    snapshot = state["slots"].copy()
+    assert state["hyperparameters"] == {"learning_rate": 0.01, "beta_1": 0.9}
+    snapshot = {k: a.copy() for k, a in flat_slots(state).items()}
     run(model, data[3:5])
-    np.testing.assert_array_equal(state["slots"], snapshot)
-    assert not np.array_equal(model.optimizer.get_state()["slots"], snapshot)
+    for k, a in flat_slots(state).items():
+        np.testing.assert_array_equal(a, snapshot[k])
+    assert not all(np.array_equal(a, snapshot[k])
+                   for k, a in flat_slots(model.optimizer.get_state()).items())
 
 
-def test_plain_sgd_state_has_no_slots():
+def test_plain_sgd_state_carries_nothing():
+    """Plain SGD carries no moment: its one slot, momentum, is there (the layout does not depend
+    on the momentum's value) but unused — zero, before and after steps."""
     model = make_model(lambda: dk.optimizers.SGD(0.05))
     state = model.optimizer.get_state()
-    assert state["slots"].shape[0] == 0
+    assert list(state["slots"]) == ["momentum"]
     assert (state["iterations"], state["mu_product"]) == (0, 1.0)
+    run(model, batches()[:2])
+    assert all(not np.any(a) for a in flat_slots(model.optimizer.get_state()).values())
 
 
 def test_state_before_compile_raises():
@@ -143,16 +160,23 @@ def test_state_before_compile_raises():
                        "mu_product": 1.0})
 
 
+def _first(per_param):
+    return next(iter(per_param))
+
+
 # id, change applied to a valid Adam state, message
 BAD_STATES = [
     ("missing_key", lambda s: s.pop("mu_product"), "lacks"),
     ("other_optimizer", lambda s: s.update(optimizer="nadam"), "nadam"),
-    ("wrong_slot_count", lambda s: s.update(slots=s["slots"][:1]), "shape"),
-    ("wrong_param_count", lambda s: s.update(slots=s["slots"][:, :-1]), "shape"),
-    ("nan_slot", lambda s: s["slots"].__setitem__((0, 0), np.nan), "NaN"),
+    ("wrong_slot_count", lambda s: s["slots"].pop("v"), "slots"),
+    ("wrong_param_count", lambda s: s["slots"]["m"].update(
+        {_first(s["slots"]["m"]): s["slots"]["m"][_first(s["slots"]["m"])][:, :-1]}), "shape"),
+    ("missing_parameter", lambda s: s["slots"]["m"].pop(_first(s["slots"]["m"])), "parameters"),
+    ("nan_slot", lambda s: s["slots"]["m"][_first(s["slots"]["m"])].__setitem__((0, 0), np.nan), "NaN"),
     ("negative_iterations", lambda s: s.update(iterations=-1), "iterations"),
     ("float_iterations", lambda s: s.update(iterations=2.5), "iterations"),
     ("mu_product_above_one", lambda s: s.update(mu_product=1.5), "mu_product"),
+    ("negative_learning_rate", lambda s: s["hyperparameters"].update(learning_rate=-1.0), "learning_rate"),
 ]
 
 
@@ -163,13 +187,18 @@ def test_bad_state_raises_and_keeps_state(bad_id, corrupt, match):
     run(model, data[:3])
     before = model.optimizer.get_state()
     bad = model.optimizer.get_state()
-    bad["slots"] = bad["slots"] * 2.0
+    for per_param in bad["slots"].values():
+        for key in per_param:
+            per_param[key] = per_param[key] * 2.0
+    bad["hyperparameters"]["learning_rate"] = 0.5
     corrupt(bad)
     with pytest.raises(ValueError, match=match):
         model.optimizer.set_state(bad)
     after = model.optimizer.get_state()
-    np.testing.assert_array_equal(after["slots"], before["slots"])
-    assert (after["iterations"], after["mu_product"]) == (before["iterations"], before["mu_product"])
+    for key, a in flat_slots(after).items():
+        np.testing.assert_array_equal(a, flat_slots(before)[key])
+    assert (after["iterations"], after["mu_product"], after["hyperparameters"]) == \
+        (before["iterations"], before["mu_product"], before["hyperparameters"])
 
 
 def test_same_seed_models_train_bit_identically():

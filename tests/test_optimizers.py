@@ -172,7 +172,9 @@ def test_recompile_resets_optimizer_state():
     second = dk.optimizers.Adam(0.02)
     model.compile(optimizer=second, loss="mse")
     assert second.iterations == 0
-    np.testing.assert_array_equal(model._net.optimizer_slots(), 0.0)
+    for per_param in second.get_state()["slots"].values():
+        for a in per_param.values():
+            np.testing.assert_array_equal(a, 0.0)
     run_against_reference(model, ref.Adam(0.02), X, Y, steps=10)
     assert second.iterations == 10
 
@@ -184,9 +186,9 @@ def test_library_gradient_matches_reference():
     model.compile(optimizer=dk.optimizers.SGD(0.05), loss="mse")
     params = model.get_weights()
     loss_ref, grads = ref_loss_grads(params, X, Y, ["tanh", "linear"])
-    loss = model._net.gradients(np.ascontiguousarray(X), np.ascontiguousarray(Y), None)
+    loss = model.compute_gradients(np.ascontiguousarray(X), np.ascontiguousarray(Y), None)
     np.testing.assert_allclose(loss, loss_ref, rtol=1e-12)
-    got = [model.layers[i // 2]._core.grad("kernel" if i % 2 == 0 else "bias").reshape(grads[i].shape)
+    got = [model.layers[i // 2].gradient("kernel" if i % 2 == 0 else "bias").reshape(grads[i].shape)
            for i in range(4)]
     for g, want in zip(got, grads):
         np.testing.assert_allclose(g, want, rtol=1e-10, atol=1e-14)
@@ -290,8 +292,8 @@ def test_learning_rate_changed_between_steps(name, make_dk, make_ref):
 
 
 @pytest.mark.parametrize("name,make_dk,make_ref,attr,values", [
-    # values: consecutive blocks of equal length over the STEPS steps; a momentum compiled > 0
-    # may go to 0 (the last block; switching it on again after compile is refused by design)
+    # values: consecutive blocks of equal length over the STEPS steps; a momentum may go to 0
+    # (the last block) — its slot stays, unused while it is 0
     ("sgd-momentum", lambda: dk.optimizers.SGD(0.05, momentum=0.9), lambda: ref.SGD(0.05, momentum=0.9),
      "momentum", [0.9, 0.5, 0.95, 0.0]),
     ("sgd-nesterov", lambda: dk.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
@@ -538,8 +540,10 @@ def test_kernel_constraint_matches_reference(name, constraint, apply):
 # frozen layers
 # ---------------------------------------------------------------------------------------------
 def layer0_slots(model):
-    """Layer 0's kernel and bias blocks in the slot arena: everything before layer 1's kernel."""
-    return model._net.optimizer_slots()[:, :model._net.optimizer_offsets[2]]
+    """Every slot of layer 0's kernel and bias, concatenated (a copy)."""
+    opt = model.optimizer
+    return np.concatenate([opt.slot(name, f"layers.0.{p}").reshape(-1)
+                           for name in opt.slot_names for p in ("kernel", "bias")])
 
 
 @pytest.mark.parametrize("name,make_dk,make_ref", [
@@ -593,22 +597,23 @@ def test_frozen_layer_train_freeze_unfreeze(name, make_dk, make_ref):
 
 
 def test_optimizer_slots_hold_reference_moments():
-    """The slot arena holds one block per parameter in layer order (kernel, bias, kernel, bias),
-    each starting at `optimizer_offsets[i]` (padded for 64-byte alignment), with Adam's m and s
-    exactly as the reference has them."""
+    """Adam's slots, by name, hold one tensor per parameter in layer order (kernel, bias, kernel,
+    bias), each in the parameter's shape, with m and v exactly as the reference's m and s."""
     X, Y = data()
     model = make_model("tanh2")
-    model.compile(optimizer=dk.optimizers.Adam(0.02), loss="mse")
+    opt = dk.optimizers.Adam(0.02)
+    model.compile(optimizer=opt, loss="mse")
     ref_opt = ref.Adam(0.02)
     params = run_against_reference(model, ref_opt, X, Y, steps=6)
-    slots = model._net.optimizer_slots()
-    offsets = model._net.optimizer_offsets
-    assert len(offsets) == len(params)
-    assert slots.shape[1] >= sum(p.size for p in params)
-    for k, key in enumerate(("m", "s")):
-        for off, p, state in zip(offsets, params, ref_opt.state):
-            np.testing.assert_allclose(slots[k, off:off + p.size], state[key].reshape(-1),
+    keys = ("layers.0.kernel", "layers.0.bias", "layers.1.kernel", "layers.1.bias")
+    assert opt.parameter_names == keys and opt.slot_names == ("m", "v")
+    slots = opt.get_state()["slots"]
+    for name, ref_key in (("m", "m"), ("v", "s")):
+        assert tuple(slots[name]) == keys
+        for key, p, state in zip(keys, params, ref_opt.state):
+            np.testing.assert_allclose(slots[name][key].reshape(-1), state[ref_key].reshape(-1),
                                        rtol=RTOL, atol=1e-15)
+            np.testing.assert_array_equal(opt.slot(name, key), slots[name][key])
 
 
 def test_frozen_before_compile_never_moves():

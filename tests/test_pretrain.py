@@ -56,8 +56,8 @@ def test_tied_step_is_tied_sgd_at_half_the_learning_rate():
     (enc, dec), = ae.tied_pairs
     W = enc.kernel.copy()
     np.testing.assert_array_equal(dec.kernel, W.T)
-    ae._net.gradients(np.ascontiguousarray(X), np.ascontiguousarray(X), None)
-    g = enc._core.grad("kernel") + dec._core.grad("kernel").T
+    ae.compute_gradients(np.ascontiguousarray(X), np.ascontiguousarray(X), None)
+    g = enc.gradient("kernel") + dec.gradient("kernel").T
     ae.train_on_batch(X, X)
     np.testing.assert_allclose(enc.kernel, W - (lr / 2) * g, rtol=1e-12, atol=1e-15)
     np.testing.assert_array_equal(dec.kernel, enc.kernel.T)
@@ -68,14 +68,10 @@ def test_tied_with_momentum_keeps_slots_tied():
     ae, _ = pretrain.autoencoder(12, [6, 3], activation="elu", tied=True,
                                  optimizer=dk.optimizers.SGD(0.05, momentum=0.9), dtype="float64", seed=2)
     ae.fit(X, X, epochs=2, batch_size=16, verbose=0)
-    slots = ae._net.optimizer_slots()
-    # Every layer is a Dense with a bias: the kernel of layer j is the arena's tensor 2j.
-    offsets = ae._net.optimizer_offsets
-    kernel_offset = {id(l): offsets[2 * j] for j, l in enumerate(ae.layers)}
+    opt = ae.optimizer
     for e, d in ae.tied_pairs:
-        oe, od, n = kernel_offset[id(e)], kernel_offset[id(d)], e.kernel.size
-        se = slots[0, oe:oe + n].reshape(e.kernel.shape)
-        sd = slots[0, od:od + n].reshape(d.kernel.shape)
+        se = opt.slot("momentum", ae.variable_key(e, "kernel"))
+        sd = opt.slot("momentum", ae.variable_key(d, "kernel"))
         assert np.any(se != 0)
         np.testing.assert_array_equal(se, sd.T)
         np.testing.assert_array_equal(d.kernel, e.kernel.T)

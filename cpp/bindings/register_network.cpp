@@ -283,14 +283,11 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def_property(
           "optimizer_config", [](Net& n) { return n.optimizer().config(); },
           [](Net& n, const OptimizerConfig& c) {
-            // Hyperparameters only: the slot layout was fixed at compile.
-            const Optimizer<T>& o = n.optimizer();
-            const OptimizerConfig& old = o.config();
-            const bool has_momentum = c.kind == OptimizerKind::sgd || c.kind == OptimizerKind::rmsprop;
-            if (c.kind != old.kind || c.amsgrad != old.amsgrad || c.centered != old.centered ||
-                (has_momentum && c.momentum != 0.0 && !o.has_momentum_slot()))
-              throw py::value_error("optimizer_config: the optimizer kind, amsgrad, centered and "
-                                    "switching momentum on need a recompile");
+            // Hyperparameters only: the slot layout (slot_names) was fixed at compile.
+            const OptimizerConfig& old = n.optimizer().config();
+            if (c.kind != old.kind || c.amsgrad != old.amsgrad || c.centered != old.centered)
+              throw py::value_error("optimizer_config: the optimizer kind, amsgrad and centered "
+                                    "need a recompile");
             n.optimizer().config() = c;
           })
       .def("set_learning_rate", [](Net& n, double lr) { n.optimizer().config().learning_rate = lr; })
@@ -301,6 +298,9 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def_property(
           "optimizer_mu_product", [](Net& n) { return n.optimizer().mu_product(); },
           [](Net& n, double v) { n.optimizer().set_mu_product(v); })
+      // The name of each row of optimizer_slots(), e.g. ["m", "v"] (optimizers.hpp, slot_names).
+      .def_property_readonly("optimizer_slot_names",
+                             [](Net& n) { return n.optimizer().slot_names(); })
       .def_property_readonly("optimizer_offsets",
                              [](Net& n) { return n.optimizer().offsets(); })
       .def("optimizer_slots", [](Net& n) {

@@ -1,43 +1,22 @@
 """densekit: fast training and deployment of deep dense neural networks on CPUs.
 
 The C++ core (cpp/) owns every network's state and runs whole training steps; this package is the
-Keras-like face of it.
+Keras-like face of it. This file is the public namespace only: it imports the modules (each of
+which imports only the tiers below it, see docs/design.md) and names what users reach as dk.X.
 """
 
-from . import (activations, callbacks, constraints, initializers, layers, losses, optimizers,
-               regularizers)
-from ._native import _core
+from . import (activations, callbacks, cli, cloning, constraints, datasets, diagnostics,
+               initializers, layers, losses, optimizers, presets, pretrain, regularizers, saving,
+               schedules)
+from ._native import core as _core
+from ._native import get_num_threads, set_num_threads
+from ._version import __version__
+from .cloning import clone_model
+from .learning_rate_finder import lr_finder
 from .models import Sequential
-from . import diagnostics, presets, schedules  # noqa: E402
-from .schedules import lr_finder  # noqa: E402
-from . import cloning, pretrain, saving  # noqa: E402 (issue 6)
-from .cloning import clone_model  # noqa: E402
-from .saving import ModelFileError, load_model  # noqa: E402
-
-__version__ = "0.1.0"
-
-
-def set_num_threads(n):
-    """Threads used by densekit's kernels (default: OMP_NUM_THREADS, else the core count)."""
-    if not (isinstance(n, int) and n >= 1):
-        raise ValueError(f"set_num_threads: n must be an int >= 1, got {n!r}")
-    _core.set_num_threads(n)
-
-
-def get_num_threads():
-    return _core.get_num_threads()
-
-
-def __getattr__(name):
-    # Modules with optional or heavier dependencies load on first use, keeping import fast.
-    if name in ("datasets", "cli"):
-        import importlib
-        return importlib.import_module(f".{name}", __name__)
-    raise AttributeError(f"module 'densekit' has no attribute {name!r}")
-
+from .saving import ModelFileError, load_model
 
 __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
-           "datasets"]
-__all__ += ["schedules", "diagnostics", "presets", "lr_finder"]
-__all__ += ["clone_model", "load_model", "ModelFileError", "pretrain", "saving"]  # issue 6
+           "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",
+           "load_model", "ModelFileError", "pretrain", "saving"]

@@ -1,46 +1,18 @@
-"""Input checking and conversion at the Python edge.
+"""Input checking and conversion at the Python edge: features, targets, weights of a model.
 
 Every array crosses into C++ as a C-contiguous array of the model's dtype, converted here once,
 explicitly (the bindings refuse anything else rather than copy silently). Bad input raises with
-what was given, where, and what was expected.
+what was given, where, and what was expected. `prepare` reads only a model's public attributes
+(dtype, input_dim, output_dim, loss), so every tier above can use it.
 """
 
 import numpy as np
 
 from . import losses
+from ._features import as_features, first_bad, real_array
 
-
-def _first_bad(a):
-    bad = np.argwhere(~np.isfinite(a))
-    return tuple(int(i) for i in bad[0])
-
-
-def as_features(x, dtype, width, where, name="x", check_finite=True):
-    """(n, width) C-contiguous array of `dtype`; rejects wrong shapes, non-numbers, NaN/Inf
-    (the NaN/Inf scan is skipped when the caller's C++ call does it)."""
-    if x is None:
-        raise ValueError(f"{where}: {name} is None; expected an array of shape (samples, {width})")
-    a = np.asarray(x)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"{where}: {name} must be numeric, got dtype {a.dtype}")
-    if np.iscomplexobj(a):
-        raise TypeError(f"{where}: {name} must be real, got dtype {a.dtype}")
-    if a.ndim == 1 and width is not None and width == a.shape[0] and a.shape[0] != 1:
-        raise ValueError(f"{where}: {name} has shape {a.shape}; expected (samples, {width}) — "
-                         f"for one sample use x.reshape(1, -1)")
-    if a.ndim != 2:
-        raise ValueError(f"{where}: {name} must be 2-D (samples, features), got shape {a.shape}"
-                         + (" — flatten it with x.reshape(len(x), -1)" if a.ndim > 2 else ""))
-    if width is not None and a.shape[1] != width:
-        raise ValueError(f"{where}: {name} has {a.shape[1]} features per sample, but the model "
-                         f"expects {width}")
-    if a.shape[0] == 0:
-        raise ValueError(f"{where}: {name} has no samples")
-    with np.errstate(over="ignore"):  # values beyond the dtype become Inf, reported just below
-        a = np.ascontiguousarray(a, dtype=dtype)
-    if check_finite and not np.isfinite(a).all():
-        raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
-    return a
+__all__ = ["as_features", "as_targets", "as_sample_weight", "class_ids", "check_batch_size",
+           "prepare"]
 
 
 def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
@@ -48,11 +20,7 @@ def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
     else (n, out_dim)."""
     if y is None:
         raise ValueError(f"{where}: {name} is None")
-    a = np.asarray(y)
-    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) or a.dtype == bool):
-        raise TypeError(f"{where}: {name} must be numeric, got dtype {a.dtype}")
-    if np.iscomplexobj(a):
-        raise TypeError(f"{where}: {name} must be real, got dtype {a.dtype}")
+    a = real_array(y, where, name)
     if a.shape[0:1] != (n,):
         raise ValueError(f"{where}: {name} has {a.shape[0] if a.ndim else 0} samples but x has {n}")
     if loss.code == losses.SPARSE_CCE:
@@ -63,7 +31,7 @@ def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
                              f"shape (samples,), got shape {a.shape} (one-hot targets need "
                              f"categorical_crossentropy)")
         if a.dtype.kind == "f" and not np.isfinite(a).all():
-            raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
+            raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {first_bad(a)})")
         if a.dtype.kind == "f" and not np.all(a == np.round(a)):
             raise ValueError(f"{where}: {name} must hold integer class ids, found non-integers")
         lo, hi = a.min(), a.max()
@@ -79,7 +47,7 @@ def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
                          f"with {out_dim} outputs needs shape ({n}, {out_dim})")
     a = np.ascontiguousarray(a, dtype=dtype)
     if not np.isfinite(a).all():
-        raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {_first_bad(a)})")
+        raise ValueError(f"{where}: {name} contains NaN or Inf (first at index {first_bad(a)})")
     if loss.code in (losses.CCE, losses.BCE) and (a.min() < 0 or a.max() > 1):
         raise ValueError(f"{where}: {loss.name} targets must lie in [0, 1], found values in "
                          f"[{a.min()}, {a.max()}]")
@@ -128,3 +96,12 @@ def check_batch_size(batch_size, where):
     if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
         raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
     return int(batch_size)
+
+
+def prepare(model, x, y, sample_weight, class_weight, where):
+    """Converts and checks (x, y, sample_weight) once for the whole call."""
+    X = as_features(x, model.dtype, model.input_dim, where)
+    Y = as_targets(y, model.loss, model.output_dim, model.dtype, X.shape[0], where)
+    W = as_sample_weight(sample_weight, class_weight, class_ids(Y, model.loss)
+                         if class_weight is not None else None, X.shape[0], model.dtype, where)
+    return X, Y, W

@@ -1,4 +1,5 @@
-"""Loads the C++ extension and picks its float32/float64 classes.
+"""Loads the C++ extension and picks its float32/float64 classes (a leaf: imports nothing of
+densekit).
 
 The OpenMP wait policy must be chosen before libgomp starts, i.e. before `_core` is imported.
 Threads spin only briefly (GOMP_SPINCOUNT) before sleeping: on a quiet 2-core machine that
@@ -17,6 +18,11 @@ import importlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+try:  # which instruction sets this CPU has, as NumPy detected them
+    from numpy._core._multiarray_umath import __cpu_features__ as _CPU_FEATURES  # noqa: E402
+except ImportError:  # NumPy < 2
+    from numpy.core._multiarray_umath import __cpu_features__ as _CPU_FEATURES  # noqa: E402
+
 # Best first. Each entry: module name, the CPU features it needs (NumPy's names).
 _VARIANTS = (
     ("_core_avx512", ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL")),
@@ -25,12 +31,6 @@ _VARIANTS = (
 )
 
 
-def _cpu_features():
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as f
-    except ImportError:  # NumPy < 2
-        from numpy.core._multiarray_umath import __cpu_features__ as f
-    return f
 
 
 def _load_core():
@@ -41,7 +41,7 @@ def _load_core():
         if forced not in names:
             raise ImportError(f"DENSEKIT_ISA must be one of {sorted(names)}, got {forced!r}")
         return importlib.import_module(f".{names[forced]}", __package__)
-    features = _cpu_features()
+    features = _CPU_FEATURES
     for name, needs in _VARIANTS:
         if all(features.get(f, False) for f in needs):
             try:
@@ -51,9 +51,9 @@ def _load_core():
     raise ImportError("densekit: no build of the C++ core could be imported")
 
 
-_core = _load_core()
+core = _load_core()
 # The compiler flags this build of the core was made with (e.g. "-march=x86-64-v3 ...").
-ISA = getattr(_core, "isa", "unknown")
+ISA = getattr(core, "isa", "unknown")
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 _SUFFIX = {np.dtype(np.float32): "32", np.dtype(np.float64): "64"}
@@ -72,7 +72,7 @@ def resolve_dtype(dtype):
 
 def core_class(name, dtype):
     """The C++ class `name` specialised for `dtype` (e.g. Network32 for float32)."""
-    return getattr(_core, name + _SUFFIX[np.dtype(dtype)])
+    return getattr(core, name + _SUFFIX[np.dtype(dtype)])
 
 
 def derive_seed(seed, stream):
@@ -82,3 +82,14 @@ def derive_seed(seed, stream):
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
     return x ^ (x >> 31)
+
+
+def set_num_threads(n):
+    """Threads used by densekit's kernels (default: OMP_NUM_THREADS, else the core count)."""
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"set_num_threads: n must be an int >= 1, got {n!r}")
+    core.set_num_threads(n)
+
+
+def get_num_threads():
+    return core.get_num_threads()

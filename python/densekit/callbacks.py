@@ -3,8 +3,12 @@
 The training loop hands whole runs of batches to C++ in one call unless some callback overrides a
 batch-level hook; then it goes batch by batch so that hook sees every batch. Everything here works
 at epoch granularity for that reason; per-step learning-rate/momentum control goes through the
-`batch_hyperparameters(iteration, k)` hook instead (see schedules.py), which keeps whole runs in
-C++. This file must not import matplotlib at module level (plotting is an optional extra).
+`batch_hyperparameters(iteration, k)` hook instead (ScheduleCallback, which applies a
+learning_rate_schedule value), which keeps whole runs in C++.
+
+Callbacks reach the model only through its public contract (optimizer, get_state/set_state,
+save, compute_gradients...): this tier sits below the training loop and the model classes and
+imports neither. It must not import matplotlib at module level (plotting is an optional extra).
 """
 
 import csv
@@ -13,6 +17,10 @@ import os
 import warnings
 
 import numpy as np
+
+from ._pyplot import pyplot
+from .layer_statistics import gradient_health, layer_stats
+from .learning_rate_schedule import LearningRateSchedule
 
 
 class Callback:
@@ -80,7 +88,7 @@ class History(Callback):
     def plot(self, keys=None, ax=None, logy=False):
         """Plots the recorded curves (all keys, or `keys`) against the epoch; returns the Axes.
         A key and its `val_` twin share a colour (validation dashed). Needs matplotlib."""
-        plt = _pyplot()
+        plt = pyplot()
         if ax is None:
             _, ax = plt.subplots()
         keys = list(keys) if keys is not None else list(self.history)
@@ -102,16 +110,6 @@ class History(Callback):
         ax.grid(True, alpha=0.3)
         ax.legend()
         return ax
-
-
-def _pyplot():
-    """matplotlib.pyplot, or a clear error naming the optional extra."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("plotting needs matplotlib: pip install 'densekit[plot]' "
-                          "(or pip install matplotlib)") from e
-    return plt
 
 
 # ----------------------------------------------------------------------------------------------
@@ -172,7 +170,10 @@ class EarlyStopping(Callback):
     direction given by `mode`). With `baseline`, the patience counter only resets once the value
     also beats the baseline. Epochs before `start_from_epoch` are not counted (warm-up). With
     `restore_best_weights=True` the model ends training (stopped early or not) with the weights of
-    its best epoch; `best_epoch`, `best` and `stopped_epoch` (0 if it never stopped) are kept.
+    its best epoch — its parameters and layer states (BN statistics), through
+    `model.get_state(include_optimizer=False)` / `set_state` (the optimizer keeps its state, as in
+    Keras); `best_weights` holds that state, `best_epoch`, `best` and `stopped_epoch` (0 if it
+    never stopped) are kept.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0.0, patience=0, verbose=0, mode="auto",
@@ -212,13 +213,13 @@ class EarlyStopping(Callback):
             return
         if self.restore_best_weights and self.best_weights is None:
             # So there is something to restore even if no epoch ever improves on the baseline.
-            self.best_weights = self.model.get_weights()
+            self.best_weights = self.model.get_state(include_optimizer=False)
         self.wait += 1
         if self._monitor.improved(current, self.best):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
-                self.best_weights = self.model.get_weights()
+                self.best_weights = self.model.get_state(include_optimizer=False)
             if self.baseline is None or self._monitor.improved(current, self.baseline):
                 self.wait = 0
                 return
@@ -232,7 +233,7 @@ class EarlyStopping(Callback):
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
-            self.model.set_weights(self.best_weights)
+            self.model.set_state(self.best_weights)
 
 
 class ReduceLROnPlateau(Callback):
@@ -474,10 +475,9 @@ class GradientMonitor(Callback):
             self._record(epoch)
 
     def _record(self, epoch):
-        from . import diagnostics
-        stats = diagnostics.layer_stats(self.model, self.x, self.y, batch_size=self.batch_size)
+        stats = layer_stats(self.model, self.x, self.y, batch_size=self.batch_size)
         self.records.append({"epoch": epoch, "layers": stats})
-        kind, message = diagnostics.gradient_health(stats, self.orders, self.explode_norm)
+        kind, message = gradient_health(stats, self.orders, self.explode_norm)
         if kind is None or kind in self._warned:
             return
         self._warned.add(kind)
@@ -493,3 +493,67 @@ class GradientMonitor(Callback):
         norms = np.array([[np.nan if s["grad_norm"] is None else s["grad_norm"] for s in r["layers"]]
                           for r in self.records], dtype=float)
         return epochs, norms
+
+
+class ScheduleCallback(Callback):
+    """Applies a learning-rate schedule (a `dk.schedules` value) during fit; what
+    `fit(callbacks=[schedule])` wraps a bare schedule in.
+
+    update="step": t counts updates — the optimizer's global step, or the updates of this fit for
+    a schedule that restarts each fit (OneCycle, sized to the fit) — and the rates (and momenta)
+    of a whole run of batches reach C++ with the run (`batch_hyperparameters`), so a schedule
+    never makes training go batch by batch. update="epoch": t is the epoch index (counted from
+    the fit's initial_epoch for OneCycle), applied at each epoch's start. Momenta are applied
+    when the schedule has them and the optimizer a momentum to drive (SGD/RMSprop whose momentum
+    is > 0 when fit starts, the Adam family's β1). Adds "learning_rate" to each epoch's logs.
+    """
+
+    def __init__(self, schedule):
+        super().__init__()
+        if not isinstance(schedule, LearningRateSchedule):
+            raise TypeError(f"ScheduleCallback: expected a dk.schedules LearningRateSchedule, got "
+                            f"{type(schedule).__name__} (for schedule(epoch, lr) functions use "
+                            f"LearningRateScheduler)")
+        self.schedule = schedule
+        self._t0 = self._epoch0 = 0
+        self._drive_momentum = False
+
+    def on_train_begin(self, logs=None):
+        s, opt, p = self.schedule, self.model.optimizer, self.params or {}
+        self._t0 = self._epoch0 = 0
+        if s.restarts_each_fit:
+            initial = int(p.get("initial_epoch", 0))
+            epochs = int(p.get("epochs", 0)) - initial
+            s.set_training_length(max(1, epochs * (int(p.get("steps", 1)) if s.update == "step" else 1)))
+            self._t0, self._epoch0 = opt.iterations, initial
+        driven = getattr(opt, "momentum_hyperparameter", None)
+        self._drive_momentum = s.momenta(np.zeros(1)) is not None and (
+            driven == "beta_1" or (driven == "momentum" and opt.momentum > 0))
+
+    def batch_hyperparameters(self, iteration, k):
+        if self.schedule.update != "step":
+            return None, None
+        t = np.arange(iteration - self._t0, iteration - self._t0 + k, dtype=np.float64)
+        return self.schedule.values(t), (self.schedule.momenta(t) if self._drive_momentum else None)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self.schedule.update != "epoch":
+            return
+        t = epoch - self._epoch0
+        self.model.optimizer.learning_rate = self.schedule(t)
+        if self._drive_momentum:
+            self.model.optimizer.momentum = self.schedule.momentum(t)
+
+    def on_epoch_end(self, epoch, logs=None):
+        opt = self.model.optimizer
+        if self._drive_momentum and self.schedule.update == "step":
+            # The run applied per-batch momenta in C++ (which `opt.momentum` reads); store that
+            # value as the optimizer's own too, which a later recompile starts from.
+            opt.momentum = opt.momentum
+        if logs is not None:
+            logs["learning_rate"] = float(opt.learning_rate)
+
+
+def as_callback(item):
+    """A callback for fit's list: a bare learning-rate schedule is wrapped in ScheduleCallback."""
+    return ScheduleCallback(item) if isinstance(item, LearningRateSchedule) else item

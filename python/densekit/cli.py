@@ -1,15 +1,21 @@
 """The `densekit` command: `demo` trains on a dataset that ships with scikit-learn and prints test
-accuracy; `info` describes the build and the machine."""
+accuracy; `info` describes the build and the machine. The top tier: it uses the modules below
+(never the package facade, which imports it), and scikit-learn only when `demo` runs."""
 
 import argparse
+import os
+import platform
 import sys
 import time
 
+import numpy as np
+
+from . import _native, layers, optimizers
+from ._version import __version__
+from .models import Sequential
+
 
 def _demo(args):
-    import numpy as np
-
-    import densekit as dk
     try:
         from sklearn.datasets import load_digits
     except ImportError:
@@ -22,15 +28,15 @@ def _demo(args):
     order = rng.permutation(len(X))
     n_test = len(X) // 5
     test, train = order[:n_test], order[n_test:]
-    model = dk.Sequential([
-        dk.layers.Input(64),
-        dk.layers.Dense(128, activation="relu", kernel_initializer="he_normal"),
-        dk.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
-        dk.layers.Dense(10, activation="softmax"),
+    model = Sequential([
+        layers.Input(64),
+        layers.Dense(128, activation="relu", kernel_initializer="he_normal"),
+        layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
+        layers.Dense(10, activation="softmax"),
     ], seed=args.seed)
-    model.compile(optimizer=dk.optimizers.Adam(learning_rate=1e-3),
+    model.compile(optimizer=optimizers.Adam(learning_rate=1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    print(f"densekit {dk.__version__} demo: scikit-learn digits (8x8 images, 10 classes), "
+    print(f"densekit {__version__} demo: scikit-learn digits (8x8 images, 10 classes), "
           f"{len(train)} train / {len(test)} test samples")
     model.summary()
     t0 = time.perf_counter()
@@ -44,16 +50,10 @@ def _demo(args):
 
 
 def _info(args):
-    import os
-    import platform
-
-    import numpy as np
-
-    import densekit as dk
-    print(f"densekit {dk.__version__}  (core: {dk._core.__file__})")
-    print(f"core built with: {dk._native.ISA}")
+    print(f"densekit {__version__}  (core: {_native.core.__file__})")
+    print(f"core built with: {_native.ISA}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
-    print(f"threads: {dk.get_num_threads()} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
+    print(f"threads: {_native.get_num_threads()} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
           f"cores: {os.cpu_count()}")
     return 0
 

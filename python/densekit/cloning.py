@@ -10,6 +10,7 @@ import numpy as np
 
 from .layers.base import Layer
 from .layers.core import Input
+from .models import Sequential
 
 
 def clone_layer(layer):
@@ -26,8 +27,6 @@ def clone_model(model, clone_function=None, seed=None):
     model.seed to reproduce the original's initial weights. A layer used at several positions is
     cloned once and reused at each, keeping the structure.
     """
-    from .models import Sequential
-
     if not isinstance(model, Sequential):
         raise TypeError(f"clone_model: expected a dk.Sequential, got {type(model).__name__}")
     fn = clone_function or clone_layer

@@ -4,23 +4,18 @@ MaxNorm(r, axis=0): every unit's incoming weight vector (a kernel column) with �
 rescaled to norm r. NonNeg: w ← max(w, 0). UnitNorm(axis=0): w ← w/‖w‖₂.
 """
 
+from ._config import Configurable
+
 _KINDS = {"max_norm": 1, "non_neg": 2, "unit_norm": 3}
 
 
-class Constraint:
+class Constraint(Configurable):
     kind = None
     value = 0.0
     axis = 0
 
     def core_args(self):
         return _KINDS[self.kind], float(self.value), int(self.axis)
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _check_axis(axis):

@@ -7,149 +7,34 @@
 - `signal_propagation(...)`: the Glorot/He argument reproduced numerically — activation and
   gradient variance through depth at initialization, for each initializer × activation pair.
 
-Nothing here changes a model: the gradients come from `Network.gradients` (no update) and any
-layer state it could touch is put back. No C++ of its own; matplotlib only when plotting.
+The first two live in layer_statistics.py (below the callbacks, which GradientMonitor needs);
+this module, in the tools tier, gathers them with the rest. Nothing here changes a model: the
+gradients come from `Sequential.compute_gradients` (no update) and the layer state is put back.
+No C++ of its own; matplotlib only when plotting.
 """
 
 import math
 
 import numpy as np
 
-from . import _native, training
+from . import _native
 from . import activations as _activations
 from . import initializers as _initializers
+from ._pyplot import pyplot
+from .layer_statistics import gradient_health, layer_stats
+
+__all__ = ["layer_outputs", "layer_stats", "gradient_health", "signal_propagation",
+           "format_signal_table", "plot_signal_propagation"]
 
 
 # ----------------------------------------------------------------------------------------------
-# activations and gradients of a model
+# activations and gradients of a model (computed in layer_statistics.py, which GradientMonitor
+# shares from the callbacks tier)
 # ----------------------------------------------------------------------------------------------
 def layer_outputs(model, X, batch_size=1024):
-    """The output of every layer of `model` on X (inference mode), as a list of arrays.
-
-    Each layer runs in a one-layer network sharing that layer's parameters, so this costs one
-    forward pass in total and builds no new weights."""
-    from .models import Sequential
-    model._require_built("layer_outputs")
-    a = _as_features(model, X, "layer_outputs")
-    outs = []
-    for layer in model.layers:
-        step = Sequential([layer], seed=model.seed, dtype=model.dtype)
-        a = step.predict(a, batch_size=batch_size)
-        outs.append(a)
-    return outs
-
-
-def _as_features(model, X, where):
-    from . import _data
-    return _data.as_features(X, model.dtype, model.input_dim, where)
-
-
-def _snapshot_states(model):
-    """Copies of every layer's state tensors (e.g. BN moving statistics)."""
-    snap = []
-    for layer in model.layers:
-        core = getattr(layer, "_core", None)
-        for name in getattr(core, "state_names", []) if core is not None else []:
-            snap.append((core.value(name), core.value(name).copy()))
-    return snap
-
-
-def _restore_states(snap):
-    for view, saved in snap:
-        view[...] = saved
-
-
-def _sample(n, batch_size, seed=0):
-    if batch_size is None or batch_size >= n:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=batch_size, replace=False))
-
-
-def layer_stats(model, X, y, batch_size=256, seed=0):
-    """Per-layer statistics on a sample of `batch_size` rows of (X, y) (all rows if None).
-
-    Returns a list with one dict per layer of `model.layers`:
-      "layer", "type"                          name and class of the layer
-      "activation_mean", "activation_std"      of the layer's output (inference mode)
-      "kernel_norm"                            ‖W‖ (Frobenius), None for layers without a kernel
-      "grad_norm"                              ‖∂L/∂W‖ on the sample (training-mode forward, as a
-                                               training step would see it), None without a
-                                               trainable kernel
-      "bias_grad_norm"                         ‖∂L/∂b‖ or None
-      "update_ratio"                           lr·‖∂L/∂W‖/‖W‖ with the optimizer's current
-                                               learning rate — the relative size of a plain-SGD
-                                               step (≈1e-3 is healthy; adaptive optimizers
-                                               rescale per weight, so read it as a trend there)
-    The model must be compiled (the gradient needs its loss). Weights, optimizer state, random
-    streams and layer states are left exactly as they were.
-    """
-    model._require_compiled("layer_stats")
-    X, Y, _ = training.prepare(model, X, y, None, None, "layer_stats")
-    idx = _sample(X.shape[0], batch_size, seed)
-    Xs = np.ascontiguousarray(X[idx])
-    Ys = np.ascontiguousarray(Y[idx])
-
-    outs = layer_outputs(model, Xs)
-    snap = _snapshot_states(model)
-    try:
-        model._net.gradients(Xs, Ys, None)
-    finally:
-        _restore_states(snap)
-    lr = float(model.optimizer.learning_rate)
-
-    rows = []
-    for layer, a in zip(model.layers, outs):
-        a64 = a.astype(np.float64, copy=False)
-        row = {"layer": layer.name, "type": type(layer).__name__,
-               "activation_mean": float(a64.mean()), "activation_std": float(a64.std()),
-               "kernel_norm": None, "grad_norm": None, "bias_grad_norm": None,
-               "update_ratio": None}
-        names = layer._core.param_names if getattr(layer, "_core", None) is not None else []
-        if "kernel" in names:
-            w_norm = float(np.linalg.norm(layer._core.value("kernel")))
-            row["kernel_norm"] = w_norm
-            if layer.trainable:
-                g_norm = float(np.linalg.norm(layer._core.grad("kernel").astype(np.float64)))
-                row["grad_norm"] = g_norm
-                row["update_ratio"] = lr * g_norm / w_norm if w_norm > 0 else math.inf
-                if "bias" in names:
-                    row["bias_grad_norm"] = float(np.linalg.norm(
-                        layer._core.grad("bias").astype(np.float64)))
-        rows.append(row)
-    return rows
-
-
-def gradient_health(stats, orders=3.0, explode_norm=1e4):
-    """("vanishing" | "exploding" | None, explanation) for the rows of `layer_stats`.
-
-    Compares the kernel-gradient norm of the first trainable layer with the last one's: a ratio
-    below 10**-orders is vanishing, above 10**orders (or any non-finite norm, or one above
-    `explode_norm`) is exploding."""
-    norms = [(r["layer"], r["grad_norm"]) for r in stats if r["grad_norm"] is not None]
-    if not norms:
-        return None, "no trainable kernels"
-    bad = [name for name, g in norms if not math.isfinite(g)]
-    if bad:
-        return "exploding", f"non-finite gradient norm in layer(s) {bad}"
-    big = [(name, g) for name, g in norms if g > explode_norm]
-    if big:
-        return "exploding", (f"gradient norm above {explode_norm:g} in " +
-                             ", ".join(f"{n} ({g:.3g})" for n, g in big))
-    if len(norms) < 2:
-        return None, "one trainable layer"
-    (first, g_first), (last, g_last) = norms[0], norms[-1]
-    if g_last == 0.0:
-        return (None, "zero gradients") if g_first == 0.0 else \
-            ("exploding", f"‖∂L/∂W‖ is 0 in {last} but {g_first:.3g} in {first}")
-    ratio = g_first / g_last
-    detail = f"‖∂L/∂W‖ is {g_first:.3g} in {first} (input side) vs {g_last:.3g} in {last} " \
-             f"(output side), ratio {ratio:.3g}"
-    if ratio < 10.0 ** -orders:
-        return "vanishing", detail + " (try He/LeCun initialization, ELU/SELU, BatchNormalization)"
-    if ratio > 10.0 ** orders:
-        return "exploding", detail + " (try a lower learning rate, gradient clipping, " \
-                                     "BatchNormalization)"
-    return None, detail
+    """The output of every layer of `model` on X (inference mode), as a list of arrays
+    (Sequential.layer_outputs: one forward pass in total, no new weights)."""
+    return model.layer_outputs(X, batch_size=batch_size)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -195,13 +80,13 @@ def signal_propagation(initializers=_DEFAULT_INITIALIZERS, activations=_DEFAULT_
             zs, outs = [], []
             for layer, W in enumerate(kernels):
                 z = np.ascontiguousarray(a @ W)
-                a = _native._core.activation_forward(*spec.core_args(), z, False, layer)
+                a = _native.core.activation_forward(*spec.core_args(), z, False, layer)
                 zs.append(z)
                 outs.append(a)
             g = g_top
             back = [0.0] * depth
             for layer in reversed(range(depth)):
-                dz, _ = _native._core.activation_backward(*spec.core_args(), zs[layer], outs[layer],
+                dz, _ = _native.core.activation_backward(*spec.core_args(), zs[layer], outs[layer],
                                                           np.ascontiguousarray(g), layer)
                 back[layer] = float(np.var(dz))
                 g = dz @ kernels[layer].T
@@ -245,8 +130,7 @@ def format_signal_table(rows, layers=(1, 5, 10, 20)):
 def plot_signal_propagation(rows, axes=None):
     """Two panels (forward activation variance, backward gradient variance) vs layer, one line per
     initializer × activation pair; returns the Axes pair."""
-    from .callbacks import _pyplot
-    plt = _pyplot()
+    plt = pyplot()
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     ax_f, ax_b = axes

@@ -3,6 +3,7 @@
 Builds a new, independent model: Dense(linear) → BatchNormalization [→ Activation] becomes one
 Dense whose kernel and bias absorb the normalization (and whose activation is the merged one);
 Dropout/AlphaDropout, the identity in inference, are left out; every other layer is copied.
+The model passes itself and the class to build the copy with: this module imports no model.
 """
 
 import numpy as np
@@ -27,9 +28,8 @@ def _folded(dense, bn, activation):
     return new, [W * s, (b - bn.moving_mean) * s + beta]
 
 
-def fold_batchnorm(model):
-    from .models import Sequential
-    model._require_built("fold_batchnorm")
+def fold_batchnorm(model, model_class):
+    """The folded copy of a built `model`, a `model_class` (compiled like `model` if it is)."""
     src = model.layers
     out, weights = [], []
     i = 0
@@ -56,7 +56,7 @@ def fold_batchnorm(model):
         out.append(new)
         weights.append(w)
         i += 1
-    folded = Sequential([L.Input(model.input_dim)] + out, seed=model.seed, dtype=model.dtype,
+    folded = model_class([L.Input(model.input_dim)] + out, seed=model.seed, dtype=model.dtype,
                         name=model.name + "_folded")
     for layer, w in zip(folded.layers, weights):
         layer.set_weights([np.asarray(a, dtype=folded.dtype) for a in w])

@@ -6,23 +6,17 @@ on every machine and thread count.
 import numpy as np
 
 from . import _native
+from ._config import Configurable
 
 _MODES = {"fan_in": 0, "fan_out": 1, "fan_avg": 2}
 _DISTRIBUTIONS = {"truncated_normal": 0, "normal": 1, "untruncated_normal": 1, "uniform": 2}
 
 
-class Initializer:
+class Initializer(Configurable):
     """Fills a (fan_in, fan_out) array in place: `init(array, seed)`."""
 
     def __call__(self, array, seed):
         raise NotImplementedError
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class VarianceScaling(Initializer):
@@ -43,7 +37,7 @@ class VarianceScaling(Initializer):
         self.scale, self.mode, self.distribution = float(scale), mode, distribution
 
     def __call__(self, array, seed):
-        _native._core.variance_scaling(array, self.scale, _MODES[self.mode],
+        _native.core.variance_scaling(array, self.scale, _MODES[self.mode],
                                        _DISTRIBUTIONS[self.distribution], seed)
 
     def get_config(self):
@@ -101,7 +95,7 @@ class Orthogonal(Initializer):
         self.gain = float(gain)
 
     def __call__(self, array, seed):
-        _native._core.orthogonal(array, self.gain, seed)
+        _native.core.orthogonal(array, self.gain, seed)
 
     def get_config(self):
         return {"gain": self.gain}

@@ -2,19 +2,30 @@
 
 Building links the layers' C++ objects into a Network; compile attaches the loss and the
 optimizer; fit/evaluate/predict convert inputs once and hand the work to C++ (training.py holds
-the loops).
+the loops). `get_state()` / `set_state()` is the one contract through which the training state
+(parameters, layer states, optimizer slots by name and counters, the step counter, the shuffling
+RNG) leaves and enters a model: saving, EarlyStopping, the lr_finder's undo and diagnostics all
+use it. The tiers below (training, saving, folding) never import this class: the model passes
+itself, and saving builds models through the class registered here.
 """
+
+import copy
+import warnings
 
 import numpy as np
 
-from . import _data, _native, losses, optimizers, training
+from . import _data, _native, folding, losses, optimizers, saving, training
 from .layers.base import Layer
 from .layers.core import Input
+from .sparsity import sparsity as _sparsity
+
+_STATE_KEYS = ("variables", "optimizer", "step", "shuffle_rng")
 
 _ACCURACY_NAMES = ("accuracy", "acc")
 _METRIC_NAMES = _ACCURACY_NAMES + ("mse", "mae", "mean_squared_error", "mean_absolute_error")
 
 
+@saving.register_model_class
 class Sequential:
     """A linear stack of layers.
 
@@ -39,6 +50,7 @@ class Sequential:
         self.history = None
         self.stop_training = False
         self.diverged = False
+        self.default_callbacks = None  # fit's callbacks when none are given (presets set them)
         self._shuffle_rng = np.random.default_rng(_native.derive_seed(self.seed, 1_000_003))
         for layer in layers or []:
             self.add(layer)
@@ -74,7 +86,7 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             layer.build(width, self.dtype, _native.derive_seed(self.seed, i))
             width = layer.output_dim(width)
-        self._net = _native.core_class("Network", self.dtype)([l._core for l in self.layers])
+        self._net = _native.core_class("Network", self.dtype)([l.native for l in self.layers])
         if self.optimizer is not None:
             self._compile_core()
 
@@ -112,7 +124,9 @@ class Sequential:
         accuracy = losses.ACCURACY_FOR.get(self.loss.code, 0)
         self._net.compile(self.loss.code, self.loss.from_logits, self.loss.delta, accuracy,
                           self.optimizer.core_config())
-        self.optimizer.bind(self._net)
+        # The network updates every parameter once, layers in order (a layer appears once).
+        self.optimizer.bind(self._net, [(self.variable_key(layer, name), layer.variable(name).shape)
+                                        for layer in self.layers for name in layer.parameter_names])
 
     def _require_compiled(self, where):
         if self.optimizer is None:
@@ -127,13 +141,17 @@ class Sequential:
         """Trains for `epochs` epochs; returns a History (history.history[...] per epoch)."""
         if self.input_dim is None and x is not None:
             self.build(np.shape(x)[1] if np.ndim(x) == 2 else None)
-        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-                            validation_data, shuffle, class_weight, sample_weight, initial_epoch)
+        self._require_compiled("fit")
+        return training.fit(self, self._net, self._shuffle_rng, x, y, batch_size, epochs, verbose,
+                            callbacks, validation_split, validation_data, shuffle, class_weight,
+                            sample_weight, initial_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None,
                  return_dict=False):
         """Loss (with penalties) and metrics in inference mode."""
-        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, return_dict)
+        self._require_compiled("evaluate")
+        return training.evaluate(self, self._net, x, y, batch_size, verbose, sample_weight,
+                                 return_dict)
 
     def predict(self, x, batch_size=None, verbose=0):
         """Outputs for x (n, features) in inference mode, as an (n, outputs) array."""
@@ -179,8 +197,8 @@ class Sequential:
         a linear Dense is folded into it (W' = W·γ/√(var+ε) per output, b' = (b−mean)·γ/√(var+ε)+β),
         an activation layer right after is merged into the new Dense, and dropout layers (the
         identity in inference) are dropped. Same outputs (to float rounding), fewer layers."""
-        from .folding import fold_batchnorm
-        return fold_batchnorm(self)
+        self._require_built("fold_batchnorm")
+        return folding.fold_batchnorm(self, Sequential)
 
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on (x, y). Returns the loss of that step's forward pass (before its
@@ -196,7 +214,6 @@ class Sequential:
         logs = {"loss": stats["last_loss"]}
         logs.update(training.metric_logs(self, stats, n) if stats["samples"] else {})
         if stats["diverged"]:
-            import warnings
             warnings.warn(f"train_on_batch: the loss is {stats['last_loss']}; the update was not "
                           f"applied", RuntimeWarning, stacklevel=2)
             for name in self.metrics_names[1:]:
@@ -207,8 +224,34 @@ class Sequential:
         """Loss and metrics on one batch in inference mode."""
         self._require_compiled("test_on_batch")
         X, Y, W = training.prepare(self, x, y, sample_weight, None, "test_on_batch")
-        return training.format_results(self, training.evaluate_arrays(self, X, Y, W, X.shape[0]),
-                                       return_dict)
+        return training.format_results(
+            self, training.evaluate_arrays(self, self._net, X, Y, W, X.shape[0]), return_dict)
+
+    def compute_gradients(self, x, y, sample_weight=None):
+        """One training-mode forward and backward pass on (x, y) without an update: returns its
+        loss (penalties included) and leaves ∂L/∂θ in every trainable parameter's gradient
+        (`layer.gradient(name)`). The forward draws the masks the next training step would draw;
+        nothing in the model changes. For gradient checks and diagnostics."""
+        self._require_compiled("compute_gradients")
+        X, Y, W = training.prepare(self, x, y, sample_weight, None, "compute_gradients")
+        return float(self._net.gradients(X, Y, W))
+
+    def penalty(self):
+        """The regularization penalty Σ λ1·|w| + λ2·w² over every regularized parameter: what the
+        training loss adds to the data loss."""
+        self._require_built("penalty")
+        return float(self._net.penalty())
+
+    def layer_outputs(self, x, batch_size=None):
+        """The output of every layer on x (inference mode), as a list of arrays. Each layer runs
+        in a one-layer network sharing its parameters: one forward pass in total, no new weights."""
+        self._require_built("layer_outputs")
+        a = _data.as_features(x, self.dtype, self.input_dim, "layer_outputs")
+        outs = []
+        for layer in self.layers:
+            a = Sequential([layer], seed=self.seed, dtype=self.dtype).predict(a, batch_size=batch_size)
+            outs.append(a)
+        return outs
 
     # -- weights ---------------------------------------------------------------------------
     def get_weights(self):
@@ -224,24 +267,113 @@ class Sequential:
         i, chunks = 0, []
         for layer in self.layers:
             k = len(layer.weights)
-            layer._check_weights(weights[i:i + k])
+            layer.check_weights(weights[i:i + k])
             chunks.append(weights[i:i + k])
             i += k
         for layer, chunk in zip(self.layers, chunks):
             layer.set_weights(chunk)
 
+    # -- the training state -----------------------------------------------------------------
+    def variable_key(self, layer, name):
+        """The key of `layer`'s tensor `name` in get_state()["variables"] and among the
+        optimizer's parameters: "layers.{i}.{name}", i the layer's position in the model."""
+        for i, candidate in enumerate(self.layers):
+            if candidate is layer:
+                return f"layers.{i}.{name}"
+        raise ValueError(f"variable_key: layer {getattr(layer, 'name', layer)!r} is not in this model")
+
+    def get_state(self, include_optimizer=True):
+        """A copy of the model's state, the one contract saving, EarlyStopping, lr_finder and
+        diagnostics use:
+            {"variables": {"layers.{i}.{name}": array}   every parameter and layer state (BN
+                                                          statistics), in the core's 2-D shapes,
+             "optimizer": Optimizer.get_state() or None  slots by name, counters, live rate,
+             "step": int                                  the step counter keying dropout/RReLU masks,
+             "shuffle_rng": dict}                         the shuffling generator's state.
+        include_optimizer=False gives the variables alone (the optimizer, step and RNG are then
+        left alone by set_state). set_state of it later resumes training exactly where it was."""
+        self._require_built("get_state")
+        variables = {}
+        for layer in self.layers:
+            for name, value in layer.get_state().items():
+                variables[self.variable_key(layer, name)] = value
+        state = {"variables": variables}
+        if include_optimizer:
+            state["optimizer"] = self.optimizer.get_state() if self.optimizer is not None else None
+            state["step"] = int(self._net.step)
+            state["shuffle_rng"] = copy.deepcopy(self._shuffle_rng.bit_generator.state)
+        return state
+
+    def set_state(self, state):
+        """Restores a state from get_state() (entries left out, or an optimizer of None, are left
+        as they are). Everything is checked before anything is written: a bad state raises and
+        leaves the model untouched."""
+        self._require_built("set_state")
+        if not isinstance(state, dict):
+            raise TypeError(f"set_state: expected the dict of get_state(), got {type(state).__name__}")
+        unknown = set(state) - set(_STATE_KEYS)
+        if unknown:
+            raise ValueError(f"set_state: unknown entries {sorted(unknown)}; a state holds {list(_STATE_KEYS)}")
+        per_layer = self._check_variables(state["variables"]) if "variables" in state else []
+        if "step" in state:
+            step = state["step"]
+            if not (isinstance(step, (int, np.integer)) and not isinstance(step, bool)
+                    and 0 <= step < 1 << 64):
+                raise ValueError(f"set_state: step must be a uint64, got {step!r}")
+        if "shuffle_rng" in state:
+            self._check_rng_state(state["shuffle_rng"])
+        if state.get("optimizer") is not None:
+            if self.optimizer is None:
+                raise ValueError("set_state: the state holds an optimizer state but the model is "
+                                 "not compiled")
+            self.optimizer.set_state(state["optimizer"])  # checks everything before writing
+        for layer, layer_state in per_layer:
+            layer.set_state(layer_state)
+        if "step" in state:
+            self._net.step = int(state["step"])
+        if "shuffle_rng" in state:
+            self._shuffle_rng.bit_generator.state = state["shuffle_rng"]
+
+    def _check_variables(self, variables):
+        """[(layer, {name: array})] from a "variables" dict, every key and array checked."""
+        if not isinstance(variables, dict):
+            raise TypeError(f"set_state: variables must be a dict, got {type(variables).__name__}")
+        per_layer, expected = [], set()
+        for layer in self.layers:
+            keys = {name: self.variable_key(layer, name)
+                    for name in layer.parameter_names + layer.state_names}
+            expected.update(keys.values())
+            if all(k in variables for k in keys.values()):
+                layer_state = {name: variables[key] for name, key in keys.items()}
+                layer.check_state(layer_state)
+                per_layer.append((layer, layer_state))
+        if set(variables) != expected:
+            missing, extra = sorted(expected - set(variables)), sorted(set(variables) - expected)
+            raise ValueError(f"set_state: variables must hold exactly this model's tensors"
+                             + (f"; missing {missing[:5]}" if missing else "")
+                             + (f"; unknown {extra[:5]}" if extra else ""))
+        return per_layer
+
+    def _check_rng_state(self, rng_state):
+        bitgen = self._shuffle_rng.bit_generator
+        kind = type(bitgen).__name__
+        if not (isinstance(rng_state, dict) and rng_state.get("bit_generator") == kind):
+            raise ValueError(f"set_state: the shuffling RNG state is not a {kind} state")
+        try:
+            type(bitgen)().state = rng_state
+        except Exception as e:
+            raise ValueError(f"set_state: invalid shuffling RNG state ({type(e).__name__}: {e})") from e
+
     def save(self, path, include_optimizer=True):
         """Writes the model to one file, atomically: architecture, weights, BN statistics and (by
         default) the optimizer state and counters, so training resumes bit for bit after
         dk.load_model(path). The C++ library reads the same file (densekit::Model::load)."""
-        from .saving import save_model
-        save_model(self, path, include_optimizer=include_optimizer)
+        saving.save_model(self, path, include_optimizer=include_optimizer)
 
     def sparsity(self, threshold=1e-3):
         """Fraction of |w| below `threshold` per layer's kernel (and overall): how sparse l1 made
         the model."""
-        from .sparsity import sparsity
-        return sparsity(self, threshold)
+        return _sparsity(self, threshold)
 
     def count_params(self):
         self._require_built("count_params")

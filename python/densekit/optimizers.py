@@ -1,10 +1,16 @@
-"""Optimizers: hyperparameters only. The update rules live in C++
+"""Optimizers: hyperparameters and the by-name view of their state. The update rules live in C++
 (cpp/include/densekit/optimizers.hpp), where every formula is written out with its paper.
 
 An optimizer object is bound to the network of the model it is compiled with; changing
 `learning_rate` (or `momentum`/`beta_1`) between steps takes effect at the next step, which is
 what schedules rely on. Gradient clipping (`clipvalue`, `clipnorm` per tensor, `global_clipnorm`)
 works with every optimizer; at most one may be set, as in Keras.
+
+State by name: each rule keeps named slots per parameter (SGD: momentum; Adagrad: accumulator;
+RMSprop: rms, momentum [, mean_grad]; Adam/AdamW: m, v [, vhat]; Adamax: m, u; Nadam: m, v), a
+layout fixed by the rule and its structural options, never by a hyperparameter's value.
+`get_state()` / `set_state()` move them as {slot: {parameter: array}}, with the step counter,
+Nadam's Π μ and the hyperparameters schedules change; `slot(name, parameter)` is a live view.
 """
 
 import math
@@ -13,34 +19,23 @@ import numbers
 import numpy as np
 
 from . import _native
+from ._config import Configurable
+from ._checks import is_real as _is_real
+from ._checks import positive as _positive
+from ._checks import unit as _unit
 
 # Codes match densekit::OptimizerKind.
 _KINDS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamax": 4, "nadam": 5, "adamw": 6}
+_STATE_KEYS = ("optimizer", "slots", "iterations", "mu_product", "hyperparameters")
 
 
-def _is_real(value):
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _positive(name, value, allow_zero=False):
-    ok = _is_real(value) and math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-    if not ok:
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-def _unit(name, value, closed=False):
-    ok = _is_real(value) and (0 <= value <= 1 if closed else 0 <= value < 1)
-    if not ok:
-        raise ValueError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}")
-    return float(value)
-
-
-class Optimizer:
-    """Shared bookkeeping: learning rate (a float or a schedule), clipping, binding to C++."""
+class Optimizer(Configurable):
+    """Shared bookkeeping: learning rate (a float or a schedule), clipping, binding to C++, state."""
 
     kind = None
+    # The hyperparameter momentum schedules drive (SGD/RMSprop: "momentum", the Adam family:
+    # "beta_1"); it and the learning rate are the live hyperparameters of get_state().
+    momentum_hyperparameter = None
 
     def __init__(self, learning_rate, clipvalue=None, clipnorm=None, global_clipnorm=None,
                  name=None, **hyper):
@@ -54,6 +49,7 @@ class Optimizer:
         self.name = name or type(self).__name__.lower()
         self._hyper = hyper
         self._network = None
+        self._parameters = ()
         self._schedule = None
         self.learning_rate = learning_rate
 
@@ -77,8 +73,16 @@ class Optimizer:
 
     @property
     def schedule(self):
-        """The learning-rate schedule passed as learning_rate, or None."""
+        """The learning-rate schedule the training loop evaluates at each step, or None."""
         return self._schedule
+
+    @schedule.setter
+    def schedule(self, value):
+        """Attaches a schedule (or None) without changing the current rate, unlike assigning
+        `learning_rate = schedule` (which also sets the rate to schedule(0))."""
+        if value is not None and not callable(value):
+            raise TypeError(f"schedule must be callable (schedule(step) -> rate) or None, got {value!r}")
+        self._schedule = value
 
     def _get_hyper(self, name):
         """Current value: from C++ once bound (per-batch momenta from schedules land there)."""
@@ -100,7 +104,7 @@ class Optimizer:
 
     # -- C++ side -------------------------------------------------------------------------
     def core_config(self):
-        cfg = _native._core.OptimizerConfig()
+        cfg = _native.core.OptimizerConfig()
         cfg.kind = _KINDS[self.kind]
         cfg.learning_rate = self._lr
         for k, v in self._hyper.items():
@@ -110,15 +114,16 @@ class Optimizer:
         cfg.global_clipnorm = self.global_clipnorm or 0.0
         return cfg
 
-    def bind(self, network):
-        """Attaches to a compiled C++ network (the last compile wins)."""
+    def bind(self, network, parameters):
+        """Attaches to a compiled C++ network (the last compile wins). `parameters`: (name,
+        shape) of every parameter the network updates, in its order — the names the state uses."""
+        parameters = tuple((str(key), tuple(int(d) for d in shape)) for key, shape in parameters)
+        offsets = network.optimizer_offsets
+        if len(offsets) != len(parameters):
+            raise RuntimeError(f"bind: the network updates {len(offsets)} parameter tensors, "
+                               f"{len(parameters)} were named")
         self._network = network
-        self._has_momentum_slot = self._hyper.get("momentum", 0.0) != 0.0
-
-    def _set_momentum(self, value):
-        if self._network is not None and not self._has_momentum_slot and value != 0.0:
-            raise ValueError("cannot switch momentum on after compile: compile with momentum > 0")
-        self._set_hyper("momentum", _unit("momentum", value))
+        self._parameters = parameters
 
     # -- state, for saving and resuming ---------------------------------------------------
     def _bound_network(self, where):
@@ -127,62 +132,142 @@ class Optimizer:
                                f"with it first")
         return self._network
 
+    @property
+    def slot_names(self):
+        """The slots this rule keeps per parameter, e.g. ("m", "v") (fixed at compile)."""
+        return tuple(self._bound_network("slot_names").optimizer_slot_names)
+
+    @property
+    def parameter_names(self):
+        """The parameters this optimizer updates (their keys in the model's state), in order."""
+        self._bound_network("parameter_names")
+        return tuple(key for key, _ in self._parameters)
+
+    def _slot_views(self, only=None):
+        """{slot: {parameter: zero-copy view in the parameter's shape}}, for every slot and
+        parameter or the one (slot, parameter) pair `only`. The C++ arena is (slots, size), each
+        parameter at its offset (padded for alignment)."""
+        net = self._network
+        arena, offsets = net.optimizer_slots(), net.optimizer_offsets
+        names = net.optimizer_slot_names
+        views = {name: {} for name in names} if only is None else {}
+        for k, name in enumerate(names):
+            for (key, shape), off in zip(self._parameters, offsets):
+                if only is None or only == (name, key):
+                    views.setdefault(name, {})[key] = arena[k, off:off + math.prod(shape)].reshape(shape)
+        return views
+
+    def slot(self, name, parameter):
+        """Zero-copy view of slot `name` (e.g. "m") of `parameter` (e.g. "layers.0.kernel"):
+        writing it changes the optimizer's state."""
+        names = self.slot_names
+        keys = [key for key, _ in self._parameters]
+        if name not in names:
+            raise KeyError(f"slot: a {self.kind} optimizer keeps the slots {list(names)}, not {name!r}")
+        if parameter not in keys:
+            raise KeyError(f"slot: no parameter {parameter!r}; this optimizer updates {keys}")
+        return self._slot_views(only=(name, parameter))[name][parameter]
+
+    def _live_hyperparameters(self):
+        out = {"learning_rate": float(self.learning_rate)}
+        if self.momentum_hyperparameter is not None:
+            out[self.momentum_hyperparameter] = float(self._get_hyper(self.momentum_hyperparameter))
+        return out
+
     def get_state(self):
-        """A copy of the optimizer's state: {"optimizer": kind, "slots": (nslots, size) array
-        of the model dtype (the C++ moment arena: one row per moment, each parameter tensor at
-        its offset in the row, so size ≥ the parameter count; nslots may be 0),
-        "iterations": int, "mu_product": float (Nadam's Π μ_i; 1.0 for the others)}.
+        """A copy of the optimizer's state:
+            {"optimizer": kind,
+             "slots": {slot name: {parameter name: array in the parameter's shape}},
+             "iterations": updates so far, "mu_product": Nadam's Π μ_i (1.0 for the others),
+             "hyperparameters": {"learning_rate": …, and "momentum" or "beta_1" where a
+                                 schedule may drive one}}
         set_state of it later resumes training exactly where it was taken."""
-        net = self._bound_network("get_state")
+        self._bound_network("get_state")
+        net = self._network
         return {"optimizer": self.kind,
-                "slots": np.array(net.optimizer_slots(), copy=True),
+                "slots": {name: {key: np.array(view, copy=True) for key, view in per_param.items()}
+                          for name, per_param in self._slot_views().items()},
                 "iterations": int(net.optimizer_iterations),
-                "mu_product": float(net.optimizer_mu_product)}
+                "mu_product": float(net.optimizer_mu_product),
+                "hyperparameters": self._live_hyperparameters()}
 
     def set_state(self, state):
-        """Restores a state from get_state() of the same kind of optimizer, compiled with the
-        same hyperparameters that fix the slot layout, on a model of the same shape."""
+        """Restores a state from get_state() of the same kind of optimizer (same structural
+        options: amsgrad, centered) on a model of the same shape. Everything is checked before
+        anything is written: a bad state leaves the optimizer as it was."""
         net = self._bound_network("set_state")
-        missing = {"optimizer", "slots", "iterations", "mu_product"} - set(state)
+        if not isinstance(state, dict):
+            raise TypeError(f"set_state: expected the dict of get_state(), got {type(state).__name__}")
+        missing = set(_STATE_KEYS) - set(state)
         if missing:
             raise ValueError(f"set_state: the state lacks {sorted(missing)}")
         if state["optimizer"] != self.kind:
             raise ValueError(f"set_state: the state is of a {state['optimizer']!r} optimizer, "
                              f"this one is {self.kind!r}")
-        view = net.optimizer_slots()
-        slots = np.asarray(state["slots"])
-        if slots.shape != view.shape:
-            raise ValueError(f"set_state: slots must have shape {view.shape} (slots, parameters), "
-                             f"got {slots.shape}")
-        if not np.all(np.isfinite(slots)):
-            raise ValueError("set_state: slots contain NaN or Inf")
+        views = self._slot_views()
+        slots = state["slots"]
+        if not isinstance(slots, dict) or set(slots) != set(views):
+            got = sorted(slots) if isinstance(slots, dict) else type(slots).__name__
+            raise ValueError(f"set_state: the state's slots are {got}; this {self.kind} optimizer "
+                             f"keeps {sorted(views)}")
+        writes = []
+        for name, per_param in views.items():
+            given = slots[name]
+            if not isinstance(given, dict) or set(given) != set(per_param):
+                raise ValueError(f"set_state: slot {name!r} must hold the parameters "
+                                 f"{list(per_param)}, got {list(given) if isinstance(given, dict) else given!r}")
+            for key, view in per_param.items():
+                a = np.asarray(given[key])
+                if a.dtype == object or not np.issubdtype(a.dtype, np.number) or np.iscomplexobj(a):
+                    raise ValueError(f"set_state: slot {name!r} of {key!r} is not real numbers "
+                                     f"(dtype {a.dtype})")
+                if a.shape != view.shape:
+                    raise ValueError(f"set_state: slot {name!r} of {key!r} must have shape "
+                                     f"{view.shape}, got {a.shape}")
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(f"set_state: slot {name!r} of {key!r} contains NaN or Inf")
+                writes.append((view, a))
         t, mu = state["iterations"], state["mu_product"]
         if not (isinstance(t, numbers.Integral) and not isinstance(t, bool) and t >= 0):
             raise ValueError(f"set_state: iterations must be an int >= 0, got {t!r}")
         if not (_is_real(mu) and 0 <= mu <= 1):
             raise ValueError(f"set_state: mu_product must be in [0, 1], got {mu!r}")
-        view[...] = slots  # every check passed: nothing is written on a bad state
+        hyper = self._check_hyperparameters(state["hyperparameters"])
+        for view, a in writes:  # every check passed: nothing is written on a bad state
+            view[...] = a
         net.optimizer_iterations = int(t)
         net.optimizer_mu_product = float(mu)
+        self._lr = hyper.pop("learning_rate")
+        net.set_learning_rate(self._lr)
+        for name, value in hyper.items():
+            self._set_hyper(name, value)
+
+    def _check_hyperparameters(self, given):
+        want = self._live_hyperparameters()
+        if not isinstance(given, dict) or set(given) != set(want):
+            raise ValueError(f"set_state: hyperparameters must be {sorted(want)}, got "
+                             f"{sorted(given) if isinstance(given, dict) else given!r}")
+        out = {"learning_rate": _positive("set_state: learning_rate", given["learning_rate"], True)}
+        for name in set(want) - {"learning_rate"}:
+            out[name] = _unit(f"set_state: {name}", given[name])
+        return out
 
     def get_config(self):
-        cfg = {"learning_rate": self._lr, **self._hyper}
+        """The hyperparameters, with their current values (schedules and set_state change the
+        learning rate and momentum between steps)."""
+        cfg = {"learning_rate": float(self.learning_rate),
+               **{k: self._get_hyper(k) for k in self._hyper}}
         for k in ("clipvalue", "clipnorm", "global_clipnorm"):
             if getattr(self, k) is not None:
                 cfg[k] = getattr(self, k)
         return cfg
 
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
-
 
 class _MomentumHyper:
-    """`momentum` settable between steps (SGD's β, RMSprop's μ); schedules drive it."""
+    """`momentum` settable between steps (SGD's β, RMSprop's μ); schedules drive it. The
+    momentum slot always exists, so momentum may go from 0 to a value and back at any step."""
+
+    momentum_hyperparameter = "momentum"
 
     @property
     def momentum(self):
@@ -190,7 +275,7 @@ class _MomentumHyper:
 
     @momentum.setter
     def momentum(self, value):
-        self._set_momentum(value)
+        self._set_hyper("momentum", _unit("momentum", value))
 
 
 class SGD(_MomentumHyper, Optimizer):
@@ -227,6 +312,8 @@ class RMSprop(_MomentumHyper, Optimizer):
 
 
 class _AdamFamily(Optimizer):
+    momentum_hyperparameter = "beta_1"
+
     @property
     def beta_1(self):
         return self._get_hyper("beta_1")

@@ -27,8 +27,8 @@ from . import callbacks as _callbacks
 from . import layers as _layers
 from . import optimizers as _optimizers
 from . import regularizers as _regularizers
+from .learning_rate_schedule import OneCycle
 from .models import Sequential
-from .schedules import OneCycle
 
 # max_lr of the 1-cycle per optimizer (what lr_finder typically suggests on standardized data).
 _MAX_LR = {"nadam": 3e-3, "sgd": 3e-2}

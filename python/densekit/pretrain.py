@@ -50,24 +50,11 @@ class TieWeights(Callback):
         tie(self.model, self.pairs)
 
 
-def _param_offsets(model):
-    """(layer id, parameter name) -> offset of that parameter's slots in the optimizer's arena."""
-    from .saving import slot_segments
-    keys, seen = [], set()
-    for layer in model.layers:
-        if id(layer) not in seen:
-            seen.add(id(layer))
-            keys += [(id(layer), name) for name in layer._core.param_names]
-    return {k: off for k, (off, _) in zip(keys, slot_segments(model))}
-
-
 def tie(model, pairs):
-    """Averages each (encoder, decoder) kernel pair (W_enc, W_decᵀ) and their optimizer slots.
-    A frozen side is kept and copied to the other."""
-    slots = None
-    if model.optimizer is not None and model._net is not None:
-        slots = model._net.optimizer_slots()
-        offsets = _param_offsets(model)
+    """Averages each (encoder, decoder) kernel pair (W_enc, W_decᵀ) and their optimizer slots
+    (every named slot, through the optimizer's live views). A frozen side is kept and copied to
+    the other."""
+    opt = model.optimizer if model.built else None
     for enc, dec in pairs:
         we, wd = enc.kernel, dec.kernel  # (n, m) and (m, n) zero-copy views
         if enc.trainable and dec.trainable:
@@ -78,12 +65,10 @@ def tie(model, pairs):
             avg = we.copy()
         we[...] = avg
         wd[...] = avg.T
-        if slots is not None and slots.shape[0] and enc.trainable and dec.trainable:
-            oe, od = offsets[(id(enc), "kernel")], offsets[(id(dec), "kernel")]
-            n = we.size
-            for k in range(slots.shape[0]):
-                se = slots[k, oe:oe + n].reshape(we.shape)
-                sd = slots[k, od:od + n].reshape(wd.shape)
+        if opt is not None and enc.trainable and dec.trainable:
+            ke, kd = model.variable_key(enc, "kernel"), model.variable_key(dec, "kernel")
+            for name in opt.slot_names:
+                se, sd = opt.slot(name, ke), opt.slot(name, kd)  # (n, m) and (m, n) views
                 s = (se + sd.T) * we.dtype.type(0.5)
                 se[...] = s
                 sd[...] = s.T

@@ -4,11 +4,14 @@ The penalty and its gradient are computed in C++ inside the training step; the r
 loss includes the penalty.
 """
 
-
 import numbers
 
+import numpy as np
 
-class L1L2:
+from ._config import Configurable
+
+
+class L1L2(Configurable):
     """λ1·Σ|w| + λ2·Σw²."""
 
     def __init__(self, l1=0.0, l2=0.0):
@@ -18,19 +21,11 @@ class L1L2:
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, w):
-        import numpy as np
         w = np.asarray(w, dtype=np.float64)
         return self.l1 * np.abs(w).sum() + self.l2 * np.square(w).sum()
 
     def get_config(self):
         return {"l1": self.l1, "l2": self.l2}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        return f"L1L2(l1={self.l1}, l2={self.l2})"
 
 
 def l1(l1=0.01):

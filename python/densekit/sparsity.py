@@ -24,11 +24,12 @@ def sparsity(model, threshold=1e-3):
     if not (isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
             and math.isfinite(threshold) and threshold >= 0):
         raise ValueError(f"sparsity: threshold must be a finite number >= 0, got {threshold!r}")
-    model._require_built("sparsity")
+    if not model.built:
+        model.build()
     out = {}
     below = total = 0
     for layer in model.layers:
-        if "kernel" not in layer._core.param_names:
+        if "kernel" not in layer.parameter_names:
             continue
         if layer.name == OVERALL:
             raise ValueError(f"sparsity: a layer is named {OVERALL!r}, which is the key of the total")

@@ -1,9 +1,13 @@
-"""The training and evaluation loops behind Sequential.fit / evaluate.
+"""The training and evaluation loops behind Sequential.fit / evaluate / train_on_batch.
 
 Python decides what to run (epochs, shuffling, validation, callbacks); C++ runs it. Each call to
 `network.train` processes a run of batches with the GIL released: one batch when a callback needs
 batch-level control, otherwise as many as fit in ~0.1 s (so the progress bar stays live and
 Ctrl-C stays responsive) — the per-batch cost of Python is then nil.
+
+The model passes itself and the two things it owns that the loop drives: its C++ `network` and
+its shuffling RNG. Everything else is read through the model's public attributes (optimizer,
+loss, metrics_names, dtype, ...); this module imports no model class.
 """
 
 import math
@@ -12,8 +16,10 @@ import warnings
 
 import numpy as np
 
-from . import _data, losses
-from .callbacks import CallbackList, History
+from . import _data
+from ._data import prepare  # noqa: F401  (training.prepare: the conversion every entry point does)
+from .callbacks import CallbackList, History, as_callback
+from .learning_rate_schedule import LearningRateSchedule
 from .progress import ProgressBar
 
 _TARGET_CALL_SECONDS = {True: 0.1, False: 0.5}  # by "is a progress bar showing"
@@ -29,7 +35,6 @@ def batch_hyperparameters(opt, callbacks, k):
     it = opt.iterations
     lrs = momenta = None
     if opt.schedule is not None:
-        from .schedules import LearningRateSchedule
         if isinstance(opt.schedule, LearningRateSchedule):  # vectorized: one NumPy call per run
             lrs = np.ascontiguousarray(opt.schedule.values(np.arange(it, it + k, dtype=np.float64)),
                                        dtype=np.float64)
@@ -60,21 +65,12 @@ def metric_logs(model, stats, samples, prefix=""):
     return logs
 
 
-def evaluate_arrays(model, X, Y, W, batch_size, prefix=""):
-    stats = model._net.evaluate(X, Y, W, max(batch_size, 256))
+def evaluate_arrays(model, network, X, Y, W, batch_size, prefix=""):
+    stats = network.evaluate(X, Y, W, max(batch_size, 256))
     n = X.shape[0]
     logs = {prefix + "loss": stats["loss_sum"] / n}
     logs.update(metric_logs(model, stats, n, prefix))
     return logs
-
-
-def prepare(model, x, y, sample_weight, class_weight, where):
-    """Converts and checks (x, y, sample_weight) once for the whole call."""
-    X = _data.as_features(x, model.dtype, model.input_dim, where)
-    Y = _data.as_targets(y, model.loss, model.output_dim, model.dtype, X.shape[0], where)
-    W = _data.as_sample_weight(sample_weight, class_weight, _data.class_ids(Y, model.loss)
-                               if class_weight is not None else None, X.shape[0], model.dtype, where)
-    return X, Y, W
 
 
 def _check_fit_args(epochs, verbose, validation_split, initial_epoch):
@@ -88,11 +84,11 @@ def _check_fit_args(epochs, verbose, validation_split, initial_epoch):
         raise ValueError(f"fit: initial_epoch must be an int >= 0, got {initial_epoch!r}")
 
 
-def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validation_split=0.0,
-        validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
-        initial_epoch=0):
+def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
+        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+        sample_weight=None, initial_epoch=0):
+    """Sequential.fit on a compiled, built model (its network and shuffling RNG passed in)."""
     where = "fit"
-    model._require_compiled(where)
     _check_fit_args(epochs, verbose, validation_split, initial_epoch)
     verbose = 1 if verbose == "auto" else verbose
     batch_size = _data.check_batch_size(batch_size, where)
@@ -123,16 +119,18 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
     history = History()
     progbar = ProgressBar(verbose) if verbose else None
     if callbacks is None:  # presets attach theirs (early stopping, 1-cycle); callbacks=[] opts out
-        callbacks = getattr(model, "default_callbacks", None)
-    cbs = CallbackList(([progbar] if progbar else []) + list(callbacks or []) + [history], model,
+        callbacks = model.default_callbacks
+    # A bare schedule is a value; as a callback it runs through ScheduleCallback.
+    callbacks = [as_callback(c) for c in callbacks or []]
+    cbs = CallbackList(([progbar] if progbar else []) + callbacks + [history], model,
                        {"epochs": epochs, "steps": steps, "verbose": verbose,
                         "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch})
     model.history = history
     model.stop_training = False
     model.diverged = False  # a past divergence must not switch validation off in later fits
-    net = model._net
+    net = network
     opt = model.optimizer
-    rng = model._shuffle_rng
+    rng = shuffle_rng
     per_call = _TARGET_CALL_SECONDS[progbar is not None and verbose == 1]
 
     cbs.on_train_begin()
@@ -193,9 +191,9 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
                      "abs_error": abs_error}
             logs = {"loss": loss_sum / samples}
             logs.update(metric_logs(model, exact, samples))
-        if val is not None and not getattr(model, "diverged", False):
+        if val is not None and not model.diverged:
             cbs.on_test_begin()
-            val_logs = evaluate_arrays(model, *val, batch_size)
+            val_logs = evaluate_arrays(model, net, *val, batch_size)
             cbs.on_test_end(dict(val_logs))  # Keras: on_test_end sees the unprefixed names
             logs.update({"val_" + k: v for k, v in val_logs.items()})
         cbs.on_epoch_end(epoch, logs)
@@ -205,12 +203,13 @@ def fit(model, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None, validat
     return history
 
 
-def evaluate(model, x, y, batch_size=32, verbose=0, sample_weight=None, return_dict=False):
+def evaluate(model, network, x, y, batch_size=32, verbose=0, sample_weight=None,
+             return_dict=False):
+    """Sequential.evaluate on a compiled, built model."""
     where = "evaluate"
-    model._require_compiled(where)
     batch_size = _data.check_batch_size(batch_size, where)
     X, Y, W = prepare(model, x, y, sample_weight, None, where)
-    logs = evaluate_arrays(model, X, Y, W, batch_size)
+    logs = evaluate_arrays(model, network, X, Y, W, batch_size)
     if verbose:
         print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
     return format_results(model, logs, return_dict)
@@ -222,7 +221,3 @@ def format_results(model, logs, return_dict):
         return dict(logs)
     values = [logs[name] for name in model.metrics_names]
     return values[0] if len(values) == 1 else values
-
-
-def target_kind(loss):
-    return "class ids" if loss.code == losses.SPARSE_CCE else "targets"

@@ -4,12 +4,16 @@
 // drive the learning rate and momentum), per-step scalars computed once per step (StepScalars:
 // bias corrections, Nadam's momentum schedule — never once per tensor), and one fused element-wise
 // pass per parameter tensor. ε sits inside the square root for every adaptive rule (SPEC §3).
-// Slots (moments) live in one flat arena owned by Optimizer, laid out like the parameters.
+// Slots (moments) live in one flat arena owned by Optimizer, laid out like the parameters, one
+// named slot after another (slot_names): the layout depends on the rule and its structural
+// options only, never on a hyperparameter's value, so a state saved with one momentum restores
+// into an optimizer with any other.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "parallel.hpp"
@@ -39,19 +43,35 @@ struct OptimizerConfig {
   double global_clipnorm = 0.0;
 };
 
-// Number of moment slots each rule keeps per parameter.
-inline int slots_for(const OptimizerConfig& c) {
+// The slots each rule keeps per parameter, by name, in arena order:
+//   sgd      momentum                   (used while momentum != 0)
+//   adagrad  accumulator
+//   rmsprop  rms, momentum [, mean_grad] (momentum used while momentum != 0; mean_grad if centered)
+//   adam     m, v [, vhat]              (vhat, the running max of v, if amsgrad); adamw the same
+//   adamax   m, u
+//   nadam    m, v
+// SGD and RMSprop always keep their momentum slot: momentum may be switched on or off between
+// steps, and the layout stays the same. While momentum is 0 the slot is neither read nor written
+// (the step is the plain rule, θ − ηg, rounded exactly as without a slot).
+inline std::vector<std::string> slot_names(const OptimizerConfig& c) {
   switch (c.kind) {
-    case OptimizerKind::sgd: return c.momentum != 0.0 ? 1 : 0;
-    case OptimizerKind::adagrad: return 1;
-    case OptimizerKind::rmsprop: return 1 + (c.momentum != 0.0) + (c.centered ? 1 : 0);
+    case OptimizerKind::sgd: return {"momentum"};
+    case OptimizerKind::adagrad: return {"accumulator"};
+    case OptimizerKind::rmsprop:
+      return c.centered ? std::vector<std::string>{"rms", "momentum", "mean_grad"}
+                        : std::vector<std::string>{"rms", "momentum"};
     case OptimizerKind::adam:
-    case OptimizerKind::adamw: return c.amsgrad ? 3 : 2;
-    case OptimizerKind::adamax:
-    case OptimizerKind::nadam: return 2;
+    case OptimizerKind::adamw:
+      return c.amsgrad ? std::vector<std::string>{"m", "v", "vhat"}
+                       : std::vector<std::string>{"m", "v"};
+    case OptimizerKind::adamax: return {"m", "u"};
+    case OptimizerKind::nadam: return {"m", "v"};
   }
-  return 0;
+  return {};
 }
+
+// Number of moment slots each rule keeps per parameter.
+inline int slots_for(const OptimizerConfig& c) { return int(slot_names(c).size()); }
 
 // Scalars shared by every tensor in one step.
 struct StepScalars {
@@ -216,10 +236,7 @@ class Optimizer {
   }
 
   void reset() {
-    // The slot layout is fixed here: hyperparameters changed later (momentum → 0) must not
-    // reinterpret the arena.
-    momentum_slot_ = config_.momentum != 0.0;
-    centered_slot_ = config_.centered;
+    // The slot layout is fixed here (slot_names); kind, amsgrad and centered cannot change later.
     nslots_ = slots_for(config_);
     slots_.assign(std::size_t(total_ * nslots_), T(0));
     if (config_.kind == OptimizerKind::adagrad)
@@ -233,8 +250,7 @@ class Optimizer {
   double mu_product() const { return mu_product_; }
   void set_mu_product(double v) { mu_product_ = v; }
   int nslots() const { return nslots_; }
-  // Whether the slot layout (fixed at bind) holds a momentum buffer.
-  bool has_momentum_slot() const { return momentum_slot_; }
+  std::vector<std::string> slot_names() const { return densekit::slot_names(config_); }
   const std::vector<Index>& offsets() const { return offsets_; }
   Index total_size() const { return total_; }
   T* slots() { return slots_.data(); }
@@ -278,21 +294,19 @@ class Optimizer {
     const auto& p = params_[i];
     T* th = p.value + off;
     const T* g = p.grad + off;
-    auto sl = [&](int k) { return slot(i, k) + off; };
+    auto sl = [&](int k) { return slot(i, k) + off; };  // k: the slot's index in slot_names()
+    const bool momentum = config_.momentum != 0.0;
     switch (config_.kind) {
       case OptimizerKind::sgd:
-        update::sgd(config_, s, th, g, momentum_slot_ ? sl(0) : nullptr, n);
+        update::sgd(config_, s, th, g, momentum ? sl(0) : nullptr, n);
         break;
       case OptimizerKind::adagrad:
         update::adagrad(config_, s, th, g, sl(0), n);
         break;
-      case OptimizerKind::rmsprop: {
-        int k = 1;
-        T* mom = momentum_slot_ ? sl(k++) : nullptr;
-        T* gbar = centered_slot_ ? sl(k++) : nullptr;
-        update::rmsprop(config_, s, th, g, sl(0), mom, gbar, n);
+      case OptimizerKind::rmsprop:
+        update::rmsprop(config_, s, th, g, sl(0), momentum ? sl(1) : nullptr,
+                        config_.centered ? sl(2) : nullptr, n);
         break;
-      }
       case OptimizerKind::adam:
       case OptimizerKind::adamw:
         update::adam(config_, s, th, g, sl(0), sl(1), config_.amsgrad ? sl(2) : nullptr, n);
@@ -335,8 +349,6 @@ class Optimizer {
   AlignedVector<T> slots_;
   Index total_ = 0;
   int nslots_ = 0;
-  bool momentum_slot_ = false;
-  bool centered_slot_ = false;
   std::int64_t iterations_ = 0;
   double mu_product_ = 1.0;
 };

@@ -3,6 +3,12 @@
 A layer is a spec (its config) until it is built for an input width and dtype; building creates
 the C++ object that owns the parameters, and from then on `kernel`, `bias`, ... are zero-copy
 NumPy views of them. A built layer can be placed in several models (shared, as in Keras).
+
+Its state contract: `parameter_names` (trained) and `state_names` (kept, e.g. BN's moving
+statistics) name its tensors; `variable(name)` / `gradient(name)` are zero-copy views in the
+core's 2-D shapes (what model files store); `get_state()` / `set_state()` copy them in and out;
+`rng_key` keys its random streams (dropout masks, RReLU slopes). Other modules use these, never
+the C++ object's internals.
 """
 
 import itertools
@@ -10,6 +16,9 @@ import re
 from collections import defaultdict
 
 import numpy as np
+
+from .. import _native
+from .._config import Configurable
 
 _name_counters = defaultdict(itertools.count)
 
@@ -20,7 +29,7 @@ def _auto_name(cls):
     return base if n == 0 else f"{base}_{n}"
 
 
-class Layer:
+class Layer(Configurable):
     """Base class. Subclasses implement `_make_core(input_dim, dtype)`, `output_dim(input_dim)`,
     `_initialize(seed)` and `get_config()`; `_weight_names` gives the Keras weight order."""
 
@@ -45,7 +54,6 @@ class Layer:
 
     def build(self, input_dim, dtype="float32", seed=0):
         """Creates the C++ layer and initializes its parameters (seeded)."""
-        from .. import _native
         dtype = _native.resolve_dtype(dtype)
         if self.built:
             if input_dim != self.input_dim:
@@ -66,6 +74,11 @@ class Layer:
     def _make_core(self, input_dim, dtype):
         raise NotImplementedError
 
+    @property
+    def native(self):
+        """The C++ layer this layer wraps (None until built): what a Network links."""
+        return self._core
+
     def _initialize(self, seed):
         pass
 
@@ -80,7 +93,74 @@ class Layer:
         if self._core is not None:
             self._core.trainable = self._trainable
 
-    # -- weights -----------------------------------------------------------------------------
+    # -- tensors by name (the state contract) -------------------------------------------------
+    @property
+    def parameter_names(self):
+        """Names of the trained tensors, in the order the optimizer updates them (() unbuilt)."""
+        return tuple(self._core.param_names) if self.built else ()
+
+    @property
+    def state_names(self):
+        """Names of the kept, untrained tensors (BN's moving statistics; () if none or unbuilt)."""
+        return tuple(self._core.state_names) if self.built else ()
+
+    def _check_name(self, name, where):
+        self._require_built(where)
+        if name not in self.parameter_names + self.state_names:
+            raise KeyError(f"layer {self.name!r} has no tensor {name!r}; it has "
+                           f"{list(self.parameter_names + self.state_names)}")
+
+    def variable(self, name):
+        """Zero-copy view of tensor `name` in the core's 2-D shape (kernel (in, out); vectors
+        (1, units)): writing it changes the layer."""
+        self._check_name(name, "variable")
+        return self._core.value(name)
+
+    def gradient(self, name):
+        """Zero-copy view of ∂L/∂`name` left by the last training step or compute_gradients
+        (same shape as variable(name)); only parameters have one."""
+        self._check_name(name, "gradient")
+        if name not in self.parameter_names:
+            raise KeyError(f"layer {self.name!r}: {name!r} is state, not a trained parameter")
+        return self._core.grad(name)
+
+    @property
+    def rng_key(self):
+        """The key of this layer's random streams (dropout masks, RReLU slopes), derived from
+        the model's seed when built; model files keep it."""
+        self._require_built("rng_key")
+        return int(self._core.seed)
+
+    @rng_key.setter
+    def rng_key(self, value):
+        self._require_built("rng_key")
+        if not (isinstance(value, (int, np.integer)) and 0 <= value < 1 << 64):
+            raise ValueError(f"layer {self.name!r}: rng_key must be a uint64, got {value!r}")
+        self._core.seed = int(value)
+
+    def get_state(self):
+        """Copies of every tensor, by name ({name: array in the core's shape})."""
+        self._require_built("get_state")
+        return {name: np.array(self._core.value(name), copy=True)
+                for name in self.parameter_names + self.state_names}
+
+    def set_state(self, state):
+        """Writes tensors from get_state() (every name, nothing else); all are checked before any
+        is written."""
+        self.check_state(state)
+        for name in self.parameter_names + self.state_names:
+            self._core.value(name)[...] = state[name]
+
+    def check_state(self, state):
+        """Raises what set_state(state) would raise, writing nothing."""
+        self._require_built("set_state")
+        names = self.parameter_names + self.state_names
+        if not isinstance(state, dict) or set(state) != set(names):
+            raise ValueError(f"layer {self.name!r}: set_state needs the tensors {list(names)}, got "
+                             f"{sorted(state) if isinstance(state, dict) else type(state).__name__}")
+        self._check_arrays([state[n] for n in names], [self._core.value(n) for n in names], names)
+
+    # -- weights (Keras order and shapes) ----------------------------------------------------
     def _view(self, name):
         """Zero-copy view of parameter `name` in its Keras shape (vectors are 1-D)."""
         v = self._core.value(name)
@@ -113,26 +193,31 @@ class Layer:
         return [w.copy() for w in self.weights]
 
     def set_weights(self, weights):
-        views = self._check_weights(weights)
+        views = self.check_weights(weights)
         for view, w in zip(views, weights):
             view[...] = w
 
-    def _check_weights(self, weights):
+    def check_weights(self, weights):
+        """Raises what set_weights(weights) would raise, writing nothing; returns the views."""
         self._require_built("set_weights")
         views = self.weights
         weights = list(weights)
         if len(weights) != len(views):
             raise ValueError(f"layer {self.name!r} expects {len(views)} weight arrays, got {len(weights)}")
-        for i, (view, w) in enumerate(zip(views, weights)):
+        self._check_arrays(weights, views, range(len(views)))
+        return views
+
+    def _check_arrays(self, arrays, views, labels):
+        for label, view, w in zip(labels, views, arrays):
+            what = f"weight {label}" if isinstance(label, int) else f"tensor {label!r}"
             w = np.asarray(w)
             if w.dtype == object or np.iscomplexobj(w) or not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
-                raise TypeError(f"layer {self.name!r}, weight {i}: expected real numbers, got dtype {w.dtype}")
+                raise TypeError(f"layer {self.name!r}, {what}: expected real numbers, got dtype {w.dtype}")
             if w.shape != view.shape:
-                raise ValueError(f"layer {self.name!r}, weight {i}: expected shape {view.shape}, "
+                raise ValueError(f"layer {self.name!r}, {what}: expected shape {view.shape}, "
                                  f"got {w.shape}")
             if not np.all(np.isfinite(w)):
-                raise ValueError(f"layer {self.name!r}, weight {i}: contains NaN or Inf")
-        return views
+                raise ValueError(f"layer {self.name!r}, {what}: contains NaN or Inf")
 
     def count_params(self):
         return sum(int(w.size) for w in self.weights)
@@ -140,10 +225,6 @@ class Layer:
     # -- config ------------------------------------------------------------------------------
     def get_config(self):
         return {"name": self.name, "trainable": self._trainable}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import _native
+from .._features import as_features
 from .base import Layer
 
 
@@ -92,7 +93,6 @@ class Normalization(Layer):
 
     def adapt(self, data):
         """Sets mean and (biased) variance per feature from data (n, features)."""
-        from .._data import as_features
         X = as_features(data, np.float64, self.input_dim, "Normalization.adapt", "data")
         mean, var = X.mean(axis=0), X.var(axis=0)
         if not self.built:
