@@ -276,8 +276,7 @@ def machine() -> str:
     from machine import cpu_model  # bench/machine.py: bench/ is on sys.path for bench scripts
     cpu = cpu_model()
     import densekit as dk
-    from densekit import _native
-    module = _native._core.__name__.rsplit(".", 1)[-1]
+    module = dk._core.__name__.rsplit(".", 1)[-1]
     return (f"{cpu}, {os.cpu_count()} logical CPUs, {THREADS} densekit threads, "
             f"core module {module}, densekit {dk.__version__}, Python {platform.python_version()}, "
             f"NumPy {np.__version__}")

@@ -44,9 +44,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import densekit as dk  # noqa: E402
 from densekit.layers import Dense, Input  # noqa: E402
 
-DATA = os.path.join(HERE, "..", "..", "shared", "data", "mnist")
-if not os.path.isdir(DATA):
-    DATA = "/work/shared/data/mnist"
+DATA = None  # dk.datasets.find_shared_data("mnist"): $DENSEKIT_DATA, or shared/data/ upward
 
 
 def load(quick):

@@ -1,16 +1,60 @@
-"""Fixtures shared by the test files: small datasets, model factories and state comparisons.
+"""Fixtures shared by the test files: small datasets, a model factory, state comparisons and the
+thread-count guard.
 
 Each is small on purpose (a few hundred rows, layers a few units wide): a test file should cost
-seconds. Anything one file alone needs stays in that file.
+seconds. Anything only one file needs stays in that file.
 """
 
 import numpy as np
 import pytest
 
+import densekit as dk
+
+
+def _blobs(n=120, features=6, classes=3, seed=0):
+    """Separable-ish classification data: class c centred at a random point, unit noise."""
+    r = np.random.default_rng(seed)
+    centers = r.normal(0.0, 2.0, size=(classes, features))
+    y = r.integers(0, classes, size=n)
+    return centers[y] + r.normal(0.0, 1.0, size=(n, features)), y
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """blobs(n=120, features=6, classes=3, seed=0) -> (X, y): class ids y, X around one centre
+    per class."""
+    return _blobs
+
+
+def _classifier(optimizer, features, classes, hidden=16, activation="tanh", seed=0,
+                dtype="float64", metrics=()):
+    model = dk.Sequential([dk.layers.Input(features), dk.layers.Dense(hidden, activation=activation),
+                           dk.layers.Dense(classes, activation="softmax")], seed=seed, dtype=dtype)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=list(metrics))
+    return model
+
+
+@pytest.fixture(scope="session")
+def make_classifier():
+    """make_classifier(optimizer, features, classes, hidden=16, activation="tanh", seed=0,
+    dtype="float64", metrics=()) -> Input → Dense(hidden) → Dense(classes, softmax), compiled
+    with sparse categorical cross-entropy. Files bind their own defaults with functools.partial."""
+    return _classifier
+
+
+def _assert_same_weights(got, want):
+    assert len(got) == len(want)
+    for i, (a, b) in enumerate(zip(got, want)):
+        np.testing.assert_array_equal(a, b, err_msg=f"weight {i}")
+
+
+@pytest.fixture(scope="session")
+def assert_same_weights():
+    """assert_same_weights(got, want): two get_weights() lists are identical, bit for bit."""
+    return _assert_same_weights
+
 
 def _assert_same_state(got, want, path="state"):
-    """Asserts two nested states (dicts of arrays and numbers, as Sequential.get_state() and
-    Optimizer.get_state() return them) are identical, bit for bit."""
     if isinstance(want, dict):
         assert isinstance(got, dict) and got.keys() == want.keys(), f"{path}: keys differ"
         for key in want:
@@ -22,7 +66,16 @@ def _assert_same_state(got, want, path="state"):
         assert got == want, f"{path}: {got!r} != {want!r}"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def assert_same_state():
-    """assert_same_state(got, want): two model or optimizer states are identical."""
+    """assert_same_state(got, want): two nested states (Sequential.get_state(),
+    Optimizer.get_state(): dicts of arrays and numbers) are identical, bit for bit."""
     return _assert_same_state
+
+
+@pytest.fixture
+def restore_threads():
+    """Puts densekit's thread count back after the test; yields the count before it."""
+    before = dk.get_num_threads()
+    yield before
+    dk.set_num_threads(before)

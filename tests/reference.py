@@ -1,6 +1,6 @@
 """NumPy reference for densekit: the test oracle.
 
-Written from /work/shared/SPEC.md (section 3), NOT from the implementation. Keep it naive and
+Written from the specification's formulas (SPEC §3), NOT from the implementation. Keep it naive and
 obviously correct: plain float64 NumPy, one small function per formula, no tricks, no speed.
 The library's C++ results are compared against these functions; the functions themselves are
 checked against PyTorch and finite differences in ``tests/test_reference_selfcheck.py``.

@@ -3,8 +3,8 @@
 Slow (E1 trains 10 MNIST epochs): excluded from the default run by pyproject's `-m 'not slow'`;
 run with `python -m pytest -m slow tests/test_accuracy_slow.py`. The experiments are defined once,
 in bench/accuracy.py (the same code `python bench/accuracy.py` runs side by side with PyTorch);
-this file only checks densekit's result against the BENCHMARKS.md targets. Skips if the shared
-data directory (../shared/data, or $DENSEKIT_DATA) is absent.
+this file only checks densekit's result against the BENCHMARKS.md targets. Skips if the data
+(a shared/data/ folder above the checkout, or $DENSEKIT_DATA) is absent.
 
 One fast test at the end (not marked slow) shows a determinism issue found along the way.
 """

@@ -50,10 +50,6 @@ def shifted(m):
     return [w + 1 for w in m.get_weights()]
 
 
-def assert_same_weights(a, b):
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        np.testing.assert_array_equal(x, y)
 
 
 # Twin comparison after training: rounding-level only (bit-identity across model instances is
@@ -61,23 +57,27 @@ def assert_same_weights(a, b):
 HEALTHY_TOL = {"float32": dict(rtol=1e-5, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-13)}
 
 
-def assert_healthy(m, loss, dtype="float32", seed=0):
-    """m trains and predicts as an untouched twin built the same way."""
-    tol = HEALTHY_TOL[dtype]
-    twin = make(loss, dtype=dtype, seed=seed)
-    X, Y = good_data(loss)
-    assert_same_weights(m.get_weights(), twin.get_weights())
-    hm = m.fit(X, Y, epochs=2, batch_size=8, verbose=0)
-    ht = twin.fit(X, Y, epochs=2, batch_size=8, verbose=0)
-    assert hm.history.keys() == ht.history.keys()
-    for key in hm.history:
-        np.testing.assert_allclose(hm.history[key], ht.history[key], **tol, err_msg=key)
-    for a, b in zip(m.get_weights(), twin.get_weights()):
-        np.testing.assert_allclose(a, b, **tol)
-    p = m.predict(X)
-    assert np.isfinite(p).all()
-    np.testing.assert_allclose(p, twin.predict(X), **tol)
-    np.testing.assert_allclose(m.evaluate(X, Y), twin.evaluate(X, Y), **tol)
+@pytest.fixture
+def assert_healthy(assert_same_weights):
+    """assert_healthy(m, loss, dtype="float32", seed=0): m trains and predicts as an untouched
+    twin built the same way."""
+    def check(m, loss, dtype="float32", seed=0):
+        tol = HEALTHY_TOL[dtype]
+        twin = make(loss, dtype=dtype, seed=seed)
+        X, Y = good_data(loss)
+        assert_same_weights(m.get_weights(), twin.get_weights())
+        hm = m.fit(X, Y, epochs=2, batch_size=8, verbose=0)
+        ht = twin.fit(X, Y, epochs=2, batch_size=8, verbose=0)
+        assert hm.history.keys() == ht.history.keys()
+        for key in hm.history:
+            np.testing.assert_allclose(hm.history[key], ht.history[key], **tol, err_msg=key)
+        for a, b in zip(m.get_weights(), twin.get_weights()):
+            np.testing.assert_allclose(a, b, **tol)
+        p = m.predict(X)
+        assert np.isfinite(p).all()
+        np.testing.assert_allclose(p, twin.predict(X), **tol)
+        np.testing.assert_allclose(m.evaluate(X, Y), twin.evaluate(X, Y), **tol)
+    return check
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ CALLS = [
 
 
 @pytest.mark.parametrize("loss, call, exc, match", [c[1:] for c in CALLS], ids=[c[0] for c in CALLS])
-def test_bad_call_raises_and_leaves_the_model_intact(loss, call, exc, match):
+def test_bad_call_raises_and_leaves_the_model_intact(loss, call, exc, match, assert_same_weights, assert_healthy):
     m = make(loss)
     X, Y = good_data(loss)
     before = m.get_weights()
@@ -237,7 +237,7 @@ def test_bad_call_raises_and_leaves_the_model_intact(loss, call, exc, match):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_many_bad_calls_in_a_row_leave_the_model_intact(dtype):
+def test_many_bad_calls_in_a_row_leave_the_model_intact(dtype, assert_healthy):
     """Every rejected call on one model, then training as a fresh twin."""
     m = make(SPARSE, dtype=dtype)
     X, Y = good_data(SPARSE)
@@ -297,7 +297,7 @@ BUILD = [
 
 
 @pytest.mark.parametrize("call, exc, match", [c[1:] for c in BUILD], ids=[c[0] for c in BUILD])
-def test_bad_construction_raises(call, exc, match):
+def test_bad_construction_raises(call, exc, match, assert_healthy):
     with pytest.raises(exc, match=match):
         call()
     m = make(SPARSE)               # the library is still usable afterwards
@@ -308,7 +308,7 @@ def test_bad_construction_raises(call, exc, match):
 # calls that need a particular model state
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
-def test_training_calls_before_compile_raise_runtime_error(method):
+def test_training_calls_before_compile_raise_runtime_error(method, assert_healthy):
     X, Y = good_data(SPARSE)
     m = dk.Sequential([dk.layers.Input(FEATURES), dk.layers.Dense(6, activation="relu"),
                        dk.layers.Dense(CLASSES, activation="softmax")], seed=0)
@@ -321,7 +321,7 @@ def test_training_calls_before_compile_raise_runtime_error(method):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_layer_built_for_4_inputs_cannot_join_a_5_input_model(dtype):
+def test_layer_built_for_4_inputs_cannot_join_a_5_input_model(dtype, assert_healthy):
     X, Y = good_data(SPARSE)
     m = make(SPARSE, dtype=dtype)
     first = m.layers[0]

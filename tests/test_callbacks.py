@@ -33,12 +33,14 @@ def data(n=240, seed=0, noise=0.0):
     return X, y
 
 
-def make_model(optimizer=None, hidden=32, seed=0, dtype="float64"):
-    m = dk.Sequential([Input(FEATURES), Dense(hidden, activation="relu"),
-                       Dense(CLASSES, activation="softmax")], seed=seed, dtype=dtype)
-    m.compile(optimizer=optimizer or dk.optimizers.SGD(0.05), loss="sparse_categorical_crossentropy",
-              metrics=["accuracy"])
-    return m
+@pytest.fixture
+def make_model(make_classifier):
+    """make_model(optimizer=SGD(0.05), hidden=32, seed=0, dtype="float64"): a ReLU classifier."""
+    def make(optimizer=None, hidden=32, seed=0, dtype="float64"):
+        return make_classifier(optimizer or dk.optimizers.SGD(0.05), FEATURES, CLASSES,
+                               hidden=hidden, activation="relu", seed=seed, dtype=dtype,
+                               metrics=["accuracy"])
+    return make
 
 
 class Recorder(Callback):
@@ -109,7 +111,7 @@ def test_early_stopping_rules(kwargs, values, expected):
     assert model.restored == expected[1]
 
 
-def test_early_stopping_in_fit_restores_best_epoch():
+def test_early_stopping_in_fit_restores_best_epoch(make_model):
     """Noisy labels and a big learning rate make val_loss turn up quickly: training stops
     `patience` epochs after the best one, and the model ends with that epoch's weights."""
     X, y = data(n=300, noise=0.4)
@@ -129,7 +131,7 @@ def test_early_stopping_in_fit_restores_best_epoch():
     assert model.evaluate(Xv, yv)[0] == pytest.approx(val[best], rel=1e-12)
 
 
-def test_early_stopping_without_restore_keeps_last_weights():
+def test_early_stopping_without_restore_keeps_last_weights(make_model):
     X, y = data(n=300, noise=0.4)
     Xv, yv = data(n=200, seed=1, noise=0.4)
     model = make_model(dk.optimizers.Adam(0.05), hidden=64)
@@ -140,7 +142,7 @@ def test_early_stopping_without_restore_keeps_last_weights():
         np.testing.assert_array_equal(got, want)
 
 
-def test_early_stopping_warns_without_monitored_value():
+def test_early_stopping_warns_without_monitored_value(make_model):
     X, y = data()
     with pytest.warns(RuntimeWarning, match="val_loss"):
         h = make_model().fit(X, y, epochs=3, verbose=0, callbacks=[EarlyStopping(patience=0)])
@@ -150,7 +152,7 @@ def test_early_stopping_warns_without_monitored_value():
 # ---------------------------------------------------------------------------------------------
 # ReduceLROnPlateau
 # ---------------------------------------------------------------------------------------------
-def test_reduce_lr_on_plateau_in_fit():
+def test_reduce_lr_on_plateau_in_fit(make_model):
     """With a learning rate too small to move val_loss by min_delta, every epoch after the first
     is a plateau epoch: the rate halves every `patience` epochs, down to min_lr."""
     X, y = data()
@@ -163,7 +165,7 @@ def test_reduce_lr_on_plateau_in_fit():
     assert model.optimizer.learning_rate == pytest.approx(2e-10)
 
 
-def test_reduce_lr_on_plateau_cooldown():
+def test_reduce_lr_on_plateau_cooldown(make_model):
     X, y = data()
     model = make_model(dk.optimizers.SGD(1e-9))
     cb = ReduceLROnPlateau(factor=0.1, patience=1, cooldown=2, min_delta=1e-4)
@@ -174,7 +176,7 @@ def test_reduce_lr_on_plateau_cooldown():
         [1e-9, 1e-9, 1e-10, 1e-10, 1e-11, 1e-11, 1e-12], rel=1e-12)
 
 
-def test_reduce_lr_on_plateau_leaves_improving_runs_alone():
+def test_reduce_lr_on_plateau_leaves_improving_runs_alone(make_model):
     X, y = data()
     model = make_model(dk.optimizers.SGD(0.05))
     h = model.fit(X, y, epochs=5, validation_split=0.25, verbose=0,
@@ -190,7 +192,7 @@ def test_reduce_lr_on_plateau_leaves_improving_runs_alone():
     (lambda epoch, lr: lr * 0.5, [0.05, 0.025, 0.0125]),
     (lambda epoch: 0.1 / (epoch + 1), [0.1, 0.05, 0.1 / 3]),
 ], ids=["two_args", "one_arg"])
-def test_learning_rate_scheduler(schedule, expected):
+def test_learning_rate_scheduler(schedule, expected, make_model):
     X, y = data()
     a = make_model(dk.optimizers.SGD(0.1))
     h = a.fit(X, y, epochs=3, verbose=0, callbacks=[LearningRateScheduler(schedule)])
@@ -204,7 +206,7 @@ def test_learning_rate_scheduler(schedule, expected):
         np.testing.assert_array_equal(got, want)
 
 
-def test_learning_rate_scheduler_rejects_bad_rates():
+def test_learning_rate_scheduler_rejects_bad_rates(make_model):
     X, y = data()
     with pytest.raises(ValueError, match="learning rate"):
         make_model().fit(X, y, epochs=2, verbose=0,
@@ -257,7 +259,7 @@ def test_fit_after_a_diverged_fit_validates_again():
     assert len(h.history["val_loss"]) == 2 and not model.diverged
 
 
-def test_csv_logger(tmp_path):
+def test_csv_logger(tmp_path, make_model):
     X, y = data()
     path = tmp_path / "log.csv"
     model = make_model()
@@ -274,7 +276,7 @@ def test_csv_logger(tmp_path):
     assert open(path).read().splitlines()[0] == "epoch;accuracy;loss"
 
 
-def test_model_checkpoint_logic(tmp_path):
+def test_model_checkpoint_logic(tmp_path, make_model):
     """save_best_only saves exactly at the improving epochs, with formatted paths (the model's
     save is recorded; real files are tested below when persistence exists)."""
     X, y = data(n=300, noise=0.4)
@@ -295,7 +297,7 @@ def test_model_checkpoint_logic(tmp_path):
 
 
 @pytest.mark.skipif(not hasattr(dk.Sequential, "save"), reason="model.save is not implemented yet")
-def test_model_checkpoint_writes_loadable_best_model(tmp_path):
+def test_model_checkpoint_writes_loadable_best_model(tmp_path, make_model):
     X, y = data(n=300, noise=0.4)
     Xv, yv = data(n=200, seed=1, noise=0.4)
     model = make_model(dk.optimizers.Adam(0.05), hidden=64)
@@ -309,7 +311,7 @@ def test_model_checkpoint_writes_loadable_best_model(tmp_path):
         np.testing.assert_array_equal(got, want)
 
 
-def test_model_checkpoint_without_save_explains():
+def test_model_checkpoint_without_save_explains(make_model):
     X, y = data()
     model = make_model()
     model.save = None
@@ -359,7 +361,7 @@ class BatchHookLog(HookLog):
         self.calls.append(("be", batch, sorted(logs)))
 
 
-def test_batch_hooks_once_per_batch_with_indices():
+def test_batch_hooks_once_per_batch_with_indices(make_model):
     X, y = data(n=100)
     model = make_model()
     cb = BatchHookLog()
@@ -377,7 +379,7 @@ def test_batch_hooks_once_per_batch_with_indices():
     assert cb.calls == want
 
 
-def test_epoch_hooks_only_do_not_ask_for_batches():
+def test_epoch_hooks_only_do_not_ask_for_batches(make_model):
     X, y = data(n=100)
     cb = HookLog(batch_level=False)
     assert not cb.wants_batches
@@ -462,7 +464,7 @@ def test_callback_overhead_is_under_5_percent():
 # ---------------------------------------------------------------------------------------------
 # History.plot
 # ---------------------------------------------------------------------------------------------
-def test_history_plot():
+def test_history_plot(make_model):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

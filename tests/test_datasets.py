@@ -1,5 +1,5 @@
 """Tests for python/densekit/datasets.py: IDX parsing (valid and malformed), the real MNIST and
-California housing files described in ../shared/data/*/SOURCE.md, and the BENCHMARKS.md
+California housing files described in the SOURCE.md beside each dataset, and the BENCHMARKS.md
 preprocessing. The module is loaded by file path so these tests run before the package is built.
 Tests on real data skip when the shared data directory is absent."""
 
@@ -248,7 +248,7 @@ def test_mnist_for_experiments_needs_more_than_5000_images(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
-# MNIST on the real shared data (numbers from ../shared/data/mnist/SOURCE.md)
+# MNIST on the real shared data (numbers from the SOURCE.md in the mnist data folder)
 # ---------------------------------------------------------------------------------------------
 
 _TRAIN_HIST = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -291,7 +291,7 @@ def test_real_mnist_for_experiments(mnist):
 
 
 # ---------------------------------------------------------------------------------------------
-# California housing (numbers from ../shared/data/california-housing/SOURCE.md)
+# California housing (numbers from the SOURCE.md in the california-housing data folder)
 # ---------------------------------------------------------------------------------------------
 
 _NUMERIC = ["longitude", "latitude", "housing_median_age", "total_rooms", "total_bedrooms",

@@ -23,13 +23,6 @@ INSTANCES = 6   # models built per comparison: their buffers land at different a
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def restore_threads():
-    before = dk.get_num_threads()
-    yield before
-    dk.set_num_threads(before)
-
-
 def data(n=96, features=7, classes=5, seed=0):
     r = np.random.default_rng(seed)
     return r.normal(size=(n, features)), r.integers(0, classes, size=n)

@@ -24,19 +24,6 @@ DTYPES = ["float32", "float64"]
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-def rng(seed=0):
-    return np.random.default_rng(seed)
-
-
-def blobs(n=120, features=6, classes=3, seed=0):
-    """Separable-ish classification data: class c centred at a random point."""
-    r = rng(seed)
-    centers = r.normal(0.0, 2.0, size=(classes, features))
-    y = r.integers(0, classes, size=n)
-    X = centers[y] + r.normal(0.0, 1.0, size=(n, features))
-    return X, y
-
-
 def mlp(features=6, hidden=(16,), out=3, activation="relu", out_activation="softmax", seed=0,
         dtype="float32", with_input=True):
     layers = [dk.layers.Input(features)] if with_input else []
@@ -74,7 +61,7 @@ def test_sequential_with_input_is_built_and_layers_exclude_input():
     assert [l.units for l in m.layers] == [7, 2]
 
 
-def test_sequential_without_input_builds_on_fit_like_with_input():
+def test_sequential_without_input_builds_on_fit_like_with_input(blobs):
     X, y = blobs(n=40, features=6)
     with_input = mlp(seed=3, with_input=True)
     without = mlp(seed=3, with_input=False)
@@ -150,7 +137,7 @@ def test_get_weights_keras_order_and_shapes(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_set_weights_round_trip_and_same_predictions(dtype):
+def test_set_weights_round_trip_and_same_predictions(dtype, blobs):
     X, _ = blobs(n=20)
     a = mlp(seed=1, dtype=dtype, hidden=(9, 5))
     b = mlp(seed=2, dtype=dtype, hidden=(9, 5))
@@ -176,7 +163,7 @@ def test_layer_get_set_weights_round_trip():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_kernel_is_a_zero_copy_view(dtype):
+def test_kernel_is_a_zero_copy_view(dtype, blobs):
     X, _ = blobs(n=10)
     m = mlp(seed=0, dtype=dtype, hidden=(8,))
     dense = m.layers[-1]
@@ -192,7 +179,7 @@ def test_kernel_is_a_zero_copy_view(dtype):
     np.testing.assert_allclose(after, numpy_forward(m, X), **TOL[dtype])
 
 
-def test_kernel_view_outlives_the_model():
+def test_kernel_view_outlives_the_model(blobs):
     X, _ = blobs(n=10)
     m = mlp(seed=0, hidden=(8,))
     layer = m.layers[0]
@@ -221,7 +208,7 @@ def test_kernel_view_outlives_the_layer():
 # predict
 # ---------------------------------------------------------------------------------------------
 def _input_variants():
-    base = rng(7).normal(size=(13, 12))
+    base = np.random.default_rng(7).normal(size=(13, 12))
     return {
         "float32": base.astype(np.float32),
         "float64": base,
@@ -253,14 +240,14 @@ def test_predict_any_input_dtype_and_order(dtype, variant):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ["relu", "elu", "selu", "gelu", "swish", "softplus",
                                         "sigmoid", "leaky_relu", "rrelu", "linear"])
-def test_predict_matches_numpy_forward(dtype, activation):
+def test_predict_matches_numpy_forward(dtype, activation, blobs):
     X, _ = blobs(n=37, features=6, seed=2)
     m = mlp(features=6, hidden=(11, 9), activation=activation, seed=8, dtype=dtype)
     np.testing.assert_allclose(m.predict(X), numpy_forward(m, X), **TOL[dtype])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_predict_with_activation_layers_matches_numpy_forward(dtype):
+def test_predict_with_activation_layers_matches_numpy_forward(dtype, blobs):
     X, _ = blobs(n=37, features=6, seed=2)
     m = dk.Sequential([dk.layers.Input(6), dk.layers.Dense(10), dk.layers.PReLU(),
                        dk.layers.Dense(10), dk.layers.LeakyReLU(alpha=0.2),
@@ -272,7 +259,7 @@ def test_predict_with_activation_layers_matches_numpy_forward(dtype):
 
 
 @pytest.mark.parametrize("batch_size", [1, 5, 37, 1000])
-def test_predict_batch_size_does_not_change_results(batch_size):
+def test_predict_batch_size_does_not_change_results(batch_size, blobs):
     X, _ = blobs(n=37)
     m = mlp(seed=0, dtype="float64")
     np.testing.assert_allclose(m.predict(X, batch_size=batch_size), m.predict(X), rtol=1e-13)
@@ -280,7 +267,7 @@ def test_predict_batch_size_does_not_change_results(batch_size):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_softmax_outputs_sum_to_one(dtype):
-    X = rng(3).normal(0, 10, size=(50, 6))
+    X = np.random.default_rng(3).normal(0, 10, size=(50, 6))
     p = mlp(seed=0, dtype=dtype).predict(X)
     assert np.all(p >= 0)
     np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=0, atol={"float32": 1e-6, "float64": 1e-14}[dtype])
@@ -296,7 +283,7 @@ def _compiled(dtype="float64", metrics=None, seed=0, optimizer=None, **kw):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_evaluate_scalar_without_metrics(dtype):
+def test_evaluate_scalar_without_metrics(dtype, blobs):
     X, y = blobs(n=50)
     m = _compiled(dtype)
     loss = m.evaluate(X, y)
@@ -307,7 +294,7 @@ def test_evaluate_scalar_without_metrics(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("batch_size", [7, 32, 50])
-def test_evaluate_loss_and_accuracy_with_metrics(dtype, batch_size):
+def test_evaluate_loss_and_accuracy_with_metrics(dtype, batch_size, blobs):
     X, y = blobs(n=50)
     m = _compiled(dtype, metrics=["accuracy"])
     m.fit(X, y, epochs=2, verbose=0)
@@ -321,7 +308,7 @@ def test_evaluate_loss_and_accuracy_with_metrics(dtype, batch_size):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_evaluate_includes_regularization_penalty(dtype):
+def test_evaluate_includes_regularization_penalty(dtype, blobs):
     X, y = blobs(n=30)
     m = dk.Sequential([dk.layers.Input(6),
                        dk.layers.Dense(5, activation="relu", kernel_regularizer=dk.regularizers.l2(0.1)),
@@ -333,7 +320,7 @@ def test_evaluate_includes_regularization_penalty(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_train_on_batch_returns_the_pre_update_loss(dtype):
+def test_train_on_batch_returns_the_pre_update_loss(dtype, blobs):
     X, y = blobs(n=24)
     m = _compiled(dtype, metrics=["accuracy"])
     before_w = m.get_weights()
@@ -346,7 +333,7 @@ def test_train_on_batch_returns_the_pre_update_loss(dtype):
     assert m.optimizer.iterations == 1
 
 
-def test_train_on_batch_scalar_without_metrics():
+def test_train_on_batch_scalar_without_metrics(blobs):
     X, y = blobs(n=24)
     m = _compiled()
     first = m.train_on_batch(X, y)
@@ -355,7 +342,7 @@ def test_train_on_batch_scalar_without_metrics():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_test_on_batch_equals_evaluate_and_does_not_train(dtype):
+def test_test_on_batch_equals_evaluate_and_does_not_train(dtype, blobs):
     X, y = blobs(n=24)
     m = _compiled(dtype, metrics=["accuracy"])
     w = m.get_weights()
@@ -371,7 +358,7 @@ def test_test_on_batch_equals_evaluate_and_does_not_train(dtype):
 # fit: History, validation, weights
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("how", ["validation_data", "validation_split"])
-def test_history_has_per_epoch_metrics(how):
+def test_history_has_per_epoch_metrics(how, blobs):
     X, y = blobs(n=100)
     m = _compiled("float32", metrics=["accuracy"])
     kwargs = ({"validation_data": blobs(n=30, seed=1)} if how == "validation_data"
@@ -385,7 +372,7 @@ def test_history_has_per_epoch_metrics(how):
     assert h.history["loss"][-1] < h.history["loss"][0]
 
 
-def test_history_without_validation_has_no_val_keys():
+def test_history_without_validation_has_no_val_keys(blobs):
     X, y = blobs(n=40)
     m = _compiled("float32", metrics=["accuracy"])
     h = m.fit(X, y, epochs=2, verbose=0)
@@ -393,7 +380,7 @@ def test_history_without_validation_has_no_val_keys():
     assert m.history is h
 
 
-def test_validation_data_metrics_equal_evaluate_after_last_epoch():
+def test_validation_data_metrics_equal_evaluate_after_last_epoch(blobs):
     X, y = blobs(n=60)
     Xv, yv = blobs(n=25, seed=9)
     m = _compiled("float64", metrics=["accuracy"])
@@ -404,7 +391,7 @@ def test_validation_data_metrics_equal_evaluate_after_last_epoch():
 
 
 def test_validation_split_takes_the_tail_before_shuffling():
-    r = rng(4)
+    r = np.random.default_rng(4)
     n, n_val = 80, 20
     X = r.normal(size=(n, 3))
     y = np.zeros((n, 1))
@@ -419,7 +406,7 @@ def test_validation_split_takes_the_tail_before_shuffling():
 
 
 @pytest.mark.parametrize("batch", [4, 8, 40])
-def test_zero_sample_weight_equals_training_on_the_rest(batch):
+def test_zero_sample_weight_equals_training_on_the_rest(batch, blobs):
     """Weights 2 on even samples and 0 on odd ones, batch 2b, no shuffling == training on the
     even samples alone with batch b (the loss divides by the batch size, as in Keras)."""
     X, y = blobs(n=80, seed=5)
@@ -433,7 +420,7 @@ def test_zero_sample_weight_equals_training_on_the_rest(batch):
     np.testing.assert_allclose(hw.history["loss"], hs.history["loss"], rtol=1e-9)
 
 
-def test_sample_weight_changes_training():
+def test_sample_weight_changes_training(blobs):
     X, y = blobs(n=40)
     a = _compiled("float64", seed=1)
     b = _compiled("float64", seed=1)
@@ -443,7 +430,7 @@ def test_sample_weight_changes_training():
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
-def test_class_weight_equals_equivalent_sample_weight(shuffle):
+def test_class_weight_equals_equivalent_sample_weight(shuffle, blobs):
     X, y = blobs(n=60, seed=6)
     class_weight = {0: 1.0, 1: 3.0, 2: 0.5}
     table = np.array([1.0, 3.0, 0.5])
@@ -456,7 +443,7 @@ def test_class_weight_equals_equivalent_sample_weight(shuffle):
     np.testing.assert_allclose(ha.history["loss"], hb.history["loss"], rtol=1e-12)
 
 
-def test_class_weight_with_one_hot_targets():
+def test_class_weight_with_one_hot_targets(blobs):
     X, y = blobs(n=60, seed=6)
     onehot = ref.sparse_to_onehot(y, 3)
     models = []
@@ -472,7 +459,7 @@ def test_class_weight_with_one_hot_targets():
 # ---------------------------------------------------------------------------------------------
 # verbosity
 # ---------------------------------------------------------------------------------------------
-def test_verbose_0_prints_nothing(capsys):
+def test_verbose_0_prints_nothing(capsys, blobs):
     X, y = blobs(n=40)
     m = _compiled("float32", metrics=["accuracy"])
     m.fit(X, y, epochs=3, verbose=0, validation_split=0.25)
@@ -482,7 +469,7 @@ def test_verbose_0_prints_nothing(capsys):
     assert out.out == "" and out.err == ""
 
 
-def test_verbose_2_prints_one_line_per_epoch(capsys):
+def test_verbose_2_prints_one_line_per_epoch(capsys, blobs):
     X, y = blobs(n=40)
     m = _compiled("float32", metrics=["accuracy"])
     m.fit(X, y, epochs=3, batch_size=8, verbose=2, validation_split=0.25)
@@ -491,7 +478,7 @@ def test_verbose_2_prints_one_line_per_epoch(capsys):
     assert all("loss" in ln and "val_loss" in ln for ln in lines), lines
 
 
-def test_verbose_1_ends_each_epoch_with_a_loss_line(capsys):
+def test_verbose_1_ends_each_epoch_with_a_loss_line(capsys, blobs):
     X, y = blobs(n=40)
     m = _compiled("float32", metrics=["accuracy"])
     m.fit(X, y, epochs=3, batch_size=8, verbose=1)
@@ -512,7 +499,7 @@ def test_verbose_1_ends_each_epoch_with_a_loss_line(capsys):
 def test_fit_stops_with_a_warning_when_the_loss_goes_nan(dtype, learning_rate):
     """A huge learning rate on mse with targets ~1e6 blows up within a few steps. fit must stop
     with a RuntimeWarning, quickly, leaving finite weights (the bad update is never applied)."""
-    r = rng(0)
+    r = np.random.default_rng(0)
     X = r.normal(size=(64, 4)) * 100
     y = r.normal(size=(64, 1)) * 1e6
     m = dk.Sequential([dk.layers.Input(4), dk.layers.Dense(8, activation="relu"), dk.layers.Dense(1)],
@@ -542,7 +529,7 @@ def test_train_on_batch_warns_on_nan_loss_and_keeps_weights(dtype):
 # ---------------------------------------------------------------------------------------------
 # layer sharing (transfer learning)
 # ---------------------------------------------------------------------------------------------
-def test_reused_layers_are_shared_with_the_base_model():
+def test_reused_layers_are_shared_with_the_base_model(blobs):
     X, y = blobs(n=60)
     base = mlp(seed=0, hidden=(12, 8))
     base.compile(dk.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
@@ -559,7 +546,7 @@ def test_reused_layers_are_shared_with_the_base_model():
     np.testing.assert_allclose(after, numpy_forward(base, X), **TOL["float32"])
 
 
-def test_frozen_shared_layers_leave_the_base_unchanged():
+def test_frozen_shared_layers_leave_the_base_unchanged(blobs):
     X, y = blobs(n=60)
     base = mlp(seed=0, hidden=(12, 8))
     new = dk.Sequential(base.layers[:-1] + [dk.layers.Dense(2, activation="softmax")], seed=1)

@@ -36,11 +36,13 @@ def batches(seed=0, n_batches=STEPS_BEFORE + STEPS_AFTER, n=24):
     return [(rng.normal(size=(n, 5)), rng.integers(0, 3, size=n)) for _ in range(n_batches)]
 
 
-def make_model(make_opt, dtype="float64", seed=1):
-    model = dk.Sequential([Input(5), Dense(8, activation="tanh"), Dense(3, activation="softmax")],
-                          seed=seed, dtype=dtype)
-    model.compile(optimizer=make_opt(), loss="sparse_categorical_crossentropy")
-    return model
+@pytest.fixture
+def make_model(make_classifier):
+    """make_model(make_opt, dtype="float64", seed=1): 5 → 8 tanh → 3 softmax, compiled with a
+    fresh optimizer from the factory make_opt."""
+    def make(make_opt, dtype="float64", seed=1):
+        return make_classifier(make_opt(), 5, 3, hidden=8, activation="tanh", seed=seed, dtype=dtype)
+    return make
 
 
 def run(model, data):
@@ -60,7 +62,7 @@ def assert_same_trajectory(got, want):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("name,make_opt", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
-def test_restore_in_same_model_retraces_trajectory(name, make_opt, dtype):
+def test_restore_in_same_model_retraces_trajectory(name, make_opt, dtype, make_model):
     """Save after STEPS_BEFORE steps, train on (state changes), restore weights + state, retrain:
     the same weights step by step, and the optimizer's counters as saved."""
     data = batches()
@@ -76,7 +78,7 @@ def test_restore_in_same_model_retraces_trajectory(name, make_opt, dtype):
 
 
 @pytest.mark.parametrize("name,make_opt", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
-def test_restore_in_fresh_model_retraces_trajectory(name, make_opt):
+def test_restore_in_fresh_model_retraces_trajectory(name, make_opt, make_model):
     """Resuming in a newly built and compiled model (another seed, so nothing is shared but what
     is restored) continues the original run exactly."""
     data = batches()
@@ -93,7 +95,7 @@ def test_restore_in_fresh_model_retraces_trajectory(name, make_opt):
 
 @pytest.mark.parametrize("name,make_opt", [o for o in OPTIMIZERS if o[0] != "sgd"],
                          ids=[o[0] for o in OPTIMIZERS if o[0] != "sgd"])
-def test_weights_alone_do_not_resume(name, make_opt):
+def test_weights_alone_do_not_resume(name, make_opt, make_model):
     """The state carries information: restoring only the weights diverges from the original run
     (plain SGD is stateless and excluded)."""
     data = batches()
@@ -113,7 +115,7 @@ def flat_slots(state):
     return {(name, key): a for name, per_param in state["slots"].items() for key, a in per_param.items()}
 
 
-def test_state_contents_and_copy_semantics():
+def test_state_contents_and_copy_semantics(make_model):
     """Slots come by name ({slot: {parameter: array in the parameter's shape}}, every parameter
     once); get_state returns a copy, unaffected by later training; Nadam's Π μ is below 1 after
     steps."""
@@ -140,7 +142,7 @@ def test_state_contents_and_copy_semantics():
                    for k, a in flat_slots(model.optimizer.get_state()).items())
 
 
-def test_plain_sgd_state_carries_nothing():
+def test_plain_sgd_state_carries_nothing(make_model):
     """Plain SGD carries no moment: its one slot, momentum, is there (the layout does not depend
     on the momentum's value) but unused — zero, before and after steps."""
     model = make_model(lambda: dk.optimizers.SGD(0.05))
@@ -181,7 +183,7 @@ BAD_STATES = [
 
 
 @pytest.mark.parametrize("bad_id,corrupt,match", BAD_STATES, ids=[b[0] for b in BAD_STATES])
-def test_bad_state_raises_and_keeps_state(bad_id, corrupt, match):
+def test_bad_state_raises_and_keeps_state(bad_id, corrupt, match, make_model):
     data = batches()
     model = make_model(lambda: dk.optimizers.Adam(0.01))
     run(model, data[:3])
@@ -201,7 +203,7 @@ def test_bad_state_raises_and_keeps_state(bad_id, corrupt, match):
         (before["iterations"], before["mu_product"], before["hyperparameters"])
 
 
-def test_same_seed_models_train_bit_identically():
+def test_same_seed_models_train_bit_identically(make_model):
     """SPEC §1: the same seed gives bit-identical results. Resuming in a fresh model (above)
     relies on it. Several identically built models take one identical step; their weights must
     agree exactly, whatever address the allocator gave each model's buffers."""
@@ -214,13 +216,6 @@ def test_same_seed_models_train_bit_identically():
     for other in results[1:]:
         for i, (a, b) in enumerate(zip(other, results[0])):
             np.testing.assert_array_equal(a, b, err_msg=f"weight {i}")
-
-
-@pytest.fixture
-def restore_threads():
-    before = dk.get_num_threads()
-    yield
-    dk.set_num_threads(before)
 
 
 def test_training_does_not_depend_on_thread_count(restore_threads):

@@ -41,13 +41,6 @@ PYTHONPATH = os.path.dirname(os.path.dirname(dk.__file__))
 # ---------------------------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------------------------
-def blobs(n=80, features=6, classes=3, seed=0):
-    r = np.random.default_rng(seed)
-    centers = r.normal(0.0, 2.0, size=(classes, features))
-    y = r.integers(0, classes, size=n)
-    return centers[y] + r.normal(size=(n, features)), y
-
-
 def dense_every_option():
     reg, con, ini = dk.regularizers, dk.constraints, dk.initializers
     return [
@@ -85,7 +78,7 @@ def activation_layers():
 
 
 def normalization_and_dropout():
-    X, _ = blobs()
+    X = np.random.default_rng(0).normal(size=(80, 6))  # what Normalization adapts to
     return [
         Input(6), L.Normalization().adapt(X), Dense(10, use_bias=False), L.BatchNormalization(),
         L.Activation("elu"), L.Dropout(0.2), Dense(8, activation="selu", kernel_initializer="lecun_normal"),
@@ -183,8 +176,8 @@ def edit_metadata(blob, fn):
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("make_layers", ARCHS)
-def test_round_trip_is_bit_for_bit(make_layers, dtype, tmp_path):
-    X, y = blobs()
+def test_round_trip_is_bit_for_bit(make_layers, dtype, tmp_path, blobs):
+    X, y = blobs(n=80)
     model = compiled(make_layers(), dtype=dtype)
     model.fit(X, y, epochs=2, batch_size=16, verbose=0)  # PReLU α, BN statistics move
     loaded = roundtrip(model, tmp_path)
@@ -197,8 +190,8 @@ def test_round_trip_is_bit_for_bit(make_layers, dtype, tmp_path):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_round_trip_of_uncompiled_and_compile_false(dtype, tmp_path):
-    X, _ = blobs()
+def test_round_trip_of_uncompiled_and_compile_false(dtype, tmp_path, blobs):
+    X, _ = blobs(n=80)
     model = dk.Sequential(dense_every_option(), seed=3, dtype=dtype)
     loaded = roundtrip(model, tmp_path)
     assert loaded.optimizer is None
@@ -210,10 +203,10 @@ def test_round_trip_of_uncompiled_and_compile_false(dtype, tmp_path):
     assert saving.load_model(tmp_path / "c.dk").optimizer is not None
 
 
-def test_file_is_standard_safetensors(tmp_path):
+def test_file_is_standard_safetensors(tmp_path, blobs):
     """Any safetensors reader sees the tensors in the core's shapes and the versioned metadata."""
     from safetensors import safe_open
-    X, y = blobs()
+    X, y = blobs(n=80)
     model = compiled([Input(6), Dense(5, activation="prelu"), Dense(3, activation="softmax")])
     model.fit(X, y, epochs=1, verbose=0)
     path = tmp_path / "m.dk"
@@ -281,7 +274,7 @@ EPOCHS_BEFORE, EPOCHS_AFTER = 3, 2
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name,make_opt", RESUME_OPTIMIZERS, ids=[o[0] for o in RESUME_OPTIMIZERS])
-def test_save_load_continue_equals_uninterrupted_run(name, make_opt, dtype, tmp_path):
+def test_save_load_continue_equals_uninterrupted_run(name, make_opt, dtype, tmp_path, blobs):
     X, y = blobs(n=70)
     straight = compiled(resume_layers(), dtype=dtype, optimizer=make_opt())
     straight.fit(X, y, epochs=EPOCHS_BEFORE + EPOCHS_AFTER, batch_size=16, verbose=0)
@@ -330,9 +323,9 @@ def test_resume_is_bit_for_bit_when_products_run_multithreaded(tmp_path):
         dk.set_num_threads(before)
 
 
-def test_resume_after_momentum_set_to_zero_keeps_slot_layout(tmp_path):
+def test_resume_after_momentum_set_to_zero_keeps_slot_layout(tmp_path, blobs):
     """SGD compiled with momentum keeps its momentum slot when momentum is later set to 0."""
-    X, y = blobs()
+    X, y = blobs(n=80)
     a = compiled(resume_layers(), dtype="float64", optimizer=dk.optimizers.SGD(0.05, momentum=0.9))
     b = compiled(resume_layers(), dtype="float64", optimizer=dk.optimizers.SGD(0.05, momentum=0.9))
     for m in (a, b):
@@ -346,8 +339,8 @@ def test_resume_after_momentum_set_to_zero_keeps_slot_layout(tmp_path):
     assert_same_tensors(a, c)
 
 
-def test_resume_with_learning_rate_schedule(tmp_path):
-    X, y = blobs()
+def test_resume_with_learning_rate_schedule(tmp_path, blobs):
+    X, y = blobs(n=80)
 
     def make():
         sched = dk.schedules.ExponentialDecay(0.1, 20)
@@ -363,8 +356,8 @@ def test_resume_with_learning_rate_schedule(tmp_path):
     assert_same_tensors(a, c)
 
 
-def test_without_optimizer_the_model_restarts_its_optimizer(tmp_path):
-    X, y = blobs()
+def test_without_optimizer_the_model_restarts_its_optimizer(tmp_path, blobs):
+    X, y = blobs(n=80)
     model = compiled(resume_layers(), optimizer=dk.optimizers.Adam(1e-2))
     model.fit(X, y, epochs=2, verbose=0)
     loaded = roundtrip(model, tmp_path, include_optimizer=False)
@@ -379,8 +372,8 @@ def test_without_optimizer_the_model_restarts_its_optimizer(tmp_path):
 # bad files
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def good_blob():
-    X, y = blobs()
+def good_blob(blobs):
+    X, y = blobs(n=80)
     model = compiled([Input(6), Dense(8, activation="prelu"), Dense(3, activation="softmax")],
                      optimizer=dk.optimizers.Adam(1e-2))
     model.fit(X, y, epochs=1, verbose=0)
@@ -674,8 +667,8 @@ def test_sigkill_during_saves_never_leaves_a_broken_file(tmp_path):
 # clone_model, layer sharing, freezing
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_clone_model_is_independent_with_fresh_weights(dtype):
-    X, y = blobs()
+def test_clone_model_is_independent_with_fresh_weights(dtype, blobs):
+    X, y = blobs(n=80)
     model = compiled(dense_every_option(), dtype=dtype)
     initial = model.get_weights()
     model.fit(X, y, epochs=1, verbose=0)
@@ -714,7 +707,7 @@ def test_clone_accepts_clone_function():
         cloning.clone_model(model, clone_function=lambda l: None)
 
 
-def _task_a(seed=0):
+def _task_a(blobs, seed=0):
     X, y = blobs(n=160, features=6, classes=3, seed=seed)
     base = compiled([Input(6), Dense(16, activation="elu"), Dense(16, activation="elu"),
                      Dense(3, activation="softmax")], optimizer=dk.optimizers.Adam(1e-2))
@@ -723,8 +716,8 @@ def _task_a(seed=0):
     return base, X, yb
 
 
-def test_reusing_layers_shares_them_as_keras_does():
-    base, X, yb = _task_a()
+def test_reusing_layers_shares_them_as_keras_does(blobs):
+    base, X, yb = _task_a(blobs)
     before = base.predict(X)
     new = dk.Sequential(base.layers[:-1] + [Dense(1, activation="sigmoid")], seed=1)
     assert new.layers[0] is base.layers[0]
@@ -734,8 +727,8 @@ def test_reusing_layers_shares_them_as_keras_does():
     assert not np.array_equal(base.predict(X), before)  # training B changed A
 
 
-def test_clone_then_set_weights_leaves_base_unchanged():
-    base, X, yb = _task_a()
+def test_clone_then_set_weights_leaves_base_unchanged(blobs):
+    base, X, yb = _task_a(blobs)
     before = base.predict(X)
     clone = cloning.clone_model(base)
     clone.set_weights(base.get_weights())
@@ -745,11 +738,11 @@ def test_clone_then_set_weights_leaves_base_unchanged():
     np.testing.assert_array_equal(base.predict(X), before)
 
 
-def test_freeze_train_head_unfreeze_fine_tune(tmp_path):
+def test_freeze_train_head_unfreeze_fine_tune(tmp_path, blobs):
     """The chapter's recipe: reuse → freeze → train the head → unfreeze → fine-tune with a lower
     learning rate (recompiling after changing trainable, as in Keras; here trainable also takes
     effect without it)."""
-    base, X, yb = _task_a()
+    base, X, yb = _task_a(blobs)
     clone = cloning.clone_model(base)
     clone.set_weights(base.get_weights())
     reused = clone.layers[:-1]

@@ -8,6 +8,7 @@ calls — their time cost is measured in test_callbacks.py); per-epoch mode; con
 and that lr_finder leaves the model exactly as it found it.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -141,11 +142,11 @@ def data(seed=0, n=N):
     return X, y
 
 
-def make_model(optimizer, seed=3, dtype="float64"):
-    m = dk.Sequential([Input(FEATURES), Dense(16, activation="tanh"),
-                       Dense(CLASSES, activation="softmax")], seed=seed, dtype=dtype)
-    m.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    return m
+@pytest.fixture
+def make_model(make_classifier):
+    """make_model(optimizer, seed=3, dtype="float64"): a tanh classifier with accuracy."""
+    return functools.partial(make_classifier, features=FEATURES, classes=CLASSES, hidden=16,
+                             activation="tanh", seed=3, metrics=["accuracy"])
 
 
 def manual_run(model, X, y, epochs, lr_at, momentum_at=None):
@@ -162,12 +163,7 @@ def manual_run(model, X, y, epochs, lr_at, momentum_at=None):
     return model.get_weights()
 
 
-def assert_same_weights(got, want):
-    for i, (a, b) in enumerate(zip(got, want)):
-        np.testing.assert_array_equal(a, b, err_msg=f"weight {i}")
-
-
-def test_fit_is_bit_identical_across_fresh_models():
+def test_fit_is_bit_identical_across_fresh_models(make_model):
     """SPEC §1: the same seed gives bit-identical results on the same machine and thread count —
     what the trajectory comparisons below rely on. (Adam's updates once depended on the heap
     address of the parameter and slot arenas, so consecutive fresh models differed in the last
@@ -191,7 +187,7 @@ SCHEDULES = [
 
 
 @pytest.mark.parametrize("name,make", SCHEDULES, ids=[s[0] for s in SCHEDULES])
-def test_learning_rate_arg_callback_and_manual_agree(name, make):
+def test_learning_rate_arg_callback_and_manual_agree(name, make, make_model, assert_same_weights):
     """learning_rate=schedule, callbacks=[schedule] and a hand-driven loop: same weights, bit for
     bit (each step t uses schedule(t), t = updates so far)."""
     X, y = data()
@@ -215,7 +211,7 @@ def test_learning_rate_arg_callback_and_manual_agree(name, make):
     ("nadam", lambda: dk.optimizers.Nadam(0.01)),
     ("rmsprop_momentum", lambda: dk.optimizers.RMSprop(0.01, momentum=0.5)),
 ])
-def test_one_cycle_callback_drives_lr_and_momentum(opt_name, make_opt):
+def test_one_cycle_callback_drives_lr_and_momentum(opt_name, make_opt, make_model, assert_same_weights):
     """OneCycle as a callback takes total_steps from fit (epochs × steps) and sets both the rate
     and the momentum (β1 for Nadam) of every step, as a hand-driven loop does."""
     X, y = data()
@@ -238,7 +234,7 @@ def test_one_cycle_callback_drives_lr_and_momentum(opt_name, make_opt):
 
 @pytest.mark.parametrize("make_opt", [lambda: dk.optimizers.SGD(0.01),
                                       lambda: dk.optimizers.Adagrad(0.01)], ids=["sgd", "adagrad"])
-def test_one_cycle_skips_momentum_when_optimizer_has_none(make_opt):
+def test_one_cycle_skips_momentum_when_optimizer_has_none(make_opt, make_model):
     """Plain SGD (no momentum slot) and Adagrad have no momentum to cycle: only the rate moves."""
     X, y = data()
     m = make_model(make_opt())
@@ -251,7 +247,7 @@ def test_one_cycle_skips_momentum_when_optimizer_has_none(make_opt):
     assert after == before   # momentum (or anything else) untouched
 
 
-def test_one_cycle_restarts_each_fit_and_honours_initial_epoch():
+def test_one_cycle_restarts_each_fit_and_honours_initial_epoch(make_model):
     X, y = data()
     m = make_model(dk.optimizers.SGD(0.01, momentum=0.9))
     cycle = OneCycle(0.05)
@@ -263,7 +259,7 @@ def test_one_cycle_restarts_each_fit_and_honours_initial_epoch():
     assert h.history["learning_rate"][-1] == pytest.approx(0.05 / 1e4)
 
 
-def test_per_epoch_update():
+def test_per_epoch_update(make_model, assert_same_weights):
     """update="epoch": t is the epoch index; the rate is set at each epoch's start."""
     X, y = data()
     s = ExponentialDecay(0.1, 2, update="epoch")
@@ -277,7 +273,7 @@ def test_per_epoch_update():
     assert_same_weights(a.get_weights(), want)
 
 
-def test_one_cycle_per_epoch():
+def test_one_cycle_per_epoch(make_model):
     X, y = data()
     cycle = OneCycle(0.1, update="epoch", last_fraction=0.2)
     m = make_model(dk.optimizers.SGD(0.01, momentum=0.9))
@@ -309,7 +305,7 @@ class CountingNet:
     lambda: [ExponentialDecay(0.05, 100)],
     lambda: [dk.callbacks.EarlyStopping(monitor="loss", patience=100)],
 ], ids=["none", "one_cycle", "exp_decay", "early_stopping"])
-def test_per_step_schedules_keep_long_cpp_runs(callbacks):
+def test_per_step_schedules_keep_long_cpp_runs(callbacks, make_model):
     """Per-step schedules hand their rates to C++ with each run of batches: an epoch of 256 steps
     takes a handful of calls, not one per batch."""
     X, y = data(n=4096)
@@ -333,7 +329,7 @@ def full_state(model):
 @pytest.mark.parametrize("make_opt", [
     lambda: dk.optimizers.Nadam(1e-3), lambda: dk.optimizers.SGD(0.01, momentum=0.9),
     lambda: dk.optimizers.Adam(1e-3, amsgrad=True)], ids=["nadam", "momentum", "amsgrad"])
-def test_lr_finder_restores_everything(make_opt, assert_same_state):
+def test_lr_finder_restores_everything(make_opt, assert_same_state, make_model, assert_same_weights):
     """After a sweep the weights, optimizer slots, counters, hyperparameters and random streams are
     bit-identical, so training afterwards retraces the run that never swept."""
     X, y = data(n=512)
@@ -352,7 +348,7 @@ def test_lr_finder_restores_everything(make_opt, assert_same_state):
 
 @pytest.mark.skipif(not (hasattr(dk.layers, "BatchNormalization") and hasattr(dk.layers, "Dropout")),
                     reason="dk.layers.BatchNormalization / Dropout are not available yet")
-def test_lr_finder_restores_batchnorm_statistics_and_random_streams(assert_same_state):
+def test_lr_finder_restores_batchnorm_statistics_and_random_streams(assert_same_state, assert_same_weights):
     X, y = data(n=512)
 
     def build():
@@ -371,7 +367,7 @@ def test_lr_finder_restores_batchnorm_statistics_and_random_streams(assert_same_
     assert_same_weights(m.get_weights(), twin.get_weights())
 
 
-def test_lr_finder_sweep_and_suggestion():
+def test_lr_finder_sweep_and_suggestion(make_model):
     X, y = data(n=1024)
     m = make_model(dk.optimizers.SGD(0.01), dtype="float32")
     lrs, losses, suggested = dk.lr_finder(m, X, y, min_lr=1e-4, max_lr=100, steps=120,
@@ -390,7 +386,7 @@ def test_lr_finder_sweep_and_suggestion():
     assert m.evaluate(X, y)[0] < 0.8 * start
 
 
-def test_lr_finder_bad_arguments():
+def test_lr_finder_bad_arguments(make_model):
     X, y = data(n=64)
     m = make_model(dk.optimizers.SGD(0.01))
     with pytest.raises(ValueError, match="max_lr"):
@@ -404,7 +400,7 @@ def test_lr_finder_bad_arguments():
 # ---------------------------------------------------------------------------------------------
 # plots (optional extra)
 # ---------------------------------------------------------------------------------------------
-def test_plots():
+def test_plots(make_model):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

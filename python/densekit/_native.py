@@ -5,8 +5,8 @@ The OpenMP wait policy must be chosen before libgomp starts, i.e. before `_core`
 Threads spin only briefly (GOMP_SPINCOUNT) before sleeping: on a quiet 2-core machine that
 keeps the two halves of each product in step (W1 runs ~1.7x faster on 2 threads than on 1),
 while every network's thread tuner (thread_tuner.hpp) drops to one thread — no parallel regions,
-hence no spinning — when a busy neighbour makes the second thread a loss (BENCHMARKS.md,
-"Under contention"). Users who set OMP_WAIT_POLICY or GOMP_SPINCOUNT keep their choice.
+hence no spinning — when a busy neighbour makes the second thread a loss. Users who set
+OMP_WAIT_POLICY or GOMP_SPINCOUNT keep their choice.
 """
 
 import os

@@ -1,18 +1,19 @@
 """Loaders for the real datasets densekit is measured on: MNIST and California housing.
 
 This module reads data that is already on disk (the IDX files of MNIST, plain or gzipped, and
-Géron's ``housing.csv``) and turns it into NumPy arrays, plus the exact preprocessing that
-BENCHMARKS.md ("Accuracy on real data") prescribes, so tests, benchmarks and examples all see
-the same numbers. It is pure Python + NumPy.
+Géron's ``housing.csv``) and turns it into NumPy arrays, plus the exact preprocessing densekit's
+accuracy benchmarks use (bench/ACCURACY.md), so tests, benchmarks and examples all see the same
+numbers. It is pure Python + NumPy.
 
 What it must not do: it never downloads anything and never writes anywhere. If a file is
 missing the loaders raise FileNotFoundError saying where they looked; every malformed input
 raises ValueError naming the file, what was expected and what was found, never a silently
 wrong array.
 
-By default the data lives next to the repository, in ``../shared/data/<name>``
-(``DEFAULT_DATA_DIR``); :func:`find_shared_data` locates it, and the environment variable
-``DENSEKIT_DATA`` (a directory holding ``mnist/`` and ``california-housing/``) overrides it.
+The loaders take a path. Without one, :func:`find_shared_data` looks for a ``shared/data/<name>``
+folder in the working directory or one of its parents (how densekit's own test and benchmark
+machines keep the data); the environment variable ``DENSEKIT_DATA`` (a directory holding
+``mnist/`` and ``california-housing/``) overrides that search.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ PathLike = Union[str, "os.PathLike[str]"]
 # Where the data lives
 # ---------------------------------------------------------------------------------------------
 
-#: The data directory as BENCHMARKS.md names it, relative to the repository root.
+#: Where the data folder is looked for by default, relative to a checkout of densekit.
 DEFAULT_DATA_DIR = os.path.join("..", "shared", "data")
 
 #: Environment variable naming a directory that holds the dataset folders (``mnist/``, ...).
@@ -56,7 +57,7 @@ DATA_ENV_VAR = "DENSEKIT_DATA"
 
 
 def find_shared_data(name: str) -> Path:
-    """Return the directory ``shared/data/<name>`` that sits beside the repository.
+    """Return the directory ``shared/data/<name>`` found from here upward (see the module doc).
 
     Looks in this order:
 
@@ -92,9 +93,8 @@ def find_shared_data(name: str) -> Path:
     raise FileNotFoundError(
         f"dataset directory 'shared/data/{name}' not found: looked upward from "
         + " and from ".join(repr(str(s)) for s in starts)
-        + f" (the data is expected at {os.path.join(DEFAULT_DATA_DIR, name)!r} relative to the "
-        f"repository root); set {DATA_ENV_VAR} to the directory that holds '{name}/'. "
-        "densekit never downloads data."
+        + f"; pass the data's path to the loader, or set {DATA_ENV_VAR} to the directory that "
+        f"holds '{name}/'. densekit never downloads data."
     )
 
 
@@ -304,7 +304,7 @@ def load_mnist(path: Optional[PathLike] = None) -> Tuple[ArrayPair, ArrayPair]:
 
 
 def mnist_for_experiments(path: Optional[PathLike] = None) -> Tuple[ArrayPair, ArrayPair, ArrayPair]:
-    """MNIST as BENCHMARKS.md uses it ("Accuracy on real data").
+    """MNIST as densekit's accuracy benchmarks use it (bench/ACCURACY.md).
 
     Images flattened to 784 float32 values in [0, 1] (pixels / 255); the validation set is the
     last 5,000 training images, the test set the 10,000 test images; labels are int64.
@@ -456,7 +456,7 @@ def load_california_housing(path: Optional[PathLike] = None) -> HousingDataset:
 
 
 def prepare_housing(dataset, test_fraction: float = 0.2, seed: int = 42) -> Tuple[ArrayPair, ArrayPair]:
-    """The housing preprocessing of BENCHMARKS.md ("Accuracy on real data").
+    """The housing preprocessing of densekit's accuracy benchmarks (bench/ACCURACY.md).
 
     Shuffles the rows with ``np.random.default_rng(seed)``, puts the first
     ``ceil(test_fraction * n)`` shuffled rows in the test set and the rest in the training set,
