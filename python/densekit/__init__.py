@@ -3,9 +3,11 @@
 The C++ core (cpp/) owns every network's state and runs whole training steps; this package is the
 Keras-like face of it. This file is the public namespace only: it imports the modules (each of
 which imports only the tiers below it, see docs/design.md) and names what users reach as dk.X.
+The command line (densekit.cli) is not imported here: `densekit` and `python -m densekit.cli`
+load it on their own.
 """
 
-from . import (activations, callbacks, cli, cloning, constraints, datasets, diagnostics,
+from . import (activations, callbacks, cloning, constraints, datasets, diagnostics,
                initializers, layers, losses, optimizers, presets, pretrain, regularizers, saving,
                schedules)
 from ._native import core as _core
