@@ -30,7 +30,7 @@ def get_num_threads():
 
 def __getattr__(name):
     # Modules with optional or heavier dependencies load on first use, keeping import fast.
-    if name in ("datasets", "cli"):
+    if name in ("datasets", "cli", "sklearn", "threadpool", "integrations"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'densekit' has no attribute {name!r}")
