@@ -14,11 +14,13 @@ Decisions where densekit differs or scikit-learn is silent:
 - dtype: `dtype=None` keeps scikit-learn's MLP rule (float32 input → float32 model, anything else
   → float64); `dtype="float32"` trains in float32 whatever the input (densekit's fast path);
   later calls convert their input to the model's dtype.
-- alpha: scikit-learn's scaling, so a value tuned there carries over — the objective adds
-  α/(2·B)·Σ‖W‖² over the kernels (not the biases) for batch size B; B is the sum of the sample
-  weights for a full batch. densekit's l2(λ) adds λΣ‖W‖², so λ = α/(2B) for the classifier and
-  α/B for the regressor (whose densekit loss, the mean squared error, is twice scikit-learn's
-  half squared error; `loss_curve_` reports scikit-learn's scale, so `tol` means the same).
+- The objective is scikit-learn's, so that learning rates, alpha and tol tuned there carry over
+  (tests/test_sklearn_estimators.py checks full-batch SGD trajectories against scikit-learn's own
+  MLPs): the mean log-loss, or *half* the mean squared error for the regressor (densekit's mse
+  weighted by ½ per sample), plus α/(2·B)·Σ‖W‖² over the kernels (not the biases) for batch size
+  B — the sum of the sample weights for a full batch. densekit's l2(λ) adds λΣ‖W‖², so λ = α/(2B).
+  (With several regression outputs scikit-learn reports the mean over outputs but steps along the
+  gradient of their sum; densekit trains on the mean it reports.)
 - batch_size="full": one step per epoch on the whole training set (deterministic gradient
   descent with any solver; shuffling is moot). The weighted loss then equals the loss on the data
   with each sample repeated as often as its integer weight, so sample_weight is exactly
@@ -55,8 +57,7 @@ def _fail(est, message, error=ValueError):
 class BaseMLP(BaseEstimator):
     """Base class; use MLPClassifier or MLPRegressor."""
 
-    _loss_scale = 1.0    # densekit's reported loss × this = scikit-learn's
-    _alpha_factor = 0.5  # λ = α·factor / B (see the module docstring)
+    _loss_weight = 1.0  # per-sample loss factor giving scikit-learn's objective (½ for squared error)
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
                  batch_size="auto", learning_rate_init=1e-3, max_iter=200, shuffle=True,
@@ -202,16 +203,21 @@ class BaseMLP(BaseEstimator):
             _fail(self, "sample_weight: all the sample weights are zero; at least one must be positive")
         return w
 
-    @staticmethod
-    def _normalised(w):
-        """Weights with mean 1 (so the loss is the weighted mean), or None when uniform."""
-        if w is None or np.all(w == w[0]):
-            return None
-        return w * (w.shape[0] / w.sum())
+    def _loss_weights(self, w, n):
+        """Per-sample weights for densekit's loss (the mean of weight × loss): the sample weights
+        scaled to mean 1, so the loss is their weighted mean, times _loss_weight; None when that
+        is 1 for every sample."""
+        if w is not None and np.all(w == w[0]):
+            w = None
+        if w is not None:
+            w = w * (w.shape[0] / w.sum())
+        if self._loss_weight != 1.0:
+            w = np.full(n, self._loss_weight) if w is None else w * self._loss_weight
+        return w
 
     # -- model ---------------------------------------------------------------------------------
     def _build(self, sizes, n_features, n_outputs, dtype, seed, penalty_batch):
-        lam = float(self.alpha) * self._alpha_factor / penalty_batch
+        lam = 0.5 * float(self.alpha) / penalty_batch
         reg = regularizers.l2(lam) if lam > 0 else None
         stack = [layers.Input(n_features)]
         for units in sizes:
@@ -291,11 +297,11 @@ class BaseMLP(BaseEstimator):
         self.n_outputs_ = self._n_model_outputs(Y)
         if not incremental:
             self.n_iter_ = 0
-        monitor = SklearnEpochs(self, X.shape[0], validation, incremental, self._loss_scale)
+        monitor = SklearnEpochs(self, X.shape[0], validation, incremental)
         self._stop_reason = None
         self.model_.fit(X, Y, batch_size=batch, epochs=1 if incremental else int(self.max_iter),
                         shuffle=bool(self.shuffle) and batch < X.shape[0],
-                        sample_weight=self._normalised(w), callbacks=[monitor], verbose=0)
+                        sample_weight=self._loss_weights(w, X.shape[0]), callbacks=[monitor], verbose=0)
         if validation is not None:
             monitor.restore_best()
         if not incremental and self._stop_reason is None and self.n_iter_ == self.max_iter:

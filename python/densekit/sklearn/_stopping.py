@@ -1,7 +1,7 @@
 """The per-epoch bookkeeping of scikit-learn's MLPs, as a densekit callback.
 
-What this file is for: during `Sequential.fit`, after every epoch, record the loss on
-scikit-learn's scale (`loss_curve_`, `loss_`, `n_iter_`, `t_`) and apply scikit-learn's stopping
+What this file is for: during `Sequential.fit`, after every epoch, record the loss
+(`loss_curve_`, `loss_`, `n_iter_`, `t_`) and apply scikit-learn's stopping
 rule — stop once the training loss (or, with early_stopping, the validation score) has failed to
 improve by `tol` for more than `n_iter_no_change` consecutive epochs — keeping the best weights
 seen when early stopping. It runs at epoch granularity only, so whole epochs stay in C++.
@@ -18,21 +18,19 @@ class SklearnEpochs(Callback):
     scikit-learn's MLPs do.
 
     validation: None, or (X_val, y_val, sample_weight_val) scored with `estimator._val_score`.
-    incremental: partial_fit — record, but never stop (one epoch per call, as scikit-learn).
-    loss_scale: factor from densekit's reported loss to scikit-learn's (½ for squared error)."""
+    incremental: partial_fit — record, but never stop (one epoch per call, as scikit-learn)."""
 
-    def __init__(self, estimator, n_train, validation, incremental, loss_scale):
+    def __init__(self, estimator, n_train, validation, incremental):
         super().__init__()
         self.est = estimator
         self.n_train = n_train
         self.validation = validation
         self.incremental = incremental
-        self.loss_scale = loss_scale
         self.best_weights = None
 
     def on_epoch_end(self, epoch, logs=None):
         est = self.est
-        loss = float(logs["loss"]) * self.loss_scale
+        loss = float(logs["loss"])
         est.loss_ = loss
         est.loss_curve_.append(loss)
         est.n_iter_ += 1

@@ -1,8 +1,8 @@
 """MLPRegressor: scikit-learn's MLP regressor API on a densekit network.
 
 What this file is for: numeric targets (one or several outputs) → a linear output layer trained
-on the mean squared error, reported on scikit-learn's scale (half the squared error) so that
-`loss_curve_` and `tol` read as they do in scikit-learn. Training lives in _base.py.
+on half the mean squared error, scikit-learn's objective (so learning rates, `loss_curve_` and
+`tol` read as they do there). Training lives in _base.py.
 """
 
 import numpy as np
@@ -24,8 +24,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """
 
     _stratify = False
-    _loss_scale = 0.5    # scikit-learn reports half the squared error
-    _alpha_factor = 1.0  # ... so its α/(2B) penalty is α/B on densekit's (doubled) scale
+    _loss_weight = 0.5  # scikit-learn minimises half the squared error
 
     def fit(self, X, y, sample_weight=None):
         """Trains for up to max_iter epochs (fresh, or continuing with warm_start). Returns self."""
