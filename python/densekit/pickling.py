@@ -11,9 +11,10 @@ plus its compile settings, and is rebuilt from them.
 Beyond the file: the History of the last fit, `stop_training`/`diverged`, a preset's
 `default_callbacks` and the MC-dropout call counter ride along as ordinary pickled values.
 
-Sharing: a layer used at several positions of one model stays shared (the file records it).
-Layers shared *between* models are not: each model comes back with its own copy of them, equal in
-value — exactly as if each model had been saved to its own file. This file must not reach into
+Sharing: layers shared *between* models (Sequential(base.layers + [...])) are not kept shared,
+even when the models are pickled together: each model comes back with its own copy of them, equal
+in value — exactly as if each model had been saved to its own file (tests/test_pickling.py pins
+this down). A model never holds one layer twice, so there is no sharing within a model to keep. This file must not reach into
 another module's private state; it reads and writes the model only through public attributes and
 the model-file contract.
 """
