@@ -221,12 +221,13 @@ def test_dtype_follows_input_like_sklearn(Est):
     assert e32.model_.dtype == np.float32 and getattr(e32, out)(X).dtype == np.float32
     e64 = Est(**params).fit(X, y)
     assert e64.model_.dtype == np.float64 and getattr(e64, out)(X).dtype == np.float64
-    eint = Est(**params).fit(np.round(X * 10).astype(np.int32), y)
-    assert eint.model_.dtype == np.float64
-    forced = Est(dtype="float32", **params).fit(X, y)  # densekit's fast path, converted once
+    assert Est(**params).fit(np.round(X * 10).astype(np.int32), y).model_.dtype == np.float64
+    # dtype="float32": densekit's fast path whatever the input, converted once.
+    forced = Est(dtype="float32", **params).fit(X, y)
     assert forced.model_.dtype == np.float32
-    e32b = Est(**params).fit(X.astype(np.float32), y)
-    np.testing.assert_array_equal(getattr(e32, out)(X), getattr(e32b, out)(X))
+    np.testing.assert_array_equal(getattr(forced, out)(X), getattr(e32, out)(X))
+    with pytest.raises(ValueError, match="dtype"):  # a warm start keeps the network's dtype
+        e64.set_params(warm_start=True, dtype="float32").fit(X, y)
 
 
 def test_pandas_input_and_feature_names():
@@ -329,3 +330,15 @@ def test_pipeline_grid_search_and_cross_val_score():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a fitted pipeline predicts without warnings
         grid.predict(X[:5])
+
+
+def test_import_densekit_stays_free_of_sklearn():
+    """dk.sklearn, dk.threadpool and dk.integrations load on first use only (attribute access,
+    as this file's `import densekit.sklearn` shows works)."""
+    import subprocess
+    import sys
+    code = ("import sys, densekit as dk; heavy = [m for m in ('sklearn', 'threadpoolctl', "
+            "'optuna', 'ray', 'densekit.sklearn') if m in sys.modules]; assert not heavy, heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    import densekit as dk
+    assert dk.sklearn.MLPClassifier is MLPClassifier

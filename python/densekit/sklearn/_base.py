@@ -11,9 +11,11 @@ Conventions kept from scikit-learn (its developer guide): `__init__` only stores
 everything is checked in `fit`; fitted attributes end with "_"; `fit` returns self.
 
 Decisions where densekit differs or scikit-learn is silent:
-- dtype: `dtype=None` keeps scikit-learn's MLP rule (float32 input → float32 model, anything else
-  → float64); `dtype="float32"` trains in float32 whatever the input (densekit's fast path);
-  later calls convert their input to the model's dtype.
+- dtype: `dtype=None` (default) keeps scikit-learn's MLP rule — float32 input → float32 model,
+  anything else → float64 — which scikit-learn's checks require (a regressor's predictions on
+  float64 data must be float64). densekit's speed is in float32: pass float32 data, or
+  `dtype="float32"` to convert any input once. Later calls (predict, partial_fit, warm_start)
+  convert their input to the fitted model's dtype; a warm start cannot change it.
 - The objective is scikit-learn's, so that learning rates, alpha and tol tuned there carry over
   (tests/test_sklearn_estimators.py checks full-batch SGD trajectories against scikit-learn's own
   MLPs): the mean log-loss, or *half* the mean squared error for the regressor (densekit's mse
@@ -169,7 +171,8 @@ class BaseMLP(BaseEstimator):
         """Everything that shapes the network: a warm start must find it unchanged."""
         return {"hidden_layer_sizes": sizes, "activation": self.activation,
                 "alpha": float(self.alpha), "dropout": float(self.dropout),
-                "batch_norm": bool(self.batch_norm), "kernel_initializer": self.kernel_initializer}
+                "batch_norm": bool(self.batch_norm), "kernel_initializer": self.kernel_initializer,
+                "dtype": self.dtype}
 
     # -- data ----------------------------------------------------------------------------------
     def _input_dtype(self, reset):
@@ -273,7 +276,7 @@ class BaseMLP(BaseEstimator):
             _fail(self, "partial_fit does not support early_stopping=True")
         X, y = self._validate_Xy(X, y, reset=not continuing, **self._target_validation())
         Y = self._encode_targets(y, continuing, incremental, classes)
-        dtype = np.dtype(_DTYPES[self.dtype] or (self.model_.dtype if continuing else X.dtype))
+        dtype = np.dtype(self.model_.dtype if continuing else (_DTYPES[self.dtype] or X.dtype))
         X = np.ascontiguousarray(X, dtype=dtype)
         w = self._sample_weight(sample_weight, X.shape[0], dtype)
         w = self._class_weighted(w, y)
@@ -301,7 +304,8 @@ class BaseMLP(BaseEstimator):
         self._stop_reason = None
         self.model_.fit(X, Y, batch_size=batch, epochs=1 if incremental else int(self.max_iter),
                         shuffle=bool(self.shuffle) and batch < X.shape[0],
-                        sample_weight=self._loss_weights(w, X.shape[0]), callbacks=[monitor], verbose=0)
+                        sample_weight=self._loss_weights(w, X.shape[0]), callbacks=[monitor],
+                        verbose=0)
         if validation is not None:
             monitor.restore_best()
         if not incremental and self._stop_reason is None and self.n_iter_ == self.max_iter:
