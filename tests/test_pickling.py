@@ -4,6 +4,7 @@ or not — bit-identical predictions, and training that continues exactly as the
 import copy
 import io
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -104,14 +105,21 @@ def test_compiled_untrained_model_round_trips():
     assert _weights_equal(model, clone)
 
 
-def test_layers_shared_between_models_come_back_as_copies():
+@pytest.mark.parametrize("round_trip", [_pickle, copy.deepcopy], ids=["pickle", "deepcopy"])
+def test_layers_shared_between_models_come_back_as_copies_with_a_warning(round_trip):
     """Documented: each pickled model carries its own layers (as two saved files would); the
-    values are equal, the sharing is not kept."""
-    base = dk.Sequential([dk.layers.Input(6), dk.layers.Dense(4, activation="relu")], seed=0)
-    head = dk.Sequential(base.layers + [dk.layers.Dense(1)], seed=1)
-    base2, head2 = _pickle([base, head])
+    values are equal, the sharing is not kept — and unpickling says so."""
+    base = dk.Sequential([dk.layers.Input(6), dk.layers.Dense(4, activation="relu")], seed=0,
+                         name="base")
+    head = dk.Sequential(base.layers + [dk.layers.Dense(1)], seed=1, name="head")
+    with pytest.warns(UserWarning, match="shared with model 'base'"):
+        base2, head2 = round_trip([base, head])
     assert head2.layers[0] is not base2.layers[0]
     np.testing.assert_array_equal(head2.layers[0].kernel, base2.layers[0].kernel)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one model at a time: nothing to warn about
+        _pickle(base)
+        _pickle(head)
 
 
 def test_unpicklable_state_fails_clearly():

@@ -13,11 +13,17 @@ Beyond the file: the History of the last fit, `stop_training`/`diverged`, a pres
 
 Sharing: layers shared *between* models (Sequential(base.layers + [...])) are not kept shared,
 even when the models are pickled together: each model comes back with its own copy of them, equal
-in value — exactly as if each model had been saved to its own file (tests/test_pickling.py pins
-this down). A model never holds one layer twice, so there is no sharing within a model to keep. This file must not reach into
+in value — exactly as if each model had been saved to its own file. Not silently: each layer
+travels with an identity token that pickle (and deepcopy) restore once per pickled graph, so
+unpickling sees which layers two models shared and warns that they are now separate copies.
+(Keeping them shared would mean relinking a restored network onto another model's layers, which
+the model-file contract does not offer.) A model never holds one layer twice. This file must not reach into
 another module's private state; it reads and writes the model only through public attributes and
 the model-file contract.
 """
+
+import warnings
+import weakref
 
 from . import saving
 
@@ -26,9 +32,45 @@ _FORMAT = 1  # of this pickled state, independent of the model-file version insi
 _EXTRAS = ("history", "stop_training", "diverged", "default_callbacks")
 
 
+class _LayerIdentity:
+    """Stands for one layer object in a pickle. The same instance goes with every model holding
+    the layer, so pickle's memo restores one instance for all of them: the first model restored
+    claims it, a second one finds it claimed."""
+
+    def __init__(self):
+        self.claimed_by = None
+
+    def __reduce__(self):
+        return (_LayerIdentity, ())
+
+
+_IDENTITIES = weakref.WeakKeyDictionary()  # layer -> its _LayerIdentity (lives as the layer does)
+
+
+def _identity(layer):
+    token = _IDENTITIES.get(layer)
+    if token is None:
+        token = _IDENTITIES[layer] = _LayerIdentity()
+    return token
+
+
+def _claim_layers(tokens, name):
+    shared = []
+    for token in tokens:
+        if token.claimed_by is None:
+            token.claimed_by = name
+        else:
+            shared.append(token.claimed_by)
+    if shared:
+        warnings.warn(f"unpickling model {name!r}: {len(shared)} of its layers were shared with "
+                      f"model {shared[0]!r} pickled alongside it; each model now has its own copy "
+                      f"(equal values, trained separately from here on)", UserWarning, stacklevel=4)
+
+
 def model_state(model, mc_calls=0):
     """The picklable state of a Sequential: a dict of plain values (bytes, dicts, lists)."""
-    state = {"densekit_pickle": _FORMAT, "mc_calls": int(mc_calls)}
+    state = {"densekit_pickle": _FORMAT, "mc_calls": int(mc_calls),
+             "layer_identities": [_identity(layer) for layer in model.layers]}
     state["extras"] = {k: getattr(model, k) for k in _EXTRAS if hasattr(model, k)}
     if model.built:
         state["model_file"] = saving.serialize_model(model, include_optimizer=True)
@@ -65,4 +107,5 @@ def model_from_state(cls, state):
         model.input_dim = u["input_dim"]
     for key, value in state["extras"].items():
         setattr(model, key, value)
+    _claim_layers(state["layer_identities"], model.name)
     return model
