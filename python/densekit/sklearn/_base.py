@@ -187,7 +187,7 @@ class BaseMLP(BaseEstimator):
     def _validate_Xy(self, X, y, reset, **kw):
         return validate_data(self, X, y, reset=reset, dtype=self._input_dtype(reset), order="C", **kw)
 
-    def _sample_weight(self, sample_weight, n, dtype):
+    def _sample_weight(self, sample_weight, n):
         if sample_weight is None:
             return None
         if isinstance(sample_weight, numbers.Real):
@@ -278,7 +278,7 @@ class BaseMLP(BaseEstimator):
         Y = self._encode_targets(y, continuing, incremental, classes)
         dtype = np.dtype(self.model_.dtype if continuing else (_DTYPES[self.dtype] or X.dtype))
         X = np.ascontiguousarray(X, dtype=dtype)
-        w = self._sample_weight(sample_weight, X.shape[0], dtype)
+        w = self._sample_weight(sample_weight, X.shape[0])
         w = self._class_weighted(w, y)
 
         if continuing:
