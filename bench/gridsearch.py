@@ -62,12 +62,13 @@ def estimator(framework, epochs):
     return MLPClassifier(**params)
 
 
-def worker(framework, data, epochs, n_jobs):
-    """One grid search in this process; prints one JSON line."""
+def worker(framework, data, epochs, n_jobs, seeds):
+    """One grid search in this process, then the best configuration's CV accuracy over `seeds`
+    random_states (how much of a score difference is seed noise); prints one JSON line."""
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.model_selection import GridSearchCV
+    from sklearn.model_selection import GridSearchCV, cross_val_score
 
     warnings.simplefilter("ignore", ConvergenceWarning)
     X, y = load(data)
@@ -76,20 +77,24 @@ def worker(framework, data, epochs, n_jobs):
     grid.fit(X, y)
     wall = time.perf_counter() - t0
     best = {k: (list(v) if isinstance(v, tuple) else v) for k, v in grid.best_params_.items()}
+    spread = [float(cross_val_score(estimator(framework, epochs).set_params(
+        **grid.best_params_, random_state=seed), X, y, cv=3, n_jobs=n_jobs).mean())
+        for seed in range(seeds)]
     res = grid.cv_results_
     # Time inside the fits and scorings themselves (summed over the 27 of them, plus the refit):
     # the wall time minus starting the workers, importing, pickling and waiting.
     fits_s = float((res["mean_fit_time"] + res["mean_score_time"]).sum() * 3 + grid.refit_time_)
     print(json.dumps({"framework": framework, "wall_s": wall, "fits_s": fits_s,
                       "best_score": grid.best_score_,
-                      "best_params": best, "samples": int(X.shape[0]),
+                      "best_params": best, "seed_scores": spread, "samples": int(X.shape[0]),
                       "features": int(X.shape[1])}))
 
 
 def run(framework, args, data):
     busy0, t0 = machine.cpu_busy_seconds(), time.perf_counter()
     out = subprocess.run([sys.executable, __file__, "--worker", framework, "--data", data,
-                          "--epochs", str(args.epochs), "--n-jobs", str(args.n_jobs)],
+                          "--epochs", str(args.epochs), "--n-jobs", str(args.n_jobs),
+                          "--seeds", str(args.seeds)],
                          capture_output=True, text=True, check=False)
     wall, busy1 = time.perf_counter() - t0, machine.cpu_busy_seconds()
     if out.returncode != 0:
@@ -114,13 +119,16 @@ def markdown(results, info, args, data):
         f"(no early stop), n_jobs={args.n_jobs}, each search in a fresh process.",
         "",
         "| estimator | wall time (s) | Σ fit+score (s) | best CV accuracy | best parameters "
-        "| CPUs busy (avg) |",
-        "|---|---:|---:|---:|---|---:|",
+        f"| best parameters, {args.seeds} seeds: mean [min, max] | CPUs busy (avg) |",
+        "|---|---:|---:|---:|---|---|---:|",
     ]
     for name, r in (("dk.sklearn.MLPClassifier", dk), ("sklearn MLPClassifier", sk)):
         params = ", ".join(f"{k}={v}" for k, v in r["best_params"].items())
+        seeds = r["seed_scores"]
+        spread = (f"{sum(seeds) / len(seeds):.4f} [{min(seeds):.4f}, {max(seeds):.4f}]"
+                  if seeds else "—")
         lines.append(f"| {name} | {r['wall_s']:.2f} | {r['fits_s']:.2f} | {r['best_score']:.4f} "
-                     f"| {params} | "
+                     f"| {params} | {spread} | "
                      f"{r.get('cpus_busy_avg', '?')} |")
     speedup = sk["wall_s"] / dk["wall_s"]
     fit_speedup = sk["fits_s"] / dk["fits_s"]
@@ -133,7 +141,7 @@ def markdown(results, info, args, data):
         f"cv_results_; the wall time adds starting the joblib workers and importing each library "
         f"in them); "
         f"best score {'equal or better' if score_ok else 'worse'} "
-        f"({dk['best_score']:.4f} vs {sk['best_score']:.4f}).",
+        f"({dk['best_score']:.4f} vs {sk['best_score']:.4f})" + _seed_note(dk, sk) + ".",
         "",
         f"Load average at start {results['load_avg_at_start']}, after the densekit search "
         f"{dk['load_avg_after']}, after scikit-learn's {sk['load_avg_after']}.",
@@ -142,12 +150,23 @@ def markdown(results, info, args, data):
     return "\n".join(lines)
 
 
+def _seed_note(dk, sk):
+    """The best configurations' scores over several seeds: is the difference seed noise?"""
+    a, b = dk["seed_scores"], sk["seed_scores"]
+    if not (a and b):
+        return ""
+    ma, mb = sum(a) / len(a), sum(b) / len(b)
+    overlap = min(a) <= max(b) and min(b) <= max(a)
+    return (f"; over {len(a)} seeds {ma:.4f} vs {mb:.4f}, ranges "
+            f"{'overlapping (seed noise)' if overlap else 'disjoint'}")
+
+
 def header(info, args):
     return "\n".join([
         "# GridSearchCV: dk.sklearn.MLPClassifier vs scikit-learn's MLPClassifier",
         "",
         f"`python bench/gridsearch.py --data {args.data} --epochs {args.epochs} "
-        f"--n-jobs {args.n_jobs}`",
+        f"--n-jobs {args.n_jobs} --seeds {args.seeds}`",
         "",
         f"Machine: {info['cpu_model']}, {info['logical_cpus']} logical CPUs, ISA flags "
         f"{', '.join(info['cpu_flags']) or 'none of avx2/fma/avx512'}; {info['os']}, Python "
@@ -165,11 +184,13 @@ def main(argv=None):
                    help="comma-separated: digits, mnist10k")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--n-jobs", type=int, default=2)
+    p.add_argument("--seeds", type=int, default=5,
+                   help="random_states for the best configuration's score spread (0: skip)")
     p.add_argument("--out", default=os.path.join(HERE, "GRIDSEARCH.md"))
     p.add_argument("--worker", choices=FRAMEWORKS, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.data, args.epochs, args.n_jobs)
+        worker(args.worker, args.data, args.epochs, args.n_jobs, args.seeds)
         return
     info = machine.describe(threads=1, repo=os.path.dirname(HERE))
     sections = [header(info, args)]
