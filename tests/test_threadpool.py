@@ -66,8 +66,11 @@ def _thread_cpu_ticks(pids):
 
 class BusyThreads:
     """Context manager: samples the CPU time of every thread of this process and its children
-    while the block runs; `busy(fraction)` counts the threads that were on a CPU for at least that
-    fraction of the block's wall time (the sampler's own thread excluded)."""
+    while the block runs; `busy(fraction)` lists the threads that used at least that fraction of
+    the busiest thread's CPU time (the sampler's own thread excluded). Relative, so that the count
+    does not depend on how much of the machine other processes take: a worker's extra OpenMP
+    thread would carry a share of the work comparable to its main thread, while joblib's
+    bookkeeping threads stay near zero."""
 
     def __enter__(self):
         self.before = _thread_cpu_ticks(_processes(os.getpid()))
@@ -97,7 +100,10 @@ class BusyThreads:
                 if key[1] != self.sampler_tid}
 
     def busy(self, fraction):
-        return sorted(k for k, s in self.cpu_seconds().items() if s >= fraction * self.wall)
+        cpu = self.cpu_seconds()
+        top = max(cpu.values(), default=0.0)
+        assert top > 0, "no thread was seen using the CPU"
+        return sorted(k for k, s in cpu.items() if s >= fraction * top)
 
 
 def test_densekit_is_listed_and_capped_by_threadpool_limits():
@@ -123,7 +129,7 @@ def test_threadpool_limits_one_means_one_busy_thread_in_a_real_fit():
             deadline = time.perf_counter() + 0.6
             while time.perf_counter() < deadline:
                 est.fit(X, y)
-    assert len(probe.busy(0.2)) == 1, probe.cpu_seconds()
+    assert len(probe.busy(0.25)) == 1, probe.cpu_seconds()
 
 
 @linux_only
@@ -137,16 +143,21 @@ def test_grid_search_n_jobs_2_runs_at_most_2_busy_threads():
     from sklearn.model_selection import GridSearchCV
 
     X, y = load_digits(return_X_y=True)
-    X, y = (X[:900] / 16.0).astype(np.float32), y[:900]
+    X = (X / 16.0).astype(np.float32)
     # Start the two workers (joblib reuses them for GridSearchCV) and ask what densekit itself
     # will use in each; the imports happen here, outside the measured block.
     parallel = joblib.Parallel(n_jobs=2)
     parallel(joblib.delayed(importlib.import_module)("densekit.sklearn") for _ in range(2))
     assert parallel(joblib.delayed(dk.get_num_threads)() for _ in range(4)) == [1, 1, 1, 1]
-    grid = GridSearchCV(MLPClassifier(max_iter=10, learning_rate_init=1e-2, random_state=0),
-                        {"hidden_layer_sizes": [(32,), (64,)]}, cv=3, n_jobs=2)
+    # refit=False: the refit runs afterwards in this process alone (densekit's own threads, no
+    # workers), so the measured block is the parallel phase. Enough work per fit that the
+    # parent's dispatching (fixed per task) stays a small share.
+    grid = GridSearchCV(MLPClassifier(max_iter=30, learning_rate_init=1e-2, random_state=0),
+                        {"hidden_layer_sizes": [(128,), (256,)]}, cv=3, n_jobs=2, refit=False)
     with BusyThreads() as probe:
         grid.fit(X, y)
-    busy = probe.busy(0.1)
-    assert 1 <= len(busy) <= 2, (busy, probe.cpu_seconds(), probe.wall)
-    assert grid.best_score_ > 0.8
+    busy = probe.busy(0.25)
+    assert len(busy) <= 2, (busy, probe.cpu_seconds(), probe.wall)
+    workers = {pid for pid, _ in busy} - {os.getpid()}
+    assert len(workers) == len(busy), "the busy threads are the two workers' main threads"
+    assert grid.best_score_ > 0.85
