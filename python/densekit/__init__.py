@@ -18,6 +18,15 @@ from .learning_rate_finder import lr_finder
 from .models import Sequential
 from .saving import ModelFileError, load_model
 
+
+def __getattr__(name):
+    # Tools with optional dependencies (scikit-learn, threadpoolctl, Ray, Optuna) load on first
+    # use, so `import densekit` stays fast and imports none of them.
+    if name in ("sklearn", "threadpool", "integrations"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'densekit' has no attribute {name!r}")
+
 __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",

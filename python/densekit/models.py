@@ -403,6 +403,17 @@ class Sequential:
                 f" Non-trainable params: {total - trainable:,}"]
         print_fn("\n".join(out))
 
+    # -- pickling (pickle, joblib, copy.deepcopy): through the model file, see pickling.py ----
+    def __getstate__(self):
+        from .pickling import model_state
+        return model_state(self, mc_calls=getattr(self, "_mc_calls", 0))
+
+    def __setstate__(self, state):
+        from .pickling import model_from_state
+        self.__dict__.update(model_from_state(type(self), state).__dict__)
+        if state.get("mc_calls"):
+            self._mc_calls = state["mc_calls"]
+
     def get_config(self):
         return {"name": self.name, "seed": self.seed, "dtype": np.dtype(self.dtype).name,
                 "input_dim": self.input_dim,
