@@ -48,6 +48,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._files import atomic_write
+
 FORMAT_NAME = "densekit"
 FORMAT_VERSION = 1
 
@@ -275,49 +277,7 @@ def _checksum(metadata, tensors):
 def _atomic_write(path, blob):
     """Writes blob to path through a temporary file in the same directory: the old file is
     replaced only once the new one is completely on disk."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"save_model: {path!r} is a directory")
-    base = os.path.basename(path)
-    tmp = None
-    for attempt in range(100):
-        candidate = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
-        try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
-            continue
-        tmp = candidate
-        break
-    if tmp is None:
-        raise OSError(f"save_model: could not create a temporary file in {directory!r}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    # Makes the rename itself durable (POSIX); not possible or needed everywhere.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    atomic_write(path, blob, "save_model")
 
 
 # ---------------------------------------------------------------------------------------------
