@@ -30,9 +30,11 @@ def get_num_threads():
 
 def __getattr__(name):
     # Modules with optional or heavier dependencies load on first use, keeping import fast.
-    if name in ("datasets", "cli"):
-        import importlib
+    import importlib
+    if name in ("datasets", "cli", "export"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "export_onnx":
+        return importlib.import_module(".export", __name__).export_onnx
     raise AttributeError(f"module 'densekit' has no attribute {name!r}")
 
 
@@ -41,3 +43,4 @@ __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initi
            "datasets"]
 __all__ += ["schedules", "diagnostics", "presets", "lr_finder"]
 __all__ += ["clone_model", "load_model", "ModelFileError", "pretrain", "saving"]  # issue 6
+__all__ += ["export_onnx"]  # issue 15 (lazy: see __getattr__)
