@@ -300,3 +300,15 @@ def test_same_outputs_as_torch_onnx_export_for_w1(tmp_path):
     np.testing.assert_allclose(ours, model.predict(X), rtol=1e-5, atol=1e-6)
     with torch.no_grad():
         np.testing.assert_allclose(ours, net(torch.from_numpy(X)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activation_tails(activation, dtype, tmp_path):
+    """Far tails and the neighbourhood of 0, where naive formulas overflow or cancel."""
+    model = randomize_state(dk.Sequential([L.Input(1), L.Activation(activation)], dtype=dtype))
+    X = np.array([[-1e3], [-100], [-30], [-1e-3], [0], [1e-3], [30], [100], [1e3]], dtype=dtype)
+    dk.export_onnx(model, tmp_path / "m.onnx")
+    got, expected = run_onnx(tmp_path / "m.onnx", X), model.predict(X)
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)

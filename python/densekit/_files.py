@@ -7,6 +7,7 @@ in the same directory, are flushed to disk, and only then renamed over `path`. W
 do: leave temporary files behind, or follow any policy beyond that (no backups, no locking).
 """
 
+import errno
 import os
 
 
@@ -16,6 +17,8 @@ def atomic_write(path, data, where):
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"{where}: {path!r} is a directory")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(errno.ENOENT, f"{where}: no such directory", directory)
     base = os.path.basename(path)
     tmp = None
     for _ in range(100):

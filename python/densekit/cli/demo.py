@@ -1,20 +1,21 @@
-"""The `densekit` command: `demo` trains on a dataset that ships with scikit-learn and prints test
-accuracy; `info` describes the build and the machine."""
+"""`densekit demo`: trains an MLP on a dataset that ships with scikit-learn (the 8x8 digits) and
+prints the test accuracy — a one-command check that an installation works and is fast."""
 
-import argparse
 import sys
 import time
 
+import numpy as np
+
+import densekit as dk
+
+from .errors import CLIError
+
 
 def _demo(args):
-    import numpy as np
-
-    import densekit as dk
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        print("densekit demo needs scikit-learn: pip install 'densekit[sklearn]'", file=sys.stderr)
-        return 2
+        raise CLIError("the demo needs scikit-learn: pip install 'densekit[sklearn]'") from None
     digits = load_digits()
     X = (digits.data / 16.0).astype(np.float32)
     y = digits.target
@@ -43,33 +44,8 @@ def _demo(args):
     return 0
 
 
-def _info(args):
-    import os
-    import platform
-
-    import numpy as np
-
-    import densekit as dk
-    print(f"densekit {dk.__version__}  (core: {dk._core.__file__})")
-    print(f"core built with: {dk._native.ISA}")
-    print(f"python {platform.python_version()}, numpy {np.__version__}")
-    print(f"threads: {dk.get_num_threads()} (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}), "
-          f"cores: {os.cpu_count()}")
-    return 0
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="densekit", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_commands(sub):
     demo = sub.add_parser("demo", help="train an MLP on scikit-learn's digits and report accuracy")
     demo.add_argument("--epochs", type=int, default=30)
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(func=_demo)
-    info = sub.add_parser("info", help="describe the build and the machine")
-    info.set_defaults(func=_info)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
