@@ -229,6 +229,7 @@ BAD = [
     (["predict", "cls.dk", "cls.csv", "--out", "p.txt"], 2, "expected a .csv or .npy file name"),
     (["predict", "reg.dk", "reg.csv", "--classes"], 2, "--classes needs a classifier"),
     (["evaluate", "cls.dk", "features.npy"], 1, "evaluating needs targets"),
+    (["evaluate", "cls.dk", "no_target.csv"], 1, "lacks the target column 'label'"),
     (["evaluate", "uncompiled.dk", "cls.npz"], 1, "saved without a loss"),
     (["evaluate", "idx.dk", "cls.npz"], 1, "the samples have 4 features, but the model takes 9"),
     (["info", "corrupt.dk"], 1, "corrupt.dk: "),
@@ -245,6 +246,7 @@ def bad_files(work, classifier):
     (work / "header_only.csv").write_text("a,b,y\n")
     (work / "ints.csv").write_text("a,y\n" + "".join(f"{i},{i % 7 + 10}\n" for i in range(30)))
     (work / "narrow.csv").write_text("a,b\n1,2\n")
+    (work / "no_target.csv").write_text("a,b,c,d\n1,2,3,4\n")
     (work / "notes.txt").write_text("hello\n")
     (work / "corrupt.dk").write_bytes(b"this is not a model file")
     blob = (work / "cls.dk").read_bytes()

@@ -271,6 +271,9 @@ def _read_csv_for_model(path, n_inputs, columns, target, need_targets):
                             f"{n_inputs}{hint}")
     t = None
     if need_targets:
+        if columns is not None and target == columns["target"] and target not in header:
+            raise DataError(f"{path} lacks the target column {target!r} the model was trained "
+                            f"on (it has {header}); pass --target COL to use another")
         t = _column_index(path, header, target)
     table = read_csv_columns(path, header, features + ([t] if t is not None else []))
     if t is None:
