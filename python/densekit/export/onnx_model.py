@@ -41,7 +41,7 @@ def _check_opset(opset):
 
 
 def _check_model(model):
-    from .onnx_layers import converter_for
+    from .onnx_layers import converter_for   # imports onnx: only after _require_onnx()
     if not isinstance(model, Sequential):
         raise TypeError(f"export_onnx: expected a dk.Sequential, got {type(model).__name__}")
     if not model.layers:
