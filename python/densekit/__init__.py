@@ -20,14 +20,16 @@ from .saving import ModelFileError, load_model
 
 
 def __getattr__(name):
-    # Tools with optional dependencies (scikit-learn, threadpoolctl, Ray, Optuna) load on first
-    # use, so `import densekit` stays fast and imports none of them.
-    if name in ("sklearn", "threadpool", "integrations"):
-        import importlib
+    # Tools with optional dependencies (scikit-learn, threadpoolctl, Ray, Optuna, onnx) and the
+    # command line load on first use, so `import densekit` stays fast and imports none of them.
+    import importlib
+    if name in ("sklearn", "threadpool", "integrations", "export", "cli"):
         return importlib.import_module(f".{name}", __name__)
+    if name == "export_onnx":
+        return importlib.import_module(".export", __name__).export_onnx
     raise AttributeError(f"module 'densekit' has no attribute {name!r}")
 
 __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",
-           "load_model", "ModelFileError", "pretrain", "saving"]
+           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx"]

@@ -1,6 +1,6 @@
 """The container of a densekit model file: a safetensors file, read and written with the
 `safetensors` library, plus what densekit adds to it — the SHA-256 checksum, strict JSON for its
-own metadata, clear errors, and atomic writes. The layout is described in docs/design.md
+own metadata and clear errors (atomic writes are _files.py's). The layout is described in docs/design.md
 ("The model file").
 
 What this file is for: bytes ⇄ (metadata, tensors), nothing about models (saving.py builds and
@@ -11,7 +11,6 @@ ModelFileError (a ValueError) with what was wrong — never a crash, never a hal
 
 import hashlib
 import json
-import os
 
 import numpy as np
 import safetensors
@@ -169,54 +168,3 @@ def loads(text, what):
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:
         fail(f"{what} is not valid JSON ({e})", e)
-
-
-# ---------------------------------------------------------------------------------------------
-# atomic writes
-# ---------------------------------------------------------------------------------------------
-def atomic_write(path, blob, where="save_model"):
-    """Writes blob to path through a temporary file in the same directory: the old file is
-    replaced only once the new one is completely on disk (fsync, rename, fsync of the folder)."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise IsADirectoryError(f"{where}: {path!r} is a directory")
-    base = os.path.basename(path)
-    tmp = None
-    for _ in range(100):
-        candidate = os.path.join(directory, f".{base}.tmp-{os.getpid()}-{os.urandom(4).hex()}")
-        try:
-            fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        except FileExistsError:
-            continue
-        tmp = candidate
-        break
-    if tmp is None:
-        raise OSError(f"{where}: could not create a temporary file in {directory!r}")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory):
-    # Makes the rename itself durable (POSIX); not possible or needed everywhere.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -30,7 +30,8 @@ from ._checks import is_int as _is_int
 from ._version import __version__
 from .layers.base import Layer
 from .layers.core import Dense, Input
-from .model_file import (ModelFileError, atomic_write, checksum, dumps, fail, loads, read_container,
+from ._files import atomic_write
+from .model_file import (ModelFileError, checksum, dumps, fail, loads, read_container,
                          read_raw, write_container)
 
 __all__ = ["save_model", "load_model", "serialize_model", "deserialize_model", "ModelFileError",
@@ -137,7 +138,7 @@ def save_model(model, path, include_optimizer=True):
     The write is atomic (temporary file in the same directory, fsync, rename).
     """
     blob = serialize_model(model, include_optimizer=include_optimizer)
-    atomic_write(os.fspath(path), blob)
+    atomic_write(os.fspath(path), blob, "save_model")
 
 
 def serialize_model(model, include_optimizer=True):
