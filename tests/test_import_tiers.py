@@ -27,15 +27,21 @@ PACKAGE = Path(densekit.__file__).parent
 # Tier of every module, lowest first; a module imports only modules of its own tier or below
 # (and, within a tier, without cycles). One line of the design notes each.
 TIERS = {
-    0: ["_version", "_native", "_pyplot", "_features", "_checks", "_config", "model_file"],
+    0: ["_version", "_native", "_pyplot", "_features", "_checks", "_config", "_files",
+        "model_file"],
     1: ["activations", "initializers", "regularizers", "constraints", "losses", "optimizers",
         "learning_rate_schedule"],
     2: ["layers", "layers.base", "layers.core", "layers.dropout", "layers.normalization"],
     3: ["_data", "datasets", "layer_statistics", "callbacks", "progress"],
-    4: ["training", "saving", "folding", "sparsity"],
+    4: ["training", "saving", "folding", "sparsity", "pickling"],
     5: ["models"],
-    6: ["diagnostics", "learning_rate_finder", "cloning", "pretrain", "presets", "schedules"],
-    7: ["cli"],
+    6: ["diagnostics", "learning_rate_finder", "cloning", "pretrain", "presets", "schedules",
+        "threadpool", "sklearn", "sklearn._base", "sklearn._stopping", "sklearn.classifier",
+        "sklearn.regressor", "integrations", "integrations._metrics", "integrations.optuna",
+        "integrations.ray", "export", "export.onnx_activations", "export.onnx_graph",
+        "export.onnx_layers", "export.onnx_model"],
+    7: ["cli", "cli.columns", "cli.data", "cli.demo", "cli.describe", "cli.errors", "cli.export",
+        "cli.inference", "cli.train", "__main__"],
     8: [""],  # the package facade, densekit/__init__.py
 }
 TIER_OF = {name: tier for tier, names in TIERS.items() for name in names}

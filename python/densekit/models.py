@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from . import _data, _native, folding, losses, optimizers, saving, training
+from . import _data, _native, folding, losses, optimizers, pickling, saving, training
 from .layers.base import Layer
 from .layers.core import Input
 from .sparsity import sparsity as _sparsity
@@ -405,12 +405,10 @@ class Sequential:
 
     # -- pickling (pickle, joblib, copy.deepcopy): through the model file, see pickling.py ----
     def __getstate__(self):
-        from .pickling import model_state
-        return model_state(self, mc_calls=getattr(self, "_mc_calls", 0))
+        return pickling.model_state(self, mc_calls=getattr(self, "_mc_calls", 0))
 
     def __setstate__(self, state):
-        from .pickling import model_from_state
-        self.__dict__.update(model_from_state(type(self), state).__dict__)
+        self.__dict__.update(pickling.model_from_state(type(self), state).__dict__)
         if state.get("mc_calls"):
             self._mc_calls = state["mc_calls"]
 

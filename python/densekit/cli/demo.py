@@ -6,7 +6,9 @@ import time
 
 import numpy as np
 
-import densekit as dk
+from .. import layers, optimizers
+from .._version import __version__
+from ..models import Sequential
 
 from .errors import CLIError
 
@@ -23,15 +25,15 @@ def _demo(args):
     order = rng.permutation(len(X))
     n_test = len(X) // 5
     test, train = order[:n_test], order[n_test:]
-    model = dk.Sequential([
-        dk.layers.Input(64),
-        dk.layers.Dense(128, activation="relu", kernel_initializer="he_normal"),
-        dk.layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
-        dk.layers.Dense(10, activation="softmax"),
+    model = Sequential([
+        layers.Input(64),
+        layers.Dense(128, activation="relu", kernel_initializer="he_normal"),
+        layers.Dense(64, activation="relu", kernel_initializer="he_normal"),
+        layers.Dense(10, activation="softmax"),
     ], seed=args.seed)
-    model.compile(optimizer=dk.optimizers.Adam(learning_rate=1e-3),
+    model.compile(optimizer=optimizers.Adam(learning_rate=1e-3),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    print(f"densekit {dk.__version__} demo: scikit-learn digits (8x8 images, 10 classes), "
+    print(f"densekit {__version__} demo: scikit-learn digits (8x8 images, 10 classes), "
           f"{len(train)} train / {len(test)} test samples")
     model.summary()
     t0 = time.perf_counter()

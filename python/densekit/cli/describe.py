@@ -13,7 +13,8 @@ import platform
 
 import numpy as np
 
-from .. import __version__, _native, get_num_threads
+from .. import _native
+from .._version import __version__
 from ..saving import load_model
 from .errors import DataError
 
@@ -33,10 +34,10 @@ def run(args):
 
 
 def _describe_build():
-    print(f"densekit {__version__}  (core: {_native._core.__file__})")
+    print(f"densekit {__version__}  (core: {_native.core.__file__})")
     print(f"core built with: {_native.ISA}")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
-    print(f"threads: {get_num_threads()} (OMP_NUM_THREADS="
+    print(f"threads: {_native.get_num_threads()} (OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}), cores: {os.cpu_count()}")
     return 0
 
