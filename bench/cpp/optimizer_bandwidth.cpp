@@ -14,8 +14,8 @@
 //
 //   optimizer_bandwidth [--sizes 266610,4194304,33554432] [--threads 1,2] [--min-ms 60]
 //                       [--trials 5] [--rules adam,sgd,...]
-#include <densekit/optimizers.hpp>
-#include <densekit/parallel.hpp>
+#include <densekit/optim/optimizers.hpp>
+#include <densekit/runtime/parallel.hpp>
 
 #include <omp.h>
 #include <sys/resource.h>

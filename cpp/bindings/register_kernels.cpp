@@ -3,11 +3,11 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
-#include "densekit/activations.hpp"
-#include "densekit/initializers.hpp"
-#include "densekit/losses.hpp"
-#include "densekit/optimizers.hpp"
-#include "densekit/parallel.hpp"
+#include "densekit/kernels/activations.hpp"
+#include "densekit/kernels/initializers.hpp"
+#include "densekit/kernels/losses.hpp"
+#include "densekit/optim/optimizers.hpp"
+#include "densekit/runtime/parallel.hpp"
 
 namespace densekit::bindings {
 

@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "bindings.hpp"
-#include "densekit/network.hpp"
+#include "densekit/model/network.hpp"
 
 namespace densekit::bindings {
 

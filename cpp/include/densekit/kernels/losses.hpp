@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "types.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 

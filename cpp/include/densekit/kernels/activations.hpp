@@ -10,9 +10,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "parallel.hpp"
-#include "rng.hpp"
-#include "types.hpp"
+#include "densekit/runtime/parallel.hpp"
+#include "densekit/runtime/rng.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 

@@ -1,5 +1,5 @@
 // The strict JSON reader; see json.hpp.
-#include "densekit/json.hpp"
+#include "densekit/io/json.hpp"
 
 #include <charconv>
 #include <cmath>

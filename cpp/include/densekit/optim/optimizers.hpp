@@ -12,8 +12,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "parallel.hpp"
-#include "types.hpp"
+#include "densekit/runtime/parallel.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 

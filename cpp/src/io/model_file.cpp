@@ -1,5 +1,5 @@
 // Model::load: safetensors container + densekit metadata -> Network. See model_file.hpp.
-#include "densekit/model_file.hpp"
+#include "densekit/io/model_file.hpp"
 
 #include <cstdint>
 #include <cstring>
@@ -11,7 +11,7 @@
 #include <tuple>
 #include <type_traits>
 
-#include "densekit/json.hpp"
+#include "densekit/io/json.hpp"
 
 namespace densekit {
 

@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "layers.hpp"
+#include "densekit/model/layers.hpp"
 
 namespace densekit {
 

@@ -14,7 +14,8 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "types.hpp"
+#include "densekit/runtime/parallel.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 namespace detail {
@@ -84,6 +85,30 @@ void product_into(Dst&& dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
   detail::WorkspaceBlocking<T> blocking(m, n, k);
   Kernel::run(m, n, k, a.data(), a.outerStride(), b.data(), b.outerStride(), dst.data(), 1,
               dst.outerStride(), T(1), blocking, nullptr);
+}
+
+// dst (M,N) = lhs (M,K) * rhs (K,N), or dst += lhs * rhs when accumulate.
+// Splits dst along its larger dimension between threads when the product is large enough.
+template <class Dst, class Lhs, class Rhs>
+void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
+  const Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
+  const double flops = 2.0 * double(m) * double(n) * double(k);
+  const bool split_cols = n >= m;
+  const Index extent = split_cols ? n : m;
+  const int parts = flops < kParallelGemmFlops ? 1 : int(std::min<Index>(partition_count(), extent / 16));
+  if (parts <= 1) {
+    product_into(dst, lhs, rhs, accumulate);
+    return;
+  }
+  parallel_invoke(parts, [&](int t, int nparts) {
+    Index b, e;
+    detail::split_range(extent, t, nparts, 8, b, e);
+    if (b >= e) return;
+    if (split_cols)
+      product_into(dst.middleCols(b, e - b), lhs, rhs.middleCols(b, e - b), accumulate);
+    else
+      product_into(dst.middleRows(b, e - b), lhs.middleRows(b, e - b), rhs, accumulate);
+  });
 }
 
 }  // namespace densekit

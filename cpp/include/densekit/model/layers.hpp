@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
-#include "activations.hpp"
-#include "dense.hpp"
-#include "rng.hpp"
-#include "types.hpp"
+#include "densekit/kernels/activations.hpp"
+#include "densekit/kernels/dense.hpp"
+#include "densekit/runtime/rng.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 

@@ -4,8 +4,8 @@
 // which splits them between threads; the reductions here are cheap by comparison.
 #pragma once
 
-#include "parallel.hpp"
-#include "types.hpp"
+#include "densekit/kernels/gemm.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 

@@ -9,8 +9,8 @@
 #include <cmath>
 #include <cstdint>
 
-#include "layers.hpp"
-#include "rng.hpp"
+#include "densekit/model/layers.hpp"
+#include "densekit/runtime/rng.hpp"
 
 namespace densekit {
 

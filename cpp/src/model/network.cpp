@@ -1,5 +1,5 @@
 // The training step and inference loops of Network. See network.hpp for the contract.
-#include "densekit/network.hpp"
+#include "densekit/model/network.hpp"
 
 #include <algorithm>
 #include <chrono>

@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "types.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 
