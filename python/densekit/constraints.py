@@ -2,9 +2,10 @@
 
 MaxNorm(r, axis=0): every unit's incoming weight vector (a kernel column) with ‖w‖₂ > r is
 rescaled to norm r. NonNeg: w ← max(w, 0). UnitNorm(axis=0): w ← w/‖w‖₂.
+The math is cpp/include/densekit/kernels/regularization.hpp; kinds are densekit._core.ConstraintKind.
 """
 
-_KINDS = {"max_norm": 1, "non_neg": 2, "unit_norm": 3}
+from . import _native
 
 
 class Constraint:
@@ -13,7 +14,7 @@ class Constraint:
     axis = 0
 
     def core_args(self):
-        return _KINDS[self.kind], float(self.value), int(self.axis)
+        return _native._core.ConstraintKind[self.kind], float(self.value), int(self.axis)
 
     def get_config(self):
         return {}

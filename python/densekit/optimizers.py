@@ -1,5 +1,5 @@
 """Optimizers: hyperparameters only. The update rules live in C++
-(cpp/include/densekit/optimizers.hpp), where every formula is written out with its paper.
+(cpp/include/densekit/optim/optimizers.hpp), where every formula is written out with its paper.
 
 An optimizer object is bound to the network of the model it is compiled with; changing
 `learning_rate` (or `momentum`/`beta_1`) between steps takes effect at the next step, which is
@@ -13,9 +13,6 @@ import numbers
 import numpy as np
 
 from . import _native
-
-# Codes match densekit::OptimizerKind.
-_KINDS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamax": 4, "nadam": 5, "adamw": 6}
 
 
 def _is_real(value):
@@ -101,7 +98,7 @@ class Optimizer:
     # -- C++ side -------------------------------------------------------------------------
     def core_config(self):
         cfg = _native._core.OptimizerConfig()
-        cfg.kind = _KINDS[self.kind]
+        cfg.kind = _native._core.OptimizerKind[self.kind]
         cfg.learning_rate = self._lr
         for k, v in self._hyper.items():
             setattr(cfg, k, v)

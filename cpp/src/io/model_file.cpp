@@ -52,21 +52,14 @@ bool little_endian() {
   return b == 1;
 }
 
-// Activation names (as Python's dk.activations) -> spec with Python's defaults.
+// ActivationKind names (as Python's dk.activations) -> spec with Python's defaults.
 ActivationSpec activation_spec(const std::string& source, const std::string& name,
                                const json::Value& cfg) {
-  static const std::map<std::string, Activation> kinds = {
-      {"linear", Activation::linear}, {"relu", Activation::relu},
-      {"leaky_relu", Activation::leaky_relu}, {"rrelu", Activation::rrelu},
-      {"prelu", Activation::prelu}, {"elu", Activation::elu}, {"selu", Activation::selu},
-      {"tanh", Activation::tanh}, {"sigmoid", Activation::sigmoid},
-      {"softmax", Activation::softmax}, {"gelu", Activation::gelu}, {"swish", Activation::swish},
-      {"silu", Activation::swish}, {"softplus", Activation::softplus}};
-  auto it = kinds.find(name);
-  if (it == kinds.end()) fail(source, "unknown activation \"" + name + "\"");
+  const auto kind = from_name<ActivationKind>(name);
+  if (!kind) fail(source, "unknown activation \"" + name + "\"");
   ActivationSpec s;
-  s.kind = it->second;
-  s.alpha = s.kind == Activation::leaky_relu ? 0.01 : (s.kind == Activation::elu ? 1.0 : 0.0);
+  s.kind = *kind;
+  s.alpha = s.kind == ActivationKind::leaky_relu ? 0.01 : (s.kind == ActivationKind::elu ? 1.0 : 0.0);
   if (const auto* a = cfg.find("alpha"); a && a->is_number()) s.alpha = a->number;
   if (const auto* a = cfg.find("lower"); a && a->is_number()) s.lower = a->number;
   if (const auto* a = cfg.find("upper"); a && a->is_number()) s.upper = a->number;

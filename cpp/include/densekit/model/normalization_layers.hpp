@@ -1,13 +1,13 @@
-// BatchNormalization (Ioffe & Szegedy 2015) and Normalization (fixed input standardization).
+// BatchNormalization and Normalization (fixed input standardization) as layers.
 //
-// BN in training mode: per feature over the batch, μ_B and the biased σ²_B; x̂ = (x−μ_B)/√(σ²_B+ε);
-// y = γ⊙x̂ + β; moving ← moving·momentum + batch·(1−momentum). Inference (and a frozen layer, as
-// fine-tuning a reused base requires) uses the moving statistics. The backward pass is exact:
-// dx = γ/√(σ²+ε)/B · (B·dy − Σdy − x̂·Σ(dy⊙x̂)). Per-feature work is fused into two passes.
+// The layers own parameters (γ, β), the moving statistics and the caches backward needs; the
+// arithmetic is kernels/batchnorm.hpp. BN uses batch statistics in training mode, the moving
+// statistics in inference and when frozen (as fine-tuning a reused base requires).
 #pragma once
 
 #include <cmath>
 
+#include "densekit/kernels/batchnorm.hpp"
 #include "densekit/model/layers.hpp"
 
 namespace densekit {
@@ -43,60 +43,31 @@ class BatchNormLayer : public Layer<T> {
     const T* gamma = param("gamma");
     const T* beta = param("beta");
     if (!batch_mode_) {
-      // y = x·a + b with a = γ/√(var+ε), b = β − mean·a.
-      inference_affine(gamma, beta);
-      y.array() = (x.array().rowwise() * ConstRowVectorMap<T>(scale_.data(), d).array()).rowwise() +
-                  ConstRowVectorMap<T>(shift_.data(), d).array();
+      batchnorm_inference_affine(scale_.data(), shift_.data(), state("moving_mean"),
+                                 state("moving_variance"), gamma, beta, d, epsilon_);
+      batchnorm_affine_forward(y.data(), x.data(), scale_.data(), shift_.data(), n, d);
       return;
     }
-    RowVectorMap<T> mu(mean_.data(), d), inv(inv_std_.data(), d);
-    mu = x.colwise().sum() / T(n);
-    // Biased variance, two-pass for accuracy.
-    MatrixMap<T> xhat(xhat_.data(), n, d);
-    xhat = x.rowwise() - mu;
-    inv = xhat.colwise().squaredNorm() / T(n);  // σ²_B for now
-    if (ctx.update_statistics) {
-      const T m = T(momentum_);
-      ArrayMap<T>(find_state_value("moving_mean"), d) =
-          ArrayMap<T>(find_state_value("moving_mean"), d) * m + mu.transpose().array() * (T(1) - m);
-      ArrayMap<T>(find_state_value("moving_variance"), d) =
-          ArrayMap<T>(find_state_value("moving_variance"), d) * m + inv.transpose().array() * (T(1) - m);
-    }
-    inv = (inv.array() + T(epsilon_)).rsqrt().matrix();
-    xhat.array().rowwise() *= inv.array();
-    y = xhat;
-    if (gamma) y.array().rowwise() *= ConstRowVectorMap<T>(gamma, d).array();
-    if (beta) y.rowwise() += ConstRowVectorMap<T>(beta, d);
+    batchnorm_forward_train(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
+                            ctx.update_statistics ? state("moving_mean") : nullptr,
+                            ctx.update_statistics ? state("moving_variance") : nullptr, x.data(),
+                            gamma, beta, n, d, momentum_, epsilon_);
   }
 
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx,
                 bool g_is_preactivation, const StepContext& ctx) override {
     (void)x, (void)y, (void)g_is_preactivation, (void)ctx;
     const Index n = g.rows(), d = g.cols();
-    const T* gamma = param("gamma");
-    if (!batch_mode_) {
-      // Frozen or inference: a fixed per-feature affine map.
-      if (dx)
-        MatrixMap<T>(dx, n, d).array() =
-            g.array().rowwise() * ConstRowVectorMap<T>(scale_.data(), d).array();
+    if (!batch_mode_) {  // frozen or inference: a fixed per-feature affine map
+      if (dx) batchnorm_affine_backward(dx, g.data(), scale_.data(), n, d);
       return;
     }
-    ConstMatrixMap<T> xhat(xhat_.data(), n, d);
-    RowVectorMap<T> sdy(sum_dy_.data(), d), sdyx(sum_dy_xhat_.data(), d);
-    sdy = g.colwise().sum();
-    sdyx = (g.array() * xhat.array()).colwise().sum().matrix();
-    if (this->trainable) {
-      if (Param<T>* p = this->find_param("gamma")) RowVectorMap<T>(p->grad, d) = sdyx;
-      if (Param<T>* p = this->find_param("beta")) RowVectorMap<T>(p->grad, d) = sdy;
-    }
-    if (!dx) return;
-    // dx = γ·inv/B · (B·dy − Σdy − x̂·Σ(dy⊙x̂))
-    RowVectorMap<T> k(dx_scale_.data(), d);
-    k = ConstRowVectorMap<T>(inv_std_.data(), d) / T(n);
-    if (gamma) k.array() *= ConstRowVectorMap<T>(gamma, d).array();
-    MatrixMap<T> out(dx, n, d);
-    out.array() = ((g.array() * T(n)).rowwise() - sdy.array() - (xhat.array().rowwise() * sdyx.array()))
-                      .rowwise() * k.array();
+    Param<T>* gamma = this->find_param("gamma");
+    Param<T>* beta = this->find_param("beta");
+    batchnorm_backward_train(dx, this->trainable && gamma ? gamma->grad : nullptr,
+                             this->trainable && beta ? beta->grad : nullptr, sum_dy_.data(),
+                             sum_dy_xhat_.data(), dx_scale_.data(), g.data(), xhat_.data(),
+                             inv_std_.data(), gamma ? gamma->value : nullptr, n, d);
   }
 
  private:
@@ -104,16 +75,7 @@ class BatchNormLayer : public Layer<T> {
     Param<T>* p = this->find_param(name);
     return p ? p->value : nullptr;
   }
-  T* find_state_value(const char* name) { return this->find_state(name)->value; }
-
-  void inference_affine(const T* gamma, const T* beta) {
-    const Index d = this->output_dim_;
-    ArrayMap<T> a(scale_.data(), d), b(shift_.data(), d);
-    a = (ArrayMap<T>(find_state_value("moving_variance"), d) + T(epsilon_)).rsqrt();
-    if (gamma) a *= ConstArrayMap<T>(gamma, d);
-    b = -ArrayMap<T>(find_state_value("moving_mean"), d) * a;
-    if (beta) b += ConstArrayMap<T>(beta, d);
-  }
+  T* state(const char* name) { return this->find_state(name)->value; }
 
   double momentum_, epsilon_;
   bool batch_mode_ = false;  // whether the last forward used batch statistics

@@ -12,12 +12,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "densekit/kinds.hpp"
 #include "densekit/runtime/parallel.hpp"
 #include "densekit/runtime/types.hpp"
 
 namespace densekit {
-
-enum class OptimizerKind : int { sgd = 0, adagrad, rmsprop, adam, adamax, nadam, adamw };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::sgd;
