@@ -1,29 +1,45 @@
-// Model::load: safetensors container + densekit metadata -> Network. See model_file.hpp.
+// Model::load: a checked safetensors container + densekit's metadata -> Network.
+//
+// The container (length, header, tensor index, byte ranges) is io/safetensors.cpp's job; this
+// file reads densekit's metadata, builds the layers, copies the tensors in and verifies the
+// checksum. The order matters for hostile files: sizes claimed by the architecture are bounded
+// by the file's own data before anything is allocated, and the checksum and finiteness checks
+// run before the model is handed out.
 #include "densekit/io/model_file.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
 #include <new>
-#include <algorithm>
+#include <set>
 #include <sstream>
-#include <tuple>
+#include <string_view>
 #include <type_traits>
 
-#include "densekit/io/json.hpp"
+#include "densekit/io/checksum.hpp"
+#include "densekit/io/safetensors.hpp"
+#include "densekit/kinds.hpp"
+#include "json.hpp"
 
 namespace densekit {
 
 namespace {
 
+using io::Json;
+
 static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float sizes expected");
+
+constexpr const char* kFormatName = "densekit";
+constexpr const char* kFormatVersion = "1";
 
 // Text from the file as it may be quoted in a message: non-printable bytes escaped as \xNN.
 std::string printable(const std::string& text) {
   static const char* hex = "0123456789abcdef";
   std::string out;
-  for (unsigned char c : text.substr(0, 200)) {
+  for (unsigned char c : text.substr(0, 300)) {
     if (c >= 0x20 && c < 0x7F) {
       out += char(c);
     } else {
@@ -39,12 +55,6 @@ std::string printable(const std::string& text) {
   throw ModelFileError(source + ": " + printable(what));
 }
 
-struct TensorEntry {
-  std::string dtype;
-  Index rows = 0, cols = 0;
-  std::uint64_t begin = 0, end = 0;
-};
-
 bool little_endian() {
   const std::uint16_t one = 1;
   unsigned char b;
@@ -52,48 +62,71 @@ bool little_endian() {
   return b == 1;
 }
 
-// ActivationKind names (as Python's dk.activations) -> spec with Python's defaults.
-ActivationSpec activation_spec(const std::string& source, const std::string& name,
-                               const json::Value& cfg) {
+// Reads typed members of the metadata, failing with the member's name.
+class Reader {
+ public:
+  explicit Reader(const std::string& source) : source_(source) {}
+  [[noreturn]] void fail(const std::string& what) const { densekit::fail(source_, what); }
+
+  const Json& member(const Json& obj, const char* key, const std::string& where) const {
+    if (!obj.is_object()) fail(where + " is not a JSON object");
+    const auto it = obj.find(key);
+    if (it == obj.end()) fail(where + " has no \"" + key + "\"");
+    return *it;
+  }
+  const Json* optional(const Json& obj, const char* key) const {
+    if (!obj.is_object()) return nullptr;
+    const auto it = obj.find(key);
+    return it == obj.end() ? nullptr : &*it;
+  }
+  double number(const Json& obj, const char* key, const std::string& where) const {
+    const Json& v = member(obj, key, where);
+    if (!v.is_number()) fail(where + ": \"" + key + "\" is not a number");
+    return v.get<double>();
+  }
+  bool flag(const Json& obj, const char* key, bool fallback, const std::string& where) const {
+    const Json* v = optional(obj, key);
+    if (!v) return fallback;
+    if (!v->is_boolean()) fail(where + ": \"" + key + "\" is not a boolean");
+    return v->get<bool>();
+  }
+  const std::string& string(const Json& v, const std::string& what) const {
+    if (!v.is_string()) fail(what + " is not a string");
+    return v.get_ref<const std::string&>();
+  }
+  // A number with an integral value in [1, 1e9].
+  Index positive_int(const Json& v, const std::string& what) const {
+    if (!v.is_number()) fail(what + " is not a positive integer");
+    const double d = v.get<double>();
+    if (!(d >= 1 && d <= 1e9) || d != double(Index(d))) fail(what + " is not a positive integer");
+    return Index(d);
+  }
+
+ private:
+  const std::string& source_;
+};
+
+// Activation `name` (a name in kinds.hpp) with Python's defaults, overridden by cfg's
+// alpha/lower/upper when present.
+ActivationSpec activation_spec(const Reader& r, const std::string& name, const Json& cfg) {
   const auto kind = from_name<ActivationKind>(name);
-  if (!kind) fail(source, "unknown activation \"" + name + "\"");
+  if (!kind) r.fail("unknown activation \"" + name + "\"");
   ActivationSpec s;
   s.kind = *kind;
   s.alpha = s.kind == ActivationKind::leaky_relu ? 0.01 : (s.kind == ActivationKind::elu ? 1.0 : 0.0);
-  if (const auto* a = cfg.find("alpha"); a && a->is_number()) s.alpha = a->number;
-  if (const auto* a = cfg.find("lower"); a && a->is_number()) s.lower = a->number;
-  if (const auto* a = cfg.find("upper"); a && a->is_number()) s.upper = a->number;
+  for (auto [key, field] : {std::pair<const char*, double*>{"alpha", &s.alpha}, {"lower", &s.lower},
+                            {"upper", &s.upper}})
+    if (const Json* v = r.optional(cfg, key); v && v->is_number()) *field = v->get<double>();
   return s;
-}
-
-double number(const std::string& source, const json::Value& cfg, const char* key) {
-  const json::Value& v = cfg.at(key);
-  if (!v.is_number()) fail(source, std::string("\"") + key + "\" is not a number");
-  return v.number;
-}
-
-bool flag(const std::string& source, const json::Value& cfg, const char* key, bool fallback) {
-  const json::Value* v = cfg.find(key);
-  if (!v) return fallback;
-  if (!v->is_bool()) fail(source, std::string("\"") + key + "\" is not a boolean");
-  return v->boolean;
-}
-
-// A JSON number that must be an exact integer in [0, 2^53).
-std::uint64_t exact_uint(const std::string& source, const json::Value& v, const char* what) {
-  if (!v.is_number() || !(v.number >= 0) || v.number >= 9007199254740992.0 ||
-      v.number != double(std::uint64_t(v.number)))
-    fail(source, std::string(what) + " is not a non-negative integer");
-  return std::uint64_t(v.number);
 }
 
 // Parameters and state a layer will allocate for input width `in` (an upper bound), so a file
 // cannot make the loader allocate more than its own data section holds.
-double layer_footprint(const std::string& cls, const json::Value& cfg, Index in) {
+double layer_footprint(const std::string& cls, const Json& cfg, Index in) {
   const double w = double(in);
   if (cls == "Dense") {
-    const json::Value* u = cfg.find("units");
-    const double units = u && u->is_number() && u->number > 0 ? u->number : 0.0;
+    const auto u = cfg.is_object() ? cfg.find("units") : cfg.end();
+    const double units = u != cfg.end() && u->is_number() && u->get<double>() > 0 ? u->get<double>() : 0.0;
     return w * units + 2.0 * units;  // in double: no overflow for any claimed size
   }
   if (cls == "BatchNormalization") return 4.0 * w;
@@ -101,114 +134,126 @@ double layer_footprint(const std::string& cls, const json::Value& cfg, Index in)
   return w;  // PReLU's α at most
 }
 
-Index positive_int(const std::string& source, const json::Value& v, const char* what) {
-  if (!v.is_number() || v.number < 1 || v.number > 1e9 || v.number != double(Index(v.number)))
-    fail(source, std::string(what) + " is not a positive integer");
-  return Index(v.number);
-}
-
 template <class T>
-std::shared_ptr<Layer<T>> make_layer(const std::string& source, const std::string& cls,
-                                     const json::Value& cfg, Index in) {
+std::shared_ptr<Layer<T>> make_layer(const Reader& r, const std::string& cls, const Json& cfg,
+                                     Index in, const std::string& where) {
+  // Python's activation layer classes and the activation each applies.
   static const std::map<std::string, std::string> activation_classes = {
       {"ReLU", "relu"}, {"LeakyReLU", "leaky_relu"}, {"PReLU", "prelu"}, {"RReLU", "rrelu"},
       {"ELU", "elu"}, {"SELU", "selu"}, {"GELU", "gelu"}, {"Swish", "swish"},
       {"Softplus", "softplus"}, {"Softmax", "softmax"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}};
   if (cls == "Dense") {
     // "relu", or {"name": "leaky_relu", "alpha": 0.3, ...} when not at its defaults.
-    const json::Value& act = cfg.at("activation");
-    const json::Value* name = act.is_object() ? act.find("name") : &act;
-    if (!name || !name->is_string()) fail(source, "Dense activation is malformed");
-    return std::make_shared<DenseLayer<T>>(in, positive_int(source, cfg.at("units"), "Dense units"),
-                                           flag(source, cfg, "use_bias", true),
-                                           activation_spec(source, name->string, act));
+    const Json& act = r.member(cfg, "activation", where);
+    const Json* name = act.is_object() ? r.optional(act, "name") : &act;
+    if (!name || !name->is_string()) r.fail(where + ": the activation is malformed");
+    return std::make_shared<DenseLayer<T>>(in, r.positive_int(r.member(cfg, "units", where), where + " units"),
+                                           r.flag(cfg, "use_bias", true, where),
+                                           activation_spec(r, name->get<std::string>(), act));
   }
   if (cls == "Activation") {
-    const json::Value& act = cfg.at("activation");
-    if (!act.is_string()) fail(source, "activation is not a string");
-    return std::make_shared<ActivationLayer<T>>(in, activation_spec(source, act.string, cfg));
+    const std::string& act = r.string(r.member(cfg, "activation", where), where + " activation");
+    return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, act, cfg));
   }
   if (auto it = activation_classes.find(cls); it != activation_classes.end())
-    return std::make_shared<ActivationLayer<T>>(in, activation_spec(source, it->second, cfg));
+    return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, it->second, cfg));
   if (cls == "BatchNormalization")
-    return std::make_shared<BatchNormLayer<T>>(in, number(source, cfg, "momentum"),
-                                               number(source, cfg, "epsilon"),
-                                               flag(source, cfg, "center", true),
-                                               flag(source, cfg, "scale", true));
+    return std::make_shared<BatchNormLayer<T>>(in, r.number(cfg, "momentum", where),
+                                               r.number(cfg, "epsilon", where),
+                                               r.flag(cfg, "center", true, where),
+                                               r.flag(cfg, "scale", true, where));
   if (cls == "Normalization") return std::make_shared<NormalizationLayer<T>>(in);
   if (cls == "Dropout" || cls == "AlphaDropout") {
-    const double rate = number(source, cfg, "rate");
-    if (!(rate >= 0.0 && rate < 1.0)) fail(source, cls + " rate must be in [0, 1)");
+    const double rate = r.number(cfg, "rate", where);
+    if (!(rate >= 0.0 && rate < 1.0)) r.fail(where + ": rate must be in [0, 1)");
     if (cls == "Dropout") return std::make_shared<DropoutLayer<T>>(in, rate);
     return std::make_shared<AlphaDropoutLayer<T>>(in, rate);
   }
-  fail(source, "unknown layer class \"" + cls + "\"");
+  r.fail(where + ": unknown layer class \"" + cls + "\"");
 }
 
+// Builds the network the metadata describes and copies its tensors in from the container.
 template <class T>
-std::shared_ptr<Network<T>> build(const std::string& source, const json::Value& doc,
-                                  const std::map<std::string, TensorEntry>& index,
-                                  const char* data, std::uint64_t data_len) {
-  const json::Value& config = doc.at("model").at("config");
-  const Index input_dim = positive_int(source, config.at("input_dim"), "input_dim");
-  const json::Value& layers = config.at("layers");
-  if (!layers.is_array() || layers.array.empty()) fail(source, "the model has no layers");
-  const json::Value* shared = doc.find("shared");
-  const json::Value* seeds = doc.find("layer_seeds");
+std::shared_ptr<Network<T>> build(const Reader& r, const Json& doc, const Container& file) {
+  const Json& config = r.member(r.member(doc, "model", "the metadata"), "config", "the model entry");
+  const Index input_dim = r.positive_int(r.member(config, "input_dim", "the model config"), "input_dim");
+  const Json& layers = r.member(config, "layers", "the model config");
+  if (!layers.is_array() || layers.empty()) r.fail("the model has no layers");
+  const Json* shared = r.optional(doc, "shared");
+  const Json* seeds = r.optional(doc, "layer_seeds");
   const char* code = sizeof(T) == 4 ? "F32" : "F64";
   std::vector<std::shared_ptr<Layer<T>>> built;
-  std::map<std::string, bool> expected;  // tensor names the architecture accounts for
-  std::uint64_t budget = data_len / sizeof(T) + 64;  // values the file can supply (+ slack)
+  std::set<std::string> expected;  // tensor names the architecture accounts for
+  std::uint64_t budget = file.data_size / sizeof(T) + 64;  // values the file can supply (+ slack)
   Index width = input_dim;
-  for (std::size_t i = 0; i < layers.array.size(); ++i) {
-    const json::Value& entry = layers.array[i];
-    const json::Value& cls = entry.at("class_name");
-    if (!cls.is_string()) fail(source, "layer class_name is not a string");
-    if (shared && shared->is_array() && i < shared->array.size() && shared->array[i].is_number()) {
-      const double j = shared->array[i].number;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const Json& entry = layers[i];
+    std::string where = "layer " + std::to_string(i);
+    const std::string& cls = r.string(r.member(entry, "class_name", where), where + " class_name");
+    where += " (" + cls + ")";
+    if (shared && shared->is_array() && i < shared->size() && (*shared)[i].is_number()) {
+      const double j = (*shared)[i].get<double>();
       if (!(j >= 0 && j < double(i)) || j != double(std::size_t(j)))
-        fail(source, "layer " + std::to_string(i) + " repeats an invalid position");
+        r.fail(where + " repeats an invalid position");
       built.push_back(built[std::size_t(j)]);
       width = built.back()->output_dim();
       continue;
     }
+    const Json& cfg = r.member(entry, "config", where);
     // Every parameter comes from the file, so the file's size bounds what may be allocated.
-    const double need = layer_footprint(cls.string, entry.at("config"), width);
+    const double need = layer_footprint(cls, cfg, width);
     if (need > double(budget))
-      fail(source, "layer " + std::to_string(i) + " would need " + std::to_string(need) +
-                       " values but the file holds only " + std::to_string(budget) + " more");
+      r.fail(where + " would need " + std::to_string(need) + " values but the file holds only " +
+             std::to_string(budget) + " more");
     budget -= std::min(budget, std::uint64_t(need));
-    auto layer = make_layer<T>(source, cls.string, entry.at("config"), width);
-    // Seeds key training-time randomness only; a 64-bit seed does not survive JSON's doubles
-    // exactly, so only its range is checked (converting an out-of-range double is undefined).
-    if (seeds && seeds->is_array() && i < seeds->array.size() && seeds->array[i].is_number()) {
-      const double v = seeds->array[i].number;
-      if (!(v >= 0.0 && v < 18446744073709551616.0)) fail(source, "a layer seed is out of range");
-      layer->seed = std::uint64_t(v);
+    auto layer = make_layer<T>(r, cls, cfg, width, where);
+    // Seeds key training-time randomness only (dropout masks, RReLU slopes).
+    if (seeds && seeds->is_array() && i < seeds->size() && (*seeds)[i].is_number()) {
+      const Json& v = (*seeds)[i];
+      if (v.is_number_unsigned())
+        layer->seed = v.get<std::uint64_t>();
+      else if (v.is_number_float() && v.get<double>() >= 0.0 && v.get<double>() < 18446744073709551616.0)
+        layer->seed = std::uint64_t(v.get<double>());
+      else
+        r.fail("a layer seed is out of range");
     }
     auto fill = [&](Param<T>& p) {
       const std::string name = "layers." + std::to_string(i) + "." + p.name;
-      auto it = index.find(name);
-      if (it == index.end()) fail(source, "tensor \"" + name + "\" is missing");
+      auto it = file.tensors.find(name);
+      if (it == file.tensors.end()) r.fail("tensor \"" + name + "\" is missing");
       const TensorEntry& t = it->second;
-      if (t.dtype != code) fail(source, "tensor \"" + name + "\" is " + t.dtype + ", expected " + code);
-      if (t.rows != p.rows || t.cols != p.cols)
-        fail(source, "tensor \"" + name + "\" has shape (" + std::to_string(t.rows) + ", " +
-                         std::to_string(t.cols) + "), expected (" + std::to_string(p.rows) + ", " +
-                         std::to_string(p.cols) + ")");
-      if (t.end > data_len) fail(source, "tensor \"" + name + "\" lies beyond the data (truncated)");
-      std::memcpy(p.value, data + t.begin, std::size_t(t.end - t.begin));
-      expected[name] = true;
+      if (t.dtype != code) r.fail("tensor \"" + name + "\" is " + t.dtype + ", expected " + code);
+      if (t.shape.size() != 2 || t.shape[0] != std::uint64_t(p.rows) || t.shape[1] != std::uint64_t(p.cols))
+        r.fail("tensor \"" + name + "\" does not have the shape (" + std::to_string(p.rows) + ", " +
+               std::to_string(p.cols) + ") the layer needs");
+      const std::string_view bytes = file.bytes(t);
+      std::memcpy(p.value, bytes.data(), bytes.size());
+      expected.insert(name);
     };
     for (auto& p : layer->params()) fill(p);
     for (auto& p : layer->states()) fill(p);
     width = layer->output_dim();
     built.push_back(layer);
   }
-  for (const auto& kv : index)
-    if (kv.first.rfind("layers.", 0) == 0 && !expected.count(kv.first))
-      fail(source, "unexpected tensor \"" + kv.first + "\"");
+  // The optimizer's slots are covered by the checksum; inference does not load them.
+  for (const auto& kv : file.tensors)
+    if (!expected.count(kv.first) && kv.first != "optimizer.slots")
+      r.fail("unexpected tensor \"" + kv.first + "\"");
   return std::make_shared<Network<T>>(built);
+}
+
+// Refuses NaN or Inf in any parameter or state, naming the tensor as the file does.
+template <class T>
+void check_finite(const Reader& r, const Network<T>& net) {
+  std::set<const Layer<T>*> seen;
+  for (std::size_t i = 0; i < net.layers().size(); ++i) {
+    Layer<T>& layer = *net.layers()[i];
+    if (!seen.insert(&layer).second) continue;  // a repeated layer's tensors are stored once
+    for (auto* group : {&layer.params(), &layer.states()})
+      for (const Param<T>& p : *group)
+        if (!ConstArrayMap<T>(p.value, p.size()).allFinite())
+          r.fail("tensor \"layers." + std::to_string(i) + "." + p.name + "\" contains NaN or Inf");
+  }
 }
 
 }  // namespace
@@ -222,81 +267,60 @@ Model Model::load(const std::string& path) {
 }
 
 Model Model::from_bytes(const std::string& blob, const std::string& source) {
-  if (!little_endian()) fail(source, "big-endian hosts are not supported");
-  if (blob.size() < 8) fail(source, "too short for a safetensors header (truncated?)");
-  std::uint64_t n = 0;
-  for (int k = 7; k >= 0; --k) n = (n << 8) | static_cast<unsigned char>(blob[std::size_t(k)]);
-  if (n < 2 || n > 100u * 1024u * 1024u || 8 + n > blob.size())
-    fail(source, "header length " + std::to_string(n) + " is out of range (truncated or corrupted)");
-  json::Value header, doc;
+  const Reader r(source);
+  if (!little_endian()) r.fail("big-endian hosts are not supported");
+  Container file;
   try {
-    header = json::parse(std::string_view(blob).substr(8, n));
-  } catch (const json::ParseError& e) {
-    fail(source, std::string("header: ") + e.what());
+    file = parse_container(blob);
+  } catch (const ContainerError& e) {
+    r.fail(e.what());
   }
-  const json::Value* meta = header.find("__metadata__");
-  if (!meta || !meta->is_object()) fail(source, "no __metadata__ (not a densekit model file)");
-  const json::Value* fmt = meta->find("format");
-  if (!fmt || !fmt->is_string() || fmt->string != "densekit") fail(source, "not a densekit model file");
-  const json::Value* ver = meta->find("format_version");
-  if (!ver || !ver->is_string() || ver->string != "1")
-    fail(source, "unsupported format version (this reader reads version 1)");
-  const json::Value* text = meta->find("densekit");
-  if (!text || !text->is_string()) fail(source, "the densekit metadata is missing");
+  const auto& meta = file.metadata;
+  const auto format = meta.find("format");
+  if (format == meta.end() || format->second != kFormatName)
+    r.fail("not a densekit model file (no \"format\": \"densekit\" in the metadata)");
+  const auto version = meta.find("format_version");
+  if (version == meta.end() || version->second != kFormatVersion)
+    r.fail("unsupported format version \"" + (version == meta.end() ? std::string() : version->second) +
+           "\" (this reader reads version " + kFormatVersion + ")");
+  for (const auto& kv : meta)
+    if (kv.first != "format" && kv.first != "format_version" && kv.first != "densekit" &&
+        kv.first != "checksum")
+      r.fail("unexpected metadata key \"" + kv.first + "\"");
+  const auto text = meta.find("densekit");
+  const auto checksum = meta.find("checksum");
+  if (text == meta.end() || checksum == meta.end())
+    r.fail("the metadata lacks \"densekit\" or \"checksum\"");
+  Json doc;
   try {
-    doc = json::parse(text->string);
-  } catch (const json::ParseError& e) {
-    fail(source, std::string("densekit metadata: ") + e.what());
-  }
-  const std::uint64_t data_len = blob.size() - 8 - n;
-  std::map<std::string, TensorEntry> index;
-  for (const auto& kv : header.object) {
-    if (kv.first == "__metadata__") continue;
-    const json::Value& e = kv.second;
-    TensorEntry t;
-    try {
-      const json::Value& dtype = e.at("dtype");
-      const json::Value& shape = e.at("shape");
-      const json::Value& offs = e.at("data_offsets");
-      if (!dtype.is_string() || (dtype.string != "F32" && dtype.string != "F64"))
-        fail(source, "tensor \"" + kv.first + "\" has an unsupported dtype");
-      if (!shape.is_array() || shape.array.size() != 2 || !offs.is_array() || offs.array.size() != 2)
-        fail(source, "tensor \"" + kv.first + "\" has a malformed entry");
-      t.dtype = dtype.string;
-      t.rows = positive_int(source, shape.array[0], "tensor dimension");
-      t.cols = positive_int(source, shape.array[1], "tensor dimension");
-      t.begin = exact_uint(source, offs.array[0], "a tensor offset");
-      t.end = exact_uint(source, offs.array[1], "a tensor offset");
-      if (t.begin > data_len || t.end > data_len)
-        fail(source, "tensor \"" + kv.first + "\" has offsets outside the data (truncated?)");
-    } catch (const json::ParseError& err) {
-      fail(source, "tensor \"" + kv.first + "\": " + err.what());
-    }
-    const std::uint64_t item = t.dtype == "F32" ? 4 : 8;
-    if (t.end < t.begin || t.end - t.begin != std::uint64_t(t.rows) * std::uint64_t(t.cols) * item)
-      fail(source, "tensor \"" + kv.first + "\": its byte range does not match its shape");
-    index[kv.first] = t;
+    doc = io::parse_json(text->second);
+  } catch (const io::JsonError& e) {
+    r.fail(std::string("the densekit metadata is not valid JSON: ") + e.what());
   }
   Model m;
   try {
-    const json::Value& dtype = doc.at("model").at("config").at("dtype");
-    if (!dtype.is_string()) fail(source, "dtype is not a string");
-    const char* data = blob.data() + 8 + n;
-    if (dtype.string == "float32")
-      m.f32_ = build<float>(source, doc, index, data, data_len);
-    else if (dtype.string == "float64")
-      m.f64_ = build<double>(source, doc, index, data, data_len);
+    const std::string& dtype =
+        r.string(r.member(r.member(r.member(doc, "model", "the metadata"), "config", "the model entry"),
+                          "dtype", "the model config"),
+                 "the model dtype");
+    if (dtype == "float32")
+      m.f32_ = build<float>(r, doc, file);
+    else if (dtype == "float64")
+      m.f64_ = build<double>(r, doc, file);
     else
-      fail(source, "unsupported dtype \"" + dtype.string + "\"");
-  } catch (const json::ParseError& e) {
-    fail(source, std::string("architecture: ") + e.what());
+      r.fail("unsupported dtype \"" + dtype + "\"");
   } catch (const std::invalid_argument& e) {
-    fail(source, std::string("architecture: ") + e.what());
+    r.fail(std::string("architecture: ") + e.what());
   } catch (const std::bad_alloc&) {
-    fail(source, "the architecture needs more memory than is available");
+    r.fail("the architecture needs more memory than is available");
   } catch (const std::length_error&) {
-    fail(source, "the architecture's sizes are out of range");
+    r.fail("the architecture's sizes are out of range");
   }
+  // Structure first (bounded, and the more specific message for a hostile file), then the
+  // checksum over every byte, as the Python loader computes it.
+  if (model_checksum(file) != checksum->second)
+    r.fail("checksum mismatch: the file is corrupted (its checksum does not match its contents)");
+  m.f32_ ? check_finite(r, *m.f32_) : check_finite(r, *m.f64_);
   return m;
 }
 
@@ -305,7 +329,6 @@ Index Model::output_dim() const { return f32_ ? f32_->output_dim() : f64_->outpu
 std::size_t Model::layer_count() const {
   return f32_ ? f32_->layers().size() : f64_->layers().size();
 }
-
 
 namespace {
 // Runs `net` (element type N) on caller arrays of element type E, converting when they differ.

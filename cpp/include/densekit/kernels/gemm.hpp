@@ -7,8 +7,11 @@
 // kernel (general_matrix_matrix_product, the code `noalias()` ends in) packs into a per-thread
 // workspace that only grows, so a step allocates nothing once every shape has been seen.
 // The arithmetic is Eigen's own, with the same blocking sizes: results are bit-identical to
-// `dst.noalias() = lhs * rhs` (cpp/tests/test_gemm.cpp checks it). gemm() splits the same
-// product into panels between threads (runtime/parallel.hpp states the policy).
+// `dst.noalias() = lhs * rhs` (cpp/tests/test_gemm.cpp checks it). gemm() splits large products
+// into panels of the output, each a product_into() on one thread (runtime/parallel.hpp states the
+// policy). A split product is not bit-identical to the unsplit one (Eigen picks its blocking
+// and code path for each panel's shape), but the split depends only on the shapes and the
+// machine, so one thread or many give the same bits.
 //
 // Both take raw row-major buffers and sizes, no Eigen types, so that they can later sit behind
 // a per-ISA table of function pointers; the naive oracle with the same signature is gemm_ref()
