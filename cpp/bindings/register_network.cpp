@@ -98,26 +98,26 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def("value", [](py::object self, const std::string& name) {
         Param<T>& p = param_of(self.cast<L&>(), name);
         return view<T>(p.value, p.rows, p.cols, self);
-      })
+      }, py::arg("name"))
       .def("grad", [](py::object self, const std::string& name) {
         Param<T>* pp = self.cast<L&>().find_param(name);
         if (!pp) throw py::key_error("no trainable parameter '" + name + "'");
         Param<T>& p = *pp;
         return view<T>(p.grad, p.rows, p.cols, self);
-      })
+      }, py::arg("name"))
       .def("set_regularizer",
            [](L& l, const std::string& name, double l1, double l2) {
              Param<T>& p = param_of(l, name);
              p.l1 = l1;
              p.l2 = l2;
-           })
+           }, py::arg("name"), py::arg("l1"), py::arg("l2"))
       .def("set_constraint", [](L& l, const std::string& name, ConstraintKind kind, double value,
                                 int axis) {
         Param<T>& p = param_of(l, name);
         p.constraint = kind;
         p.constraint_value = value;
         p.constraint_axis = axis;
-      });
+      }, py::arg("name"), py::arg("kind"), py::arg("value"), py::arg("axis"));
 
   py::class_<DenseLayer<T>, L, std::shared_ptr<DenseLayer<T>>>(m, ("DenseLayer" + suffix).c_str())
       .def(py::init([](Index in, Index out, bool use_bias, ActivationKind act, double alpha,
