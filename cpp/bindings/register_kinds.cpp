@@ -20,7 +20,7 @@ void def_enum(py::module_& m, const char* doc) {
   const std::string type(Names<E>::type);
   py::native_enum<E> e(m, type.c_str(), "enum.IntEnum", doc);
   for (const auto& entry : Names<E>::entries) e.value(std::string(entry.name).c_str(), entry.value);
-  for (const auto& alias : Names<E>::aliases) e.value(std::string(alias.name).c_str(), alias.value);
+  for (const auto& alias : Aliases<E>::entries) e.value(std::string(alias.name).c_str(), alias.value);
   e.finalize();
 }
 

@@ -98,32 +98,29 @@ void check_ranges() {
 }
 
 void check_entries() {
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F31","shape":[1],"data_offsets":[16,24]})"),
-          "unknown dtype \"F31\"", "unknown dtype");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":8,"shape":[1],"data_offsets":[16,24]})"),
-          "dtype is not a string", "numeric dtype");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F32","shape":[1],"data_offsets":[16,24]})"),
-          "do not hold", "bytes do not match the shape");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[-1],"data_offsets":[16,24]})"),
-          "non-negative integers", "negative dimension");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1.0],"data_offsets":[16,24]})"),
-          "non-negative integers", "float dimension");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[16,24]})"),
-          "too large", "shape whose element count overflows");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[16,24]})"),
-          "do not hold", "shape whose byte count overflows");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1],"data_offsets":[24,16]})"),
-          "malformed data_offsets", "begin after end");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1],"data_offsets":[16,24,32]})"),
-          "malformed data_offsets", "three offsets");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1],"data_offsets":[-8,0]})"),
-          "malformed data_offsets", "negative offset");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1],"data_offsets":[16.0,24.0]})"),
-          "malformed data_offsets", "float offsets");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1]})"), "malformed entry", "missing key");
-  refused(with_members(kEntryA + R"(,"b":{"dtype":"F64","shape":[1],"data_offsets":[16,24],"x":1})"),
-          "malformed entry", "extra key");
-  refused(with_members(kEntryA + R"(,"b":[16,24])"), "malformed entry", "entry not an object");
+  // Tensor "b" written wrong, one way per row: its entry, what the error must say, the case.
+  const struct {
+    const char* entry;
+    const char* error;
+    const char* label;
+  } cases[] = {
+      {R"({"dtype":"F31","shape":[1],"data_offsets":[16,24]})", "unknown dtype \"F31\"", "unknown dtype"},
+      {R"({"dtype":8,"shape":[1],"data_offsets":[16,24]})", "dtype is not a string", "numeric dtype"},
+      {R"({"dtype":"F32","shape":[1],"data_offsets":[16,24]})", "do not hold", "bytes do not match the shape"},
+      {R"({"dtype":"F64","shape":[-1],"data_offsets":[16,24]})", "non-negative integers", "negative dimension"},
+      {R"({"dtype":"F64","shape":[1.0],"data_offsets":[16,24]})", "non-negative integers", "float dimension"},
+      {R"({"dtype":"F64","shape":[4294967296,4294967296,4294967296],"data_offsets":[16,24]})", "too large", "element count overflows"},
+      {R"({"dtype":"F64","shape":[2305843009213693952],"data_offsets":[16,24]})", "do not hold", "byte count overflows"},
+      {R"({"dtype":"F64","shape":[1],"data_offsets":[24,16]})", "malformed data_offsets", "begin after end"},
+      {R"({"dtype":"F64","shape":[1],"data_offsets":[16,24,32]})", "malformed data_offsets", "three offsets"},
+      {R"({"dtype":"F64","shape":[1],"data_offsets":[-8,0]})", "malformed data_offsets", "negative offset"},
+      {R"({"dtype":"F64","shape":[1],"data_offsets":[16.0,24.0]})", "malformed data_offsets", "float offsets"},
+      {R"({"dtype":"F64","shape":[1]})", "malformed entry", "missing key"},
+      {R"({"dtype":"F64","shape":[1],"data_offsets":[16,24],"x":1})", "malformed entry", "extra key"},
+      {R"([16,24])", "malformed entry", "entry not an object"},
+  };
+  for (const auto& c : cases)
+    refused(with_members(kEntryA + ",\"b\":" + c.entry), c.error, c.label);
   refused(with_members(R"("__metadata__":{"format":1},)" + kEntryA + "," + kEntryB), "not a string",
           "metadata value not a string");
   refused(with_members(R"("__metadata__":["x"],)" + kEntryA + "," + kEntryB), "not an object",
