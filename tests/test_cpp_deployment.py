@@ -2,7 +2,8 @@
 
 Builds the C++ library alone (DENSEKIT_PYTHON=OFF) and examples/cpp/predict.cpp with CMake, then
 checks that the binary reproduces model.predict for saved models of every layer type, in float32
-and float64, and that corrupted files make it exit with an error message — never crash.
+and float64, and that corrupted files make it exit with an error message — never crash — and that
+it verifies the checksum Python wrote.
 """
 
 import os
@@ -125,3 +126,25 @@ def test_cpp_refuses_a_file_that_asks_for_huge_layers(predict_binary, tmp_path):
     out = run(predict_binary, bad, X[:1])
     assert out.returncode == 1, out.stderr
     assert "would need" in out.stderr or "out of range" in out.stderr
+
+
+def test_cpp_verifies_the_checksum_python_wrote(predict_binary, tmp_path):
+    """One flipped bit in one weight, the checksum left as Python wrote it: the C++ loader must
+    refuse the file and say why (as load_model does), not serve a silently different model."""
+    import json
+    import struct
+    model, X = every_layer_model("float64")
+    good = tmp_path / "good.dk"
+    model.save(good)
+    blob = bytearray(good.read_bytes())
+    (n,) = struct.unpack("<Q", blob[:8])
+    begin, end = json.loads(blob[8:8 + n])["layers.5.kernel"]["data_offsets"]
+    blob[8 + n + begin + (end - begin) // 2] ^= 0x10  # one mantissa bit of one Dense weight
+    bad = tmp_path / "flipped.dk"
+    bad.write_bytes(bytes(blob))
+    with pytest.raises(dk.saving.ModelFileError, match="checksum"):
+        dk.load_model(bad)
+    out = run(predict_binary, bad, X[:2])
+    assert out.returncode == 1, out.stdout
+    assert "checksum mismatch" in out.stderr and str(bad) in out.stderr, out.stderr
+    assert run(predict_binary, good, X[:2]).returncode == 0  # the untouched file still loads

@@ -1,6 +1,6 @@
 // Optimizer update bandwidth against the machine's memory bandwidth, without Python.
 //
-// For each update rule of cpp/include/densekit/optimizers.hpp and a few parameter counts, times
+// For each update rule of cpp/include/densekit/optim/optimizers.hpp and a few parameter counts, times
 // densekit::Optimizer<float>::step() (exactly what a training step runs: clipping check, then
 // the rule split between threads by parallel_rows) and reports GB/s counted the way STREAM
 // counts: every array the rule must touch, once per read and once per write — parameters
@@ -14,8 +14,8 @@
 //
 //   optimizer_bandwidth [--sizes 266610,4194304,33554432] [--threads 1,2] [--min-ms 60]
 //                       [--trials 5] [--rules adam,sgd,...]
-#include <densekit/optimizers.hpp>
-#include <densekit/parallel.hpp>
+#include <densekit/optim/optimizers.hpp>
+#include <densekit/runtime/parallel.hpp>
 
 #include <omp.h>
 #include <sys/resource.h>

@@ -11,6 +11,7 @@ PYBIND11_MODULE(DENSEKIT_MODULE_NAME, m) {
 #ifdef DENSEKIT_ISA_NAME
   m.attr("isa") = DENSEKIT_ISA_NAME;  // which build of the core this is
 #endif
+  densekit::bindings::register_kinds(m);  // first: the other units' signatures use the enums
   densekit::bindings::register_kernels(m);
   densekit::bindings::register_network<float>(m, "32");
   densekit::bindings::register_network<double>(m, "64");

@@ -3,11 +3,11 @@
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
-#include "densekit/activations.hpp"
-#include "densekit/initializers.hpp"
-#include "densekit/losses.hpp"
-#include "densekit/optimizers.hpp"
-#include "densekit/parallel.hpp"
+#include "densekit/kernels/activations.hpp"
+#include "densekit/kernels/initializers.hpp"
+#include "densekit/kernels/losses.hpp"
+#include "densekit/optim/optimizers.hpp"
+#include "densekit/runtime/parallel.hpp"
 
 namespace densekit::bindings {
 
@@ -17,12 +17,12 @@ template <class T>
 void def_typed_kernels(py::module_& m) {
   m.def(
       "variance_scaling",
-      [](CArray<T> w, double scale, int mode, int dist, std::uint64_t seed) {
+      [](CArray<T> w, double scale, FanMode mode, Distribution dist, std::uint64_t seed) {
         if (w.ndim() != 2) throw py::value_error("variance_scaling: expected a 2-D array");
         auto* p = w.mutable_data();
         const Index fan_in = w.shape(0), fan_out = w.shape(1);
         py::gil_scoped_release release;
-        variance_scaling<T>(p, fan_in, fan_out, scale, FanMode(mode), Distribution(dist), seed);
+        variance_scaling<T>(p, fan_in, fan_out, scale, mode, dist, seed);
       },
       py::arg("w").noconvert(), py::arg("scale"), py::arg("mode"), py::arg("distribution"),
       py::arg("seed"));
@@ -36,12 +36,12 @@ void def_typed_kernels(py::module_& m) {
   // a = f(z) for a (B,N) array; prelu_alpha (N) for PReLU; key seeds RReLU's training slopes.
   m.def(
       "activation_forward",
-      [](int kind, double alpha, double lower, double upper, CArray<T> z, bool training,
+      [](ActivationKind kind, double alpha, double lower, double upper, CArray<T> z, bool training,
          std::uint64_t key, std::optional<CArray<T>> prelu_alpha) {
-        ActivationSpec s{Activation(kind), alpha, lower, upper};
+        const ActivationSpec s{kind, alpha, lower, upper};
         CArray<T> a({z.shape(0), z.shape(1)});
-        activation_forward<T>(s, z.data(), a.mutable_data(), z.shape(0), z.shape(1), training, key,
-                              prelu_alpha ? prelu_alpha->data() : nullptr);
+        activation_forward<T>(a.mutable_data(), z.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
+                              z.shape(0), z.shape(1), s, training, key);
         return a;
       },
       py::arg("kind"), py::arg("alpha"), py::arg("lower"), py::arg("upper"),
@@ -50,15 +50,15 @@ void def_typed_kernels(py::module_& m) {
   // Returns (dz, dalpha) for incoming gradient g = dL/da.
   m.def(
       "activation_backward",
-      [](int kind, double alpha, double lower, double upper, CArray<T> z, CArray<T> a, CArray<T> g,
-         std::uint64_t key, std::optional<CArray<T>> prelu_alpha) {
-        ActivationSpec s{Activation(kind), alpha, lower, upper};
+      [](ActivationKind kind, double alpha, double lower, double upper, CArray<T> z, CArray<T> a,
+         CArray<T> g, std::uint64_t key, std::optional<CArray<T>> prelu_alpha) {
+        const ActivationSpec s{kind, alpha, lower, upper};
         CArray<T> dz({g.shape(0), g.shape(1)});
         std::copy(g.data(), g.data() + g.size(), dz.mutable_data());
         CArray<T> dalpha(std::vector<py::ssize_t>{z.shape(1)});
-        activation_backward<T>(s, z.data(), a.data(), dz.mutable_data(), z.shape(0), z.shape(1), key,
-                               prelu_alpha ? prelu_alpha->data() : nullptr,
-                               prelu_alpha ? dalpha.mutable_data() : nullptr);
+        activation_backward<T>(dz.mutable_data(), prelu_alpha ? dalpha.mutable_data() : nullptr,
+                               z.data(), a.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
+                               z.shape(0), z.shape(1), s, key);
         return py::make_tuple(dz, dalpha);
       },
       py::arg("kind"), py::arg("alpha"), py::arg("lower"), py::arg("upper"),
@@ -74,9 +74,7 @@ void register_kernels(py::module_& m) {
   m.def("get_num_threads", &num_threads);
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
       .def(py::init<>())
-      .def_property(
-          "kind", [](const OptimizerConfig& c) { return int(c.kind); },
-          [](OptimizerConfig& c, int k) { c.kind = OptimizerKind(k); })
+      .def_readwrite("kind", &OptimizerConfig::kind)
       .def_readwrite("learning_rate", &OptimizerConfig::learning_rate)
       .def_readwrite("momentum", &OptimizerConfig::momentum)
       .def_readwrite("nesterov", &OptimizerConfig::nesterov)

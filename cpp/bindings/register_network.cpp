@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "bindings.hpp"
-#include "densekit/network.hpp"
+#include "densekit/model/network.hpp"
 
 namespace densekit::bindings {
 
@@ -98,55 +98,55 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def("value", [](py::object self, const std::string& name) {
         Param<T>& p = param_of(self.cast<L&>(), name);
         return view<T>(p.value, p.rows, p.cols, self);
-      })
+      }, py::arg("name"))
       .def("grad", [](py::object self, const std::string& name) {
         Param<T>* pp = self.cast<L&>().find_param(name);
         if (!pp) throw py::key_error("no trainable parameter '" + name + "'");
         Param<T>& p = *pp;
         return view<T>(p.grad, p.rows, p.cols, self);
-      })
+      }, py::arg("name"))
       .def("set_regularizer",
            [](L& l, const std::string& name, double l1, double l2) {
              Param<T>& p = param_of(l, name);
              p.l1 = l1;
              p.l2 = l2;
-           })
-      .def("set_constraint", [](L& l, const std::string& name, int kind, double value, int axis) {
+           }, py::arg("name"), py::arg("l1"), py::arg("l2"))
+      .def("set_constraint", [](L& l, const std::string& name, ConstraintKind kind, double value,
+                                int axis) {
         Param<T>& p = param_of(l, name);
-        p.constraint = ConstraintKind(kind);
+        p.constraint = kind;
         p.constraint_value = value;
         p.constraint_axis = axis;
-      });
+      }, py::arg("name"), py::arg("kind"), py::arg("value"), py::arg("axis"));
 
-  py::class_<DenseLayer<T>, L, std::shared_ptr<DenseLayer<T>>>(m, ("Dense" + suffix).c_str())
-      .def(py::init([](Index in, Index out, bool use_bias, int act, double alpha, double lower,
-                       double upper) {
+  py::class_<DenseLayer<T>, L, std::shared_ptr<DenseLayer<T>>>(m, ("DenseLayer" + suffix).c_str())
+      .def(py::init([](Index in, Index out, bool use_bias, ActivationKind act, double alpha,
+                       double lower, double upper) {
              return std::make_shared<DenseLayer<T>>(in, out, use_bias,
-                                                    ActivationSpec{Activation(act), alpha, lower, upper});
+                                                    ActivationSpec{act, alpha, lower, upper});
            }),
            py::arg("input_dim"), py::arg("units"), py::arg("use_bias"), py::arg("activation"),
            py::arg("alpha"), py::arg("lower"), py::arg("upper"));
 
   py::class_<ActivationLayer<T>, L, std::shared_ptr<ActivationLayer<T>>>(
       m, ("ActivationLayer" + suffix).c_str())
-      .def(py::init([](Index units, int act, double alpha, double lower, double upper) {
-             return std::make_shared<ActivationLayer<T>>(
-                 units, ActivationSpec{Activation(act), alpha, lower, upper});
+      .def(py::init([](Index units, ActivationKind act, double alpha, double lower, double upper) {
+             return std::make_shared<ActivationLayer<T>>(units, ActivationSpec{act, alpha, lower, upper});
            }),
            py::arg("units"), py::arg("activation"), py::arg("alpha"), py::arg("lower"),
            py::arg("upper"));
 
   py::class_<BatchNormLayer<T>, L, std::shared_ptr<BatchNormLayer<T>>>(
-      m, ("BatchNorm" + suffix).c_str())
+      m, ("BatchNormLayer" + suffix).c_str())
       .def(py::init<Index, double, double, bool, bool>(), py::arg("units"), py::arg("momentum"),
            py::arg("epsilon"), py::arg("center"), py::arg("scale"));
   py::class_<NormalizationLayer<T>, L, std::shared_ptr<NormalizationLayer<T>>>(
-      m, ("Normalization" + suffix).c_str())
+      m, ("NormalizationLayer" + suffix).c_str())
       .def(py::init<Index>(), py::arg("units"));
-  py::class_<DropoutLayer<T>, L, std::shared_ptr<DropoutLayer<T>>>(m, ("Dropout" + suffix).c_str())
+  py::class_<DropoutLayer<T>, L, std::shared_ptr<DropoutLayer<T>>>(m, ("DropoutLayer" + suffix).c_str())
       .def(py::init<Index, double>(), py::arg("units"), py::arg("rate"));
   py::class_<AlphaDropoutLayer<T>, L, std::shared_ptr<AlphaDropoutLayer<T>>>(
-      m, ("AlphaDropout" + suffix).c_str())
+      m, ("AlphaDropoutLayer" + suffix).c_str())
       .def(py::init<Index, double>(), py::arg("units"), py::arg("rate"));
 
   py::class_<Net>(m, ("Network" + suffix).c_str())
@@ -163,9 +163,9 @@ void register_network(py::module_& m, const std::string& suffix) {
                              })
       .def(
           "compile",
-          [](Net& n, int loss, bool from_logits, double delta, int accuracy,
+          [](Net& n, LossKind loss, bool from_logits, double delta, AccuracyKind accuracy,
              const OptimizerConfig& opt) {
-            n.compile(LossSpec{LossKind(loss), from_logits, delta}, AccuracyKind(accuracy), opt);
+            n.compile(LossSpec{loss, from_logits, delta}, accuracy, opt);
           },
           py::arg("loss"), py::arg("from_logits"), py::arg("huber_delta"), py::arg("accuracy"),
           py::arg("optimizer"))

@@ -1,17 +1,17 @@
-"""Activation names, their C++ codes and default hyperparameters.
+"""Activation names, their C++ kinds and default hyperparameters.
 
-The kernels live in cpp/include/densekit/activations.hpp; this module only resolves what a user
-writes (`activation="elu"`) into what the core needs.
+The kernels live in cpp/include/densekit/kernels/activations.hpp; this module only resolves what
+a user writes (`activation="elu"`) into what the core needs. Names and aliases come from the
+core's table (densekit._core.ActivationKind), the one place they are written.
 """
 
 from dataclasses import dataclass
 
-# Codes match densekit::Activation in the C++ core.
-_CODES = {
-    "linear": 0, "relu": 1, "leaky_relu": 2, "rrelu": 3, "prelu": 4, "elu": 5, "selu": 6,
-    "tanh": 7, "sigmoid": 8, "softmax": 9, "gelu": 10, "swish": 11, "softplus": 12,
-}
-_ALIASES = {"silu": "swish", "logistic": "sigmoid", None: "linear", "identity": "linear"}
+from . import _native
+
+_KINDS = {kind.name: kind for kind in _native.core.ActivationKind}  # canonical names
+_ALIASES = {None: "linear", **{alias: kind.name for alias, kind in
+                               _native.core.ActivationKind.__members__.items() if alias != kind.name}}
 _DEFAULT_ALPHA = {"leaky_relu": 0.01, "elu": 1.0}
 
 SELU_LAMBDA = 1.0507009873554805
@@ -29,7 +29,8 @@ class ActivationSpec:
 
     @property
     def code(self):
-        return _CODES[self.name]
+        """The core's ActivationKind."""
+        return _KINDS[self.name]
 
     def core_args(self):
         return self.code, float(self.alpha), float(self.lower), float(self.upper)
@@ -43,7 +44,7 @@ class ActivationSpec:
 
 def names():
     """Every accepted activation name."""
-    return sorted(list(_CODES) + [a for a in _ALIASES if a])
+    return sorted(list(_KINDS) + [a for a in _ALIASES if a])
 
 
 def get(identifier, **params):
@@ -58,7 +59,7 @@ def get(identifier, **params):
     if identifier is not None and not isinstance(identifier, str):
         raise TypeError(f"activation must be a name (str), got {type(identifier).__name__}")
     name = _ALIASES.get(identifier, identifier)
-    if name not in _CODES:
+    if name not in _KINDS:
         raise ValueError(f"unknown activation {identifier!r}; expected one of {names()}")
     alpha = params.pop("alpha", _DEFAULT_ALPHA.get(name, 0.0))
     spec = ActivationSpec(name, float(alpha), **{k: float(v) for k, v in params.items()})

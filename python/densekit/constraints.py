@@ -2,11 +2,11 @@
 
 MaxNorm(r, axis=0): every unit's incoming weight vector (a kernel column) with ‖w‖₂ > r is
 rescaled to norm r. NonNeg: w ← max(w, 0). UnitNorm(axis=0): w ← w/‖w‖₂.
+The math is cpp/include/densekit/kernels/regularization.hpp; kinds are densekit._core.ConstraintKind.
 """
 
+from . import _native
 from ._config import Configurable
-
-_KINDS = {"max_norm": 1, "non_neg": 2, "unit_norm": 3}
 
 
 class Constraint(Configurable):
@@ -15,7 +15,7 @@ class Constraint(Configurable):
     axis = 0
 
     def core_args(self):
-        return _KINDS[self.kind], float(self.value), int(self.axis)
+        return _native.core.ConstraintKind[self.kind], float(self.value), int(self.axis)
 
 
 def _check_axis(axis):

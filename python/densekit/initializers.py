@@ -8,8 +8,9 @@ import numpy as np
 from . import _native
 from ._config import Configurable
 
-_MODES = {"fan_in": 0, "fan_out": 1, "fan_avg": 2}
-_DISTRIBUTIONS = {"truncated_normal": 0, "normal": 1, "untruncated_normal": 1, "uniform": 2}
+# Every accepted name (aliases included) -> the core's kind, from densekit._core's tables.
+_MODES = dict(_native.core.FanMode.__members__)
+_DISTRIBUTIONS = dict(_native.core.Distribution.__members__)
 
 
 class Initializer(Configurable):

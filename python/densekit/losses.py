@@ -2,13 +2,20 @@
 
 A loss is the mean over the batch of per-sample terms (averaged over output units for mse, mae,
 huber and binary cross-entropy), weighted by sample_weight, plus the regularization penalties.
-Computation is in cpp/include/densekit/losses.hpp; softmax/sigmoid outputs are fused with their
-cross-entropy there.
+Computation is in cpp/include/densekit/kernels/losses.hpp; softmax/sigmoid outputs are fused with
+their cross-entropy there.
 """
 
-# Codes match densekit::LossKind; accuracy codes match densekit::AccuracyKind.
-SPARSE_CCE, CCE, BCE, MSE, MAE, HUBER = range(6)
-ACCURACY_FOR = {SPARSE_CCE: 1, CCE: 2, BCE: 3}
+from . import _native
+
+# The core's kinds (densekit._core.LossKind / AccuracyKind), named once in C++.
+_LOSS, _ACCURACY = _native.core.LossKind, _native.core.AccuracyKind
+SPARSE_CCE, CCE, BCE = (_LOSS.sparse_categorical_crossentropy, _LOSS.categorical_crossentropy,
+                        _LOSS.binary_crossentropy)
+MSE, MAE, HUBER = _LOSS.mse, _LOSS.mae, _LOSS.huber
+ACCURACY_FOR = {SPARSE_CCE: _ACCURACY.sparse_categorical, CCE: _ACCURACY.categorical,
+                BCE: _ACCURACY.binary}
+NO_ACCURACY = _ACCURACY.none
 
 
 class Loss:
@@ -28,19 +35,19 @@ class Loss:
 
 
 class SparseCategoricalCrossentropy(Loss):
-    code, name = SPARSE_CCE, "sparse_categorical_crossentropy"
+    code, name = SPARSE_CCE, SPARSE_CCE.name
 
 
 class CategoricalCrossentropy(Loss):
-    code, name = CCE, "categorical_crossentropy"
+    code, name = CCE, CCE.name
 
 
 class BinaryCrossentropy(Loss):
-    code, name = BCE, "binary_crossentropy"
+    code, name = BCE, BCE.name
 
 
 class MeanSquaredError(Loss):
-    code, name = MSE, "mse"
+    code, name = MSE, MSE.name
 
     def __init__(self):
         super().__init__(False)
@@ -50,11 +57,11 @@ class MeanSquaredError(Loss):
 
 
 class MeanAbsoluteError(MeanSquaredError):
-    code, name = MAE, "mae"
+    code, name = MAE, MAE.name
 
 
 class Huber(Loss):
-    code, name = HUBER, "huber"
+    code, name = HUBER, HUBER.name
 
     def __init__(self, delta=1.0):
         super().__init__(False)

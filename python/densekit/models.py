@@ -121,7 +121,7 @@ class Sequential:
             self._compile_core()
 
     def _compile_core(self):
-        accuracy = losses.ACCURACY_FOR.get(self.loss.code, 0)
+        accuracy = losses.ACCURACY_FOR.get(self.loss.code, losses.NO_ACCURACY)
         self._net.compile(self.loss.code, self.loss.from_logits, self.loss.delta, accuracy,
                           self.optimizer.core_config())
         # The network updates every parameter once, layers in order (a layer appears once).

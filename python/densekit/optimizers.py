@@ -1,5 +1,5 @@
 """Optimizers: hyperparameters and the by-name view of their state. The update rules live in C++
-(cpp/include/densekit/optimizers.hpp), where every formula is written out with its paper.
+(cpp/include/densekit/optim/optimizers.hpp), where every formula is written out with its paper.
 
 An optimizer object is bound to the network of the model it is compiled with; changing
 `learning_rate` (or `momentum`/`beta_1`) between steps takes effect at the next step, which is
@@ -24,8 +24,6 @@ from ._checks import is_real as _is_real
 from ._checks import positive as _positive
 from ._checks import unit as _unit
 
-# Codes match densekit::OptimizerKind.
-_KINDS = {"sgd": 0, "adagrad": 1, "rmsprop": 2, "adam": 3, "adamax": 4, "nadam": 5, "adamw": 6}
 _STATE_KEYS = ("optimizer", "slots", "iterations", "mu_product", "hyperparameters")
 
 
@@ -105,7 +103,7 @@ class Optimizer(Configurable):
     # -- C++ side -------------------------------------------------------------------------
     def core_config(self):
         cfg = _native.core.OptimizerConfig()
-        cfg.kind = _KINDS[self.kind]
+        cfg.kind = _native.core.OptimizerKind[self.kind]
         cfg.learning_rate = self._lr
         for k, v in self._hyper.items():
             setattr(cfg, k, v)

@@ -21,7 +21,7 @@ import threadpoolctl
 from . import _native, get_num_threads, set_num_threads
 
 # Where the loaded core lives (in an editable install, not beside the Python files).
-_CORE_PATH = os.path.realpath(_native._core.__file__)
+_CORE_PATH = os.path.realpath(_native.core.__file__)
 
 
 class DensekitController(threadpoolctl.LibController):

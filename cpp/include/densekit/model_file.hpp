@@ -1,50 +1,10 @@
-// Loading a saved model in C++, without Python: the deployment entry point.
+// The public entry point for embedders: loading a saved model in C++, without Python.
 //
 //   #include <densekit/model_file.hpp>
 //   densekit::Model model = densekit::Model::load("model.dk");
-//   model.predict(x, n, out);   // x (n, input_dim) row-major -> out (n, output_dim)
 //
-// Reads the file `model.save(path)` writes in Python (safetensors with the architecture as JSON
-// metadata, format "densekit" version 1), rebuilds the layers and checks every tensor's name,
-// dtype, shape and byte range. Anything malformed throws ModelFileError; nothing is trusted. The
-// SHA-256 checksum in the metadata is verified by the Python loader only.
+// Kept at the top of the include tree so programs written against earlier layouts build
+// unchanged; the declarations live in io/model_file.hpp.
 #pragma once
 
-#include <memory>
-#include <stdexcept>
-#include <string>
-
-#include "network.hpp"
-
-namespace densekit {
-
-struct ModelFileError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-class Model {
- public:
-  // Loads a model file; throws ModelFileError.
-  static Model load(const std::string& path);
-  // Parses the bytes of a model file (`source` names it in errors).
-  static Model from_bytes(const std::string& bytes, const std::string& source = "<bytes>");
-
-  bool is_float64() const { return f64_ != nullptr; }
-  Index input_dim() const;
-  Index output_dim() const;
-  std::size_t layer_count() const;
-
-  // Inference: x (n, input_dim) row-major -> out (n, output_dim). Converts when the element
-  // type differs from the model's dtype.
-  void predict(const float* x, Index n, float* out);
-  void predict(const double* x, Index n, double* out);
-
-  Network<float>* float32_network() { return f32_.get(); }
-  Network<double>* float64_network() { return f64_.get(); }
-
- private:
-  std::shared_ptr<Network<float>> f32_;
-  std::shared_ptr<Network<double>> f64_;
-};
-
-}  // namespace densekit
+#include "densekit/io/model_file.hpp"

@@ -51,7 +51,7 @@ class Dense(Layer):
         return self.units
 
     def _make_core(self, input_dim, dtype):
-        core = _native.core_class("Dense", dtype)(input_dim, self.units, self.use_bias,
+        core = _native.core_class("DenseLayer", dtype)(input_dim, self.units, self.use_bias,
                                                   *self.activation.core_args())
         for pname, reg in (("kernel", self.kernel_regularizer), ("bias", self.bias_regularizer)):
             if reg is not None and pname in core.param_names:

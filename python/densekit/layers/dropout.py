@@ -1,4 +1,4 @@
-"""Dropout and AlphaDropout layers (computation in cpp/include/densekit/dropout.hpp)."""
+"""Dropout and AlphaDropout layers (computation in cpp/include/densekit/kernels/dropout.hpp)."""
 
 from .. import _native
 from .base import Layer
@@ -26,11 +26,11 @@ class Dropout(_DropoutBase):
     """Inverted dropout (Srivastava et al. 2014): in training each unit is zeroed with probability
     `rate` and kept units are scaled by 1/(1−rate); the identity in inference."""
 
-    _core_name = "Dropout"
+    _core_name = "DropoutLayer"
 
 
 class AlphaDropout(_DropoutBase):
     """Dropout for SELU nets (Klambauer et al. 2017): dropped units take SELU's saturation value
     α' = −λα, then an affine map a·x + b restores mean 0 and variance 1."""
 
-    _core_name = "AlphaDropout"
+    _core_name = "AlphaDropoutLayer"

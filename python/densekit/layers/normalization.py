@@ -1,4 +1,4 @@
-"""BatchNormalization and Normalization layers (computation in cpp/include/densekit/normalization.hpp)."""
+"""BatchNormalization and Normalization layers (computation in cpp/include/densekit/kernels/batchnorm.hpp)."""
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class BatchNormalization(Layer):
         self.epsilon, self.center, self.scale = float(epsilon), bool(center), bool(scale)
 
     def _make_core(self, input_dim, dtype):
-        return _native.core_class("BatchNorm", dtype)(input_dim, self.momentum, self.epsilon,
+        return _native.core_class("BatchNormLayer", dtype)(input_dim, self.momentum, self.epsilon,
                                                        self.center, self.scale)
 
     @property
@@ -76,7 +76,7 @@ class Normalization(Layer):
             self._pending = (np.asarray(mean, np.float64).reshape(-1), np.asarray(variance, np.float64).reshape(-1))
 
     def _make_core(self, input_dim, dtype):
-        return _native.core_class("Normalization", dtype)(input_dim)
+        return _native.core_class("NormalizationLayer", dtype)(input_dim)
 
     def _initialize(self, seed):
         if self._pending is not None:

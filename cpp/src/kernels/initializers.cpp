@@ -1,12 +1,12 @@
 // Weight initializers; see initializers.hpp.
-#include "densekit/initializers.hpp"
+#include "densekit/kernels/initializers.hpp"
 
 #include <Eigen/QR>
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
-#include "densekit/rng.hpp"
+#include "densekit/runtime/rng.hpp"
 
 namespace densekit {
 

@@ -12,13 +12,13 @@
 #include <mutex>
 #include <vector>
 
-#include "dropout.hpp"
-#include "layers.hpp"
-#include "normalization.hpp"
-#include "losses.hpp"
-#include "optimizers.hpp"
-#include "thread_tuner.hpp"
-#include "types.hpp"
+#include "densekit/model/dropout_layers.hpp"
+#include "densekit/model/layers.hpp"
+#include "densekit/model/normalization_layers.hpp"
+#include "densekit/kernels/losses.hpp"
+#include "densekit/optim/optimizers.hpp"
+#include "densekit/runtime/thread_tuner.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 

@@ -13,14 +13,12 @@
 #include <string>
 #include <vector>
 
-#include "activations.hpp"
-#include "dense.hpp"
-#include "rng.hpp"
-#include "types.hpp"
+#include "densekit/kernels/activations.hpp"
+#include "densekit/kernels/dense.hpp"
+#include "densekit/runtime/rng.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
-
-enum class ConstraintKind : int { none = 0, max_norm, non_neg, unit_norm };
 
 // A parameter tensor with its gradient, regularization and constraint.
 template <class T>
@@ -71,7 +69,7 @@ class Layer {
 
   // The activation applied last, and its pre-activation cache from the last training forward
   // (for loss fusion); linear / null when the layer has none.
-  virtual Activation output_activation() const { return Activation::linear; }
+  virtual ActivationKind output_activation() const { return ActivationKind::linear; }
   virtual const T* preactivation() const { return nullptr; }
 
   std::vector<Param<T>>& params() { return params_; }
@@ -162,15 +160,15 @@ class ActivationStage {
   }
   void forward(const T* z, MatrixMap<T> y, const StepContext& ctx, std::uint64_t seed,
                const T* alpha) {
-    activation_forward(spec, z, y.data(), y.rows(), y.cols(), ctx.training,
-                       derive_key(seed, ctx.step), alpha);
+    activation_forward(y.data(), z, alpha, y.rows(), y.cols(), spec, ctx.training,
+                       derive_key(seed, ctx.step));
   }
   // z: the pre-activation of the last training forward (z() for Dense, the input for an
   // Activation layer).
   void backward(const T* z, ConstMatrixMap<T> y, MatrixMap<T> g, const StepContext& ctx,
                 std::uint64_t seed, const T* alpha, T* dalpha) {
-    activation_backward(spec, z, y.data(), g.data(), g.rows(), g.cols(),
-                        derive_key(seed, ctx.step), alpha, dalpha);
+    activation_backward(g.data(), dalpha, z, y.data(), alpha, g.rows(), g.cols(), spec,
+                        derive_key(seed, ctx.step));
   }
   const T* z() const { return needs_preactivation(spec.kind) ? z_.data() : nullptr; }
 
@@ -186,7 +184,7 @@ class DenseLayer : public Layer<T> {
     act_.spec = act;
     std::vector<std::pair<std::string, std::pair<Index, Index>>> shapes{{"kernel", {in, out}}};
     if (use_bias) shapes.push_back({"bias", {1, out}});
-    if (act.kind == Activation::prelu) shapes.push_back({"alpha", {1, out}});
+    if (act.kind == ActivationKind::prelu) shapes.push_back({"alpha", {1, out}});
     this->allocate(shapes);
     if (auto* a = alpha()) ArrayMap<T>(a->value, out).setConstant(T(0.25));
   }
@@ -200,10 +198,10 @@ class DenseLayer : public Layer<T> {
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) override {
     Param<T>& W = this->params_[0];
     const Param<T>* b = this->find_param("bias");
-    MatrixMap<T> z(act_.z_target(y, ctx), y.rows(), y.cols());
-    dense_forward<T>(z, x, ConstMatrixMap<T>(W.value, W.rows, W.cols), b ? b->value : nullptr);
+    T* z = act_.z_target(y, ctx);
+    dense_forward<T>(z, x.data(), W.value, b ? b->value : nullptr, x.rows(), W.rows, W.cols);
     const Param<T>* a = alpha();
-    act_.forward(z.data(), y, ctx, this->seed, a ? a->value : nullptr);
+    act_.forward(z, y, ctx, this->seed, a ? a->value : nullptr);
   }
 
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx,
@@ -214,15 +212,13 @@ class DenseLayer : public Layer<T> {
     if (!g_is_preactivation)
       act_.backward(act_.z(), y, g, ctx, this->seed, a ? a->value : nullptr,
                     a && this->trainable ? a->grad : nullptr);
-    ConstMatrixMap<T> dz(g.data(), g.rows(), g.cols());
+    const T* dz = g.data();
     if (this->trainable)
-      dense_backward_params<T>(MatrixMap<T>(W.grad, W.rows, W.cols), b ? b->grad : nullptr, dz, x);
-    if (dx)
-      dense_backward_input<T>(MatrixMap<T>(dx, x.rows(), x.cols()), dz,
-                              ConstMatrixMap<T>(W.value, W.rows, W.cols));
+      dense_backward_params<T>(W.grad, b ? b->grad : nullptr, dz, x.data(), x.rows(), W.rows, W.cols);
+    if (dx) dense_backward_input<T>(dx, dz, W.value, x.rows(), W.rows, W.cols);
   }
 
-  Activation output_activation() const override { return act_.spec.kind; }
+  ActivationKind output_activation() const override { return act_.spec.kind; }
   const T* preactivation() const override { return act_.z(); }
 
  private:
@@ -237,7 +233,7 @@ class ActivationLayer : public Layer<T> {
  public:
   ActivationLayer(Index units, ActivationSpec act) : Layer<T>(units, units) {
     act_.spec = act;
-    if (act.kind == Activation::prelu) {
+    if (act.kind == ActivationKind::prelu) {
       this->allocate({{"alpha", {1, units}}});
       ArrayMap<T>(this->params_[0].value, units).setConstant(T(0.25));
     }
@@ -262,7 +258,7 @@ class ActivationLayer : public Layer<T> {
     if (dx && dx != g.data()) MatrixMap<T>(dx, g.rows(), g.cols()) = g;
   }
 
-  Activation output_activation() const override { return act_.spec.kind; }
+  ActivationKind output_activation() const override { return act_.spec.kind; }
   const T* preactivation() const override { return last_input_; }
 
  private:

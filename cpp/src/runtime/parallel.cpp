@@ -1,5 +1,5 @@
 // Thread-count bookkeeping and the one OpenMP parallel region every kernel goes through.
-#include "densekit/parallel.hpp"
+#include "densekit/runtime/parallel.hpp"
 
 #include <omp.h>
 

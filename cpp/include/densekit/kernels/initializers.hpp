@@ -7,12 +7,10 @@
 
 #include <cstdint>
 
-#include "types.hpp"
+#include "densekit/kinds.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
-
-enum class FanMode : int { fan_in = 0, fan_out, fan_avg };
-enum class Distribution : int { truncated_normal = 0, normal, uniform };
 
 // Truncated normal: a normal with stddev √σ²/0.87962566103423978, redrawn beyond ±2 stddev,
 // so the result has variance σ². Normal: stddev √σ². Uniform: limit √(3σ²).

@@ -1,8 +1,9 @@
 // Activation kernels: forward a = f(z) and backward dz = f'(z) ⊙ da, element-wise on (B,N).
 //
 // Free functions over raw row-major blocks so Dense (activation=...) and the Activation layers
-// share one implementation. Backward overwrites the incoming gradient in place (da -> dz), which
-// saves a buffer per layer. Nothing here allocates.
+// share one implementation; arguments come in kernel order (outputs, then inputs and weights,
+// then sizes, then the activation's hyperparameters). Backward overwrites the incoming gradient
+// in place (da -> dz), which saves a buffer per layer. Nothing here allocates.
 #pragma once
 
 #include <cmath>
@@ -10,27 +11,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "parallel.hpp"
-#include "rng.hpp"
-#include "types.hpp"
+#include "densekit/kinds.hpp"
+#include "densekit/runtime/parallel.hpp"
+#include "densekit/runtime/rng.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
-
-enum class Activation : int {
-  linear = 0,
-  relu,
-  leaky_relu,
-  rrelu,
-  prelu,
-  elu,
-  selu,
-  tanh,
-  sigmoid,
-  softmax,
-  gelu,
-  swish,
-  softplus,
-};
 
 constexpr double kSeluLambda = 1.0507009873554805;
 constexpr double kSeluAlpha = 1.6732632423543772;
@@ -38,14 +24,14 @@ constexpr double kSeluAlpha = 1.6732632423543772;
 // Hyperparameters of one activation. `alpha` is LeakyReLU's slope or ELU's α; `lower`/`upper`
 // bound RReLU's random slope. PReLU's learnable slopes live with the owning layer.
 struct ActivationSpec {
-  Activation kind = Activation::linear;
+  ActivationKind kind = ActivationKind::linear;
   double alpha = 0.0;
   double lower = 1.0 / 8.0;
   double upper = 1.0 / 3.0;
 };
 
 // Whether backward needs the pre-activation z (otherwise the output a suffices).
-inline bool needs_preactivation(Activation k) { return k != Activation::linear; }
+inline bool needs_preactivation(ActivationKind k) { return k != ActivationKind::linear; }
 
 namespace detail {
 
@@ -67,22 +53,22 @@ inline T rrelu_slope(std::uint64_t key, std::uint64_t i, double lower, double up
 
 // Element-wise forward over n contiguous values starting at flat index `offset`.
 template <class T>
-void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index n, Index offset,
+void activation_forward_flat(T* ap, const T* zp, Index n, Index offset, const ActivationSpec& s,
                              bool training, std::uint64_t key) {
   ConstArrayMap<T> z(zp, n);
   ArrayMap<T> a(ap, n);
   const T alpha = T(s.alpha);
   switch (s.kind) {
-    case Activation::linear:
+    case ActivationKind::linear:
       if (ap != zp) a = z;
       break;
-    case Activation::relu:
+    case ActivationKind::relu:
       a = z.max(T(0));
       break;
-    case Activation::leaky_relu:
+    case ActivationKind::leaky_relu:
       for (Index i = 0; i < n; ++i) ap[i] = zp[i] > T(0) ? zp[i] : alpha * zp[i];
       break;
-    case Activation::rrelu:
+    case ActivationKind::rrelu:
       if (training) {
         for (Index i = 0; i < n; ++i) {
           const T v = zp[i];
@@ -98,75 +84,75 @@ void activation_forward_flat(const ActivationSpec& s, const T* zp, T* ap, Index 
     // select element by element, i.e. one scalar libm expf per element: that was 25% of a
     // 20-layer SELU net's step. exp(z) − 1 rather than expm1 for the same reason (Eigen has no
     // vectorized expm1); the cost is an absolute error of ~1 ulp of 1 near z = 0.
-    case Activation::elu:
+    case ActivationKind::elu:
       a = z.max(T(0)) + alpha * (z.min(T(0)).exp() - T(1));
       break;
-    case Activation::selu:
+    case ActivationKind::selu:
       a = T(kSeluLambda) * (z.max(T(0)) + T(kSeluAlpha) * (z.min(T(0)).exp() - T(1)));
       break;
-    case Activation::tanh:
+    case ActivationKind::tanh:
       a = z.tanh();
       break;
-    case Activation::sigmoid:
+    case ActivationKind::sigmoid:
       a = sigmoid_of(z);
       break;
     // GELU as z·Φ(z) with Φ(z) = ½·erfc(−z/√2): erfc keeps the negative tail accurate where
     // 1 + erf(z/√2) cancels to 0. Scalar libm; GELU nets are not on a hot benchmark path.
-    case Activation::gelu:
+    case ActivationKind::gelu:
       for (Index i = 0; i < n; ++i) ap[i] = T(0.5) * zp[i] * std::erfc(-zp[i] * T(0.70710678118654752440));
       break;
-    case Activation::swish:
+    case ActivationKind::swish:
       a = z * sigmoid_of(z);
       break;
-    case Activation::softplus:
+    case ActivationKind::softplus:
       a = z.max(T(0)) + (-z.abs()).exp().log1p();
       break;
-    case Activation::prelu:
-    case Activation::softmax:
+    case ActivationKind::prelu:
+    case ActivationKind::softmax:
       throw std::logic_error("prelu/softmax are not element-wise");
   }
 }
 
 // Element-wise backward: g holds da on entry and dz on exit.
 template <class T>
-void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap, T* gp, Index n,
-                              Index offset, std::uint64_t key) {
+void activation_backward_flat(T* gp, const T* zp, const T* ap, Index n, Index offset,
+                              const ActivationSpec& s, std::uint64_t key) {
   ConstArrayMap<T> z(zp, n);
   ConstArrayMap<T> a(ap, n);
   ArrayMap<T> g(gp, n);
   const T alpha = T(s.alpha);
   switch (s.kind) {
-    case Activation::linear:
+    case ActivationKind::linear:
       break;
     // Plain loops with ?: instead of Eigen's select() (scalar in Eigen 3.4): the compiler
     // vectorizes these into compare-and-blend.
-    case Activation::relu:
+    case ActivationKind::relu:
       for (Index i = 0; i < n; ++i) gp[i] = zp[i] > T(0) ? gp[i] : T(0);
       break;
-    case Activation::leaky_relu:
+    case ActivationKind::leaky_relu:
       for (Index i = 0; i < n; ++i) gp[i] = zp[i] > T(0) ? gp[i] : alpha * gp[i];
       break;
-    case Activation::rrelu:
+    case ActivationKind::rrelu:
       for (Index i = 0; i < n; ++i)
         if (zp[i] <= T(0))
           gp[i] *= rrelu_slope<T>(key, std::uint64_t(offset + i), s.lower, s.upper);
       break;
-    case Activation::elu:
+    case ActivationKind::elu:
       for (Index i = 0; i < n; ++i) gp[i] = zp[i] > T(0) ? gp[i] : gp[i] * (ap[i] + alpha);
       break;
-    case Activation::selu: {
+    case ActivationKind::selu: {
       const T lambda = T(kSeluLambda), lambda_alpha = T(kSeluLambda * kSeluAlpha);
       for (Index i = 0; i < n; ++i)
         gp[i] = zp[i] > T(0) ? lambda * gp[i] : gp[i] * (ap[i] + lambda_alpha);
       break;
     }
-    case Activation::tanh:
+    case ActivationKind::tanh:
       g = g * (T(1) - a * a);
       break;
-    case Activation::sigmoid:
+    case ActivationKind::sigmoid:
       g = g * a * (T(1) - a);
       break;
-    case Activation::gelu:  // Φ(z) + z·φ(z)
+    case ActivationKind::gelu:  // Φ(z) + z·φ(z)
       for (Index i = 0; i < n; ++i) {
         const T x = zp[i];
         const T cdf = T(0.5) * std::erfc(-x * T(0.70710678118654752440));
@@ -174,28 +160,28 @@ void activation_backward_flat(const ActivationSpec& s, const T* zp, const T* ap,
         gp[i] *= cdf + x * pdf;
       }
       break;
-    case Activation::swish:  // σ + z·σ·(1 − σ) = a + σ·(1 − a): one exp per element
+    case ActivationKind::swish:  // σ + z·σ·(1 − σ) = a + σ·(1 − a): one exp per element
       g *= a + sigmoid_of(z) * (T(1) - a);
       break;
-    case Activation::softplus:  // σ(z)
+    case ActivationKind::softplus:  // σ(z)
       g *= sigmoid_of(z);
       break;
-    case Activation::prelu:
-    case Activation::softmax:
+    case ActivationKind::prelu:
+    case ActivationKind::softmax:
       throw std::logic_error("prelu/softmax are not element-wise");
   }
 }
 
 }  // namespace detail
 
-// z (B,N) -> a (B,N). `a` may alias `z` (in-place inference). prelu_alpha (N) is PReLU's
-// per-unit slope; `key` seeds RReLU's training-mode slopes.
+// z (B,N), prelu_alpha (N) or null -> a (B,N). `a` may alias `z` (in-place inference).
+// prelu_alpha is PReLU's per-unit slope; `key` seeds RReLU's training-mode slopes.
 template <class T>
-void activation_forward(const ActivationSpec& s, const T* z, T* a, Index rows, Index cols,
-                        bool training, std::uint64_t key, const T* prelu_alpha) {
-  if (s.kind == Activation::linear && a == z) return;
+void activation_forward(T* a, const T* z, const T* prelu_alpha, Index rows, Index cols,
+                        const ActivationSpec& s, bool training, std::uint64_t key) {
+  if (s.kind == ActivationKind::linear && a == z) return;
   parallel_rows(rows, cols, [&](Index r0, Index r1) {
-    if (s.kind == Activation::softmax) {
+    if (s.kind == ActivationKind::softmax) {
       for (Index r = r0; r < r1; ++r) {
         ConstArrayMap<T> zr(z + r * cols, cols);
         ArrayMap<T> ar(a + r * cols, cols);
@@ -203,7 +189,7 @@ void activation_forward(const ActivationSpec& s, const T* z, T* a, Index rows, I
         ar = (zr - m).exp();
         ar /= ar.sum();
       }
-    } else if (s.kind == Activation::prelu) {
+    } else if (s.kind == ActivationKind::prelu) {
       ConstArrayMap<T> al(prelu_alpha, cols);
       for (Index r = r0; r < r1; ++r) {
         ConstArrayMap<T> zr(z + r * cols, cols);
@@ -211,19 +197,20 @@ void activation_forward(const ActivationSpec& s, const T* z, T* a, Index rows, I
         for (Index c = 0; c < cols; ++c) ar[c] = zr[c] > T(0) ? zr[c] : al[c] * zr[c];
       }
     } else {
-      detail::activation_forward_flat(s, z + r0 * cols, a + r0 * cols, (r1 - r0) * cols, r0 * cols,
+      detail::activation_forward_flat(a + r0 * cols, z + r0 * cols, (r1 - r0) * cols, r0 * cols, s,
                                       training, key);
     }
   });
 }
 
-// g holds da (B,N) on entry and dz on exit. For PReLU, dL/dα is accumulated into prelu_dalpha
-// (N) when it is non-null (it is zeroed here first).
+// g (B,N) holds da on entry and dz on exit; z (B,N) the pre-activation, a (B,N) the output,
+// prelu_alpha (N) PReLU's slope. For PReLU, dL/dα is written into prelu_dalpha (N) when it is
+// non-null (zeroed here first, then summed over rows).
 template <class T>
-void activation_backward(const ActivationSpec& s, const T* z, const T* a, T* g, Index rows,
-                         Index cols, std::uint64_t key, const T* prelu_alpha, T* prelu_dalpha) {
-  if (s.kind == Activation::linear) return;
-  if (s.kind == Activation::prelu) {
+void activation_backward(T* g, T* prelu_dalpha, const T* z, const T* a, const T* prelu_alpha,
+                         Index rows, Index cols, const ActivationSpec& s, std::uint64_t key) {
+  if (s.kind == ActivationKind::linear) return;
+  if (s.kind == ActivationKind::prelu) {
     // Single pass, single thread: the α reduction over rows would race otherwise, and PReLU
     // layers are rarely large enough for threads to pay.
     ConstArrayMap<T> al(prelu_alpha, cols);
@@ -240,7 +227,7 @@ void activation_backward(const ActivationSpec& s, const T* z, const T* a, T* g, 
     return;
   }
   parallel_rows(rows, cols, [&](Index r0, Index r1) {
-    if (s.kind == Activation::softmax) {
+    if (s.kind == ActivationKind::softmax) {
       for (Index r = r0; r < r1; ++r) {
         ConstArrayMap<T> ar(a + r * cols, cols);
         ArrayMap<T> gr(g + r * cols, cols);
@@ -248,8 +235,8 @@ void activation_backward(const ActivationSpec& s, const T* z, const T* a, T* g, 
         gr = ar * (gr - dot);
       }
     } else {
-      detail::activation_backward_flat(s, z + r0 * cols, a + r0 * cols, g + r0 * cols,
-                                       (r1 - r0) * cols, r0 * cols, key);
+      detail::activation_backward_flat(g + r0 * cols, z + r0 * cols, a + r0 * cols,
+                                       (r1 - r0) * cols, r0 * cols, s, key);
     }
   });
 }

@@ -1,5 +1,5 @@
 // The training step and inference loops of Network. See network.hpp for the contract.
-#include "densekit/network.hpp"
+#include "densekit/model/network.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -7,6 +7,8 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+
+#include "densekit/kernels/regularization.hpp"
 
 namespace densekit {
 
@@ -75,13 +77,13 @@ void Network<T>::reserve(Index batch) {
 template <class T>
 bool Network<T>::fused_output() const {
   if (loss_.from_logits) return false;
-  const Activation a = layers_.back()->output_activation();
+  const ActivationKind a = layers_.back()->output_activation();
   switch (loss_.kind) {
     case LossKind::sparse_categorical_crossentropy:
     case LossKind::categorical_crossentropy:
-      return a == Activation::softmax;
+      return a == ActivationKind::softmax;
     case LossKind::binary_crossentropy:
-      return a == Activation::sigmoid;
+      return a == ActivationKind::sigmoid;
     default:
       return false;
   }
@@ -109,12 +111,7 @@ std::size_t Network<T>::lowest_backward_layer() const {
 template <class T>
 double Network<T>::penalty() const {
   double total = 0.0;
-  for (const Param<T>* p : params_) {
-    if (p->l1 == 0.0 && p->l2 == 0.0) continue;
-    ConstArrayMap<T> w(p->value, p->size());
-    if (p->l1 != 0.0) total += p->l1 * double(w.abs().sum());
-    if (p->l2 != 0.0) total += p->l2 * double(w.square().sum());
-  }
+  for (const Param<T>* p : params_) total += densekit::penalty(p->value, p->size(), p->l1, p->l2);
   return total;
 }
 
@@ -124,13 +121,8 @@ double Network<T>::add_penalty_gradients() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Param<T>* p = params_[i];
     if (p->l1 == 0.0 && p->l2 == 0.0) continue;
-    ConstArrayMap<T> w(p->value, p->size());
-    if (p->l1 != 0.0) total += p->l1 * double(w.abs().sum());
-    if (p->l2 != 0.0) total += p->l2 * double(w.square().sum());
-    if (!param_owner_[i]->trainable) continue;
-    ArrayMap<T> g(p->grad, p->size());
-    if (p->l1 != 0.0) g += T(p->l1) * w.sign();
-    if (p->l2 != 0.0) g += T(2 * p->l2) * w;
+    total += densekit::penalty(p->value, p->size(), p->l1, p->l2);
+    if (param_owner_[i]->trainable) penalty_gradient(p->grad, p->value, p->size(), p->l1, p->l2);
   }
   return total;
 }
@@ -140,35 +132,8 @@ void Network<T>::apply_constraints() {
   for (std::size_t i = 0; i < params_.size(); ++i) {
     Param<T>* p = params_[i];
     if (p->constraint == ConstraintKind::none || !param_owner_[i]->trainable) continue;
-    MatrixMap<T> w(p->value, p->rows, p->cols);
-    switch (p->constraint) {
-      case ConstraintKind::non_neg:
-        w = w.cwiseMax(T(0));
-        break;
-      case ConstraintKind::max_norm:
-      case ConstraintKind::unit_norm: {
-        // axis=0: one norm per column (each unit's incoming weights); axis=1: per row.
-        const bool per_col = p->constraint_axis == 0;
-        const Index count = per_col ? p->cols : p->rows;
-        for (Index k = 0; k < count; ++k) {
-          const double norm = std::sqrt(double(per_col ? w.col(k).squaredNorm() : w.row(k).squaredNorm()));
-          double factor = 1.0;
-          if (p->constraint == ConstraintKind::max_norm) {
-            if (norm > p->constraint_value) factor = p->constraint_value / norm;
-          } else if (norm > 0.0) {
-            factor = 1.0 / norm;
-          }
-          if (factor == 1.0) continue;
-          if (per_col)
-            w.col(k) *= T(factor);
-          else
-            w.row(k) *= T(factor);
-        }
-        break;
-      }
-      case ConstraintKind::none:
-        break;
-    }
+    apply_constraint(p->value, p->rows, p->cols, p->constraint, p->constraint_value,
+                     p->constraint_axis);
   }
 }
 

@@ -3,7 +3,7 @@
 // Eigen vectorizes every kernel; threads come only from here. Eigen's own GEMM threading is
 // switched off (EIGEN_DONT_PARALLELIZE) because at batch-32 shapes it is slower than one thread
 // (BENCHMARKS.md). Instead a product is split into column (or row) panels, each computed by a
-// single-threaded Eigen product (product_into, product.hpp). Small products and small
+// single-threaded Eigen product (product_into, kernels/gemm.hpp). Small products and small
 // element-wise loops stay whole: a parallel region costs microseconds.
 //
 // Determinism: how work is split depends only on the shapes and the machine (partition_count()),
@@ -13,8 +13,7 @@
 
 #include <algorithm>
 
-#include "product.hpp"
-#include "types.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
 
@@ -66,30 +65,6 @@ template <class F>
 void parallel_invoke(int n, F&& f) {
   using Fn = std::remove_reference_t<F>;
   run_parallel(n, &detail::trampoline<Fn>, static_cast<void*>(&f));
-}
-
-// dst (M,N) = lhs (M,K) * rhs (K,N), or dst += lhs * rhs when accumulate.
-// Splits dst along its larger dimension between threads when the product is large enough.
-template <class Dst, class Lhs, class Rhs>
-void gemm(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate = false) {
-  const Index m = dst.rows(), n = dst.cols(), k = lhs.cols();
-  const double flops = 2.0 * double(m) * double(n) * double(k);
-  const bool split_cols = n >= m;
-  const Index extent = split_cols ? n : m;
-  const int parts = flops < kParallelGemmFlops ? 1 : int(std::min<Index>(partition_count(), extent / 16));
-  if (parts <= 1) {
-    product_into(dst, lhs, rhs, accumulate);
-    return;
-  }
-  parallel_invoke(parts, [&](int t, int nparts) {
-    Index b, e;
-    detail::split_range(extent, t, nparts, 8, b, e);
-    if (b >= e) return;
-    if (split_cols)
-      product_into(dst.middleCols(b, e - b), lhs, rhs.middleCols(b, e - b), accumulate);
-    else
-      product_into(dst.middleRows(b, e - b), lhs.middleRows(b, e - b), rhs, accumulate);
-  });
 }
 
 // Runs f(begin, end) over [0, n) element indices, split between threads (at multiples of

@@ -16,12 +16,11 @@
 #include <string>
 #include <vector>
 
-#include "parallel.hpp"
-#include "types.hpp"
+#include "densekit/kinds.hpp"
+#include "densekit/runtime/parallel.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
-
-enum class OptimizerKind : int { sgd = 0, adagrad, rmsprop, adam, adamax, nadam, adamw };
 
 struct OptimizerConfig {
   OptimizerKind kind = OptimizerKind::sgd;
@@ -258,8 +257,9 @@ class Optimizer {
   T* slot(std::size_t i, int k) { return slots_.data() + std::size_t(k) * total_ + offsets_[i]; }
 
   // Clips the gradients in place (clipvalue, clipnorm per tensor, or global_clipnorm), then
-  // applies one update to every trainable parameter. Advances the step counter once.
-  void step() {
+  // applies one update to every trainable parameter. Advances the step counter once. `tile`
+  // exists for the test that tiled and untiled passes agree bit for bit.
+  void step(Index tile = kUpdateTile) {
     clip_gradients();
     ++iterations_;
     StepScalars s = scalars();
@@ -269,7 +269,7 @@ class Optimizer {
       // Split large tensors between threads: every rule is element-wise. Split points are
       // aligned so each thread's range starts on a 64-byte boundary.
       parallel_range(p.size, kAlignElements<T>, [&](Index b, Index e) {
-        for (Index k = b; k < e; k += kUpdateTile) apply(i, s, k, std::min(kUpdateTile, e - k));
+        for (Index k = b; k < e; k += std::min(tile, e - k)) apply(i, s, k, std::min(tile, e - k));
       });
     }
     mu_product_ = s.mu_prod;

@@ -9,20 +9,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "types.hpp"
+#include "densekit/kinds.hpp"
+#include "densekit/runtime/types.hpp"
 
 namespace densekit {
-
-enum class LossKind : int {
-  sparse_categorical_crossentropy = 0,
-  categorical_crossentropy,
-  binary_crossentropy,
-  mse,
-  mae,
-  huber,
-};
-
-enum class AccuracyKind : int { none = 0, sparse_categorical, categorical, binary };
 
 struct LossSpec {
   LossKind kind = LossKind::mse;

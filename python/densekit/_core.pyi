@@ -1,0 +1,406 @@
+"""Type stubs for densekit's compiled core (densekit._core and its ISA variants _core_avx2,
+_core_avx512, which have the same API).
+
+Generated with pybind11-stubgen from the bound module, then checked by hand (enum members
+written as values); tests/test_core_stubs.py fails when the module and this file disagree on a
+name. Classes carry their dtype as a suffix (32: float32, 64: float64), enums end in Kind (or
+name an option: FanMode, Distribution) and come from cpp/include/densekit/kinds.hpp.
+"""
+from __future__ import annotations
+import collections.abc
+import enum
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'activation_backward', 'activation_forward', 'get_num_threads', 'isa', 'orthogonal', 'set_num_threads', 'variance_scaling']
+class ActivationKind(enum.IntEnum):
+    """Activation functions (densekit.activations resolves names to these)."""
+
+    linear = 0
+    relu = 1
+    leaky_relu = 2
+    rrelu = 3
+    prelu = 4
+    elu = 5
+    selu = 6
+    tanh = 7
+    sigmoid = 8
+    softmax = 9
+    gelu = 10
+    swish = 11
+    softplus = 12
+    # aliases
+    silu = 11  # swish
+    logistic = 8  # sigmoid
+    identity = 0  # linear
+class LossKind(enum.IntEnum):
+    """Loss functions (densekit.losses)."""
+
+    sparse_categorical_crossentropy = 0
+    categorical_crossentropy = 1
+    binary_crossentropy = 2
+    mse = 3
+    mae = 4
+    huber = 5
+class AccuracyKind(enum.IntEnum):
+    """Which accuracy a loss reports (none for regression losses)."""
+
+    none = 0
+    sparse_categorical = 1
+    categorical = 2
+    binary = 3
+class OptimizerKind(enum.IntEnum):
+    """Optimizer update rules (densekit.optimizers)."""
+
+    sgd = 0
+    adagrad = 1
+    rmsprop = 2
+    adam = 3
+    adamax = 4
+    nadam = 5
+    adamw = 6
+class ConstraintKind(enum.IntEnum):
+    """Weight constraints (densekit.constraints)."""
+
+    none = 0
+    max_norm = 1
+    non_neg = 2
+    unit_norm = 3
+class FanMode(enum.IntEnum):
+    """VarianceScaling's fan: fan_in, fan_out or their mean."""
+
+    fan_in = 0
+    fan_out = 1
+    fan_avg = 2
+class Distribution(enum.IntEnum):
+    """VarianceScaling's distribution."""
+
+    truncated_normal = 0
+    normal = 1
+    uniform = 2
+    # aliases
+    untruncated_normal = 1  # normal
+class OptimizerConfig:
+    amsgrad: bool
+    centered: bool
+    kind: OptimizerKind
+    nesterov: bool
+    def __init__(self) -> None:
+        ...
+    @property
+    def beta_1(self) -> float:
+        ...
+    @beta_1.setter
+    def beta_1(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def beta_2(self) -> float:
+        ...
+    @beta_2.setter
+    def beta_2(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clipnorm(self) -> float:
+        ...
+    @clipnorm.setter
+    def clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def clipvalue(self) -> float:
+        ...
+    @clipvalue.setter
+    def clipvalue(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def epsilon(self) -> float:
+        ...
+    @epsilon.setter
+    def epsilon(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def global_clipnorm(self) -> float:
+        ...
+    @global_clipnorm.setter
+    def global_clipnorm(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def initial_accumulator_value(self) -> float:
+        ...
+    @initial_accumulator_value.setter
+    def initial_accumulator_value(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def learning_rate(self) -> float:
+        ...
+    @learning_rate.setter
+    def learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum(self) -> float:
+        ...
+    @momentum.setter
+    def momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def momentum_decay(self) -> float:
+        ...
+    @momentum_decay.setter
+    def momentum_decay(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def rho(self) -> float:
+        ...
+    @rho.setter
+    def rho(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def weight_decay(self) -> float:
+        ...
+    @weight_decay.setter
+    def weight_decay(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Layer32:
+    trainable: bool
+    def grad(self, name: str) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def set_constraint(self, name: str, kind: ConstraintKind, value: typing.SupportsFloat | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_regularizer(self, name: str, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def value(self, name: str) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    @property
+    def input_dim(self) -> int:
+        ...
+    @property
+    def kind(self) -> str:
+        ...
+    @property
+    def output_dim(self) -> int:
+        ...
+    @property
+    def param_names(self) -> list[str]:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def state_names(self) -> list[str]:
+        ...
+class DenseLayer32(Layer32):
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, use_bias: bool, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ActivationLayer32(Layer32):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class BatchNormLayer32(Layer32):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, center: bool, scale: bool) -> None:
+        ...
+class NormalizationLayer32(Layer32):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class DropoutLayer32(Layer32):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AlphaDropoutLayer32(Layer32):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Network32:
+    auto_threads: bool
+    optimizer_config: OptimizerConfig
+    def __init__(self, layers: collections.abc.Sequence[Layer32]) -> None:
+        ...
+    def compile(self, loss: LossKind, from_logits: bool, huber_delta: typing.SupportsFloat | typing.SupportsIndex, accuracy: AccuracyKind, optimizer: OptimizerConfig) -> None:
+        ...
+    def evaluate(self, X: numpy.typing.NDArray[numpy.float32], Y: numpy.typing.NDArray[numpy.float32], sample_weight: numpy.typing.NDArray[numpy.float32] | None, batch_size: typing.SupportsInt | typing.SupportsIndex) -> dict:
+        ...
+    def gradients(self, X: numpy.typing.NDArray[numpy.float32], Y: numpy.typing.NDArray[numpy.float32], sample_weight: numpy.typing.NDArray[numpy.float32] | None = None) -> float:
+        ...
+    def optimizer_slots(self) -> numpy.typing.NDArray[numpy.float32]:
+        ...
+    def penalty(self) -> float:
+        ...
+    def predict(self, X: numpy.typing.NDArray[numpy.float32], out: numpy.typing.NDArray[numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def predict_mc(self, X: numpy.typing.NDArray[numpy.float32], samples: typing.SupportsInt | typing.SupportsIndex, mean: numpy.typing.NDArray[numpy.float32], stddev: numpy.typing.NDArray[numpy.float32], batch_size: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def train(self, X: numpy.typing.NDArray[numpy.float32], Y: numpy.typing.NDArray[numpy.float32], sample_weight: numpy.typing.NDArray[numpy.float32] | None, indices: numpy.typing.NDArray[numpy.int64] | None, count: typing.SupportsInt | typing.SupportsIndex, batch_size: typing.SupportsInt | typing.SupportsIndex, learning_rates: numpy.typing.NDArray[numpy.float64] | None = None, momenta: numpy.typing.NDArray[numpy.float64] | None = None, batch_stats: numpy.typing.NDArray[numpy.float64] | None = None) -> dict:
+        ...
+    @property
+    def input_dim(self) -> int:
+        ...
+    @property
+    def optimizer_iterations(self) -> int:
+        ...
+    @optimizer_iterations.setter
+    def optimizer_iterations(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def optimizer_mu_product(self) -> float:
+        ...
+    @optimizer_mu_product.setter
+    def optimizer_mu_product(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def optimizer_offsets(self) -> list[int]:
+        ...
+    @property
+    def output_dim(self) -> int:
+        ...
+    @property
+    def preferred_threads(self) -> int:
+        ...
+    @property
+    def step(self) -> int:
+        ...
+    @step.setter
+    def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def thread_costs(self) -> tuple[float, float]:
+        ...
+class Layer64:
+    trainable: bool
+    def grad(self, name: str) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    def set_constraint(self, name: str, kind: ConstraintKind, value: typing.SupportsFloat | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_regularizer(self, name: str, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def value(self, name: str) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    @property
+    def input_dim(self) -> int:
+        ...
+    @property
+    def kind(self) -> str:
+        ...
+    @property
+    def output_dim(self) -> int:
+        ...
+    @property
+    def param_names(self) -> list[str]:
+        ...
+    @property
+    def seed(self) -> int:
+        ...
+    @seed.setter
+    def seed(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def state_names(self) -> list[str]:
+        ...
+class DenseLayer64(Layer64):
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, use_bias: bool, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class ActivationLayer64(Layer64):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class BatchNormLayer64(Layer64):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex, epsilon: typing.SupportsFloat | typing.SupportsIndex, center: bool, scale: bool) -> None:
+        ...
+class NormalizationLayer64(Layer64):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+class DropoutLayer64(Layer64):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class AlphaDropoutLayer64(Layer64):
+    def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, rate: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class Network64:
+    auto_threads: bool
+    optimizer_config: OptimizerConfig
+    def __init__(self, layers: collections.abc.Sequence[Layer64]) -> None:
+        ...
+    def compile(self, loss: LossKind, from_logits: bool, huber_delta: typing.SupportsFloat | typing.SupportsIndex, accuracy: AccuracyKind, optimizer: OptimizerConfig) -> None:
+        ...
+    def evaluate(self, X: numpy.typing.NDArray[numpy.float64], Y: numpy.typing.NDArray[numpy.float64], sample_weight: numpy.typing.NDArray[numpy.float64] | None, batch_size: typing.SupportsInt | typing.SupportsIndex) -> dict:
+        ...
+    def gradients(self, X: numpy.typing.NDArray[numpy.float64], Y: numpy.typing.NDArray[numpy.float64], sample_weight: numpy.typing.NDArray[numpy.float64] | None = None) -> float:
+        ...
+    def optimizer_slots(self) -> numpy.typing.NDArray[numpy.float64]:
+        ...
+    def penalty(self) -> float:
+        ...
+    def predict(self, X: numpy.typing.NDArray[numpy.float64], out: numpy.typing.NDArray[numpy.float64], batch_size: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def predict_mc(self, X: numpy.typing.NDArray[numpy.float64], samples: typing.SupportsInt | typing.SupportsIndex, mean: numpy.typing.NDArray[numpy.float64], stddev: numpy.typing.NDArray[numpy.float64], batch_size: typing.SupportsInt | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def set_learning_rate(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def set_momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def train(self, X: numpy.typing.NDArray[numpy.float64], Y: numpy.typing.NDArray[numpy.float64], sample_weight: numpy.typing.NDArray[numpy.float64] | None, indices: numpy.typing.NDArray[numpy.int64] | None, count: typing.SupportsInt | typing.SupportsIndex, batch_size: typing.SupportsInt | typing.SupportsIndex, learning_rates: numpy.typing.NDArray[numpy.float64] | None = None, momenta: numpy.typing.NDArray[numpy.float64] | None = None, batch_stats: numpy.typing.NDArray[numpy.float64] | None = None) -> dict:
+        ...
+    @property
+    def input_dim(self) -> int:
+        ...
+    @property
+    def optimizer_iterations(self) -> int:
+        ...
+    @optimizer_iterations.setter
+    def optimizer_iterations(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def optimizer_mu_product(self) -> float:
+        ...
+    @optimizer_mu_product.setter
+    def optimizer_mu_product(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def optimizer_offsets(self) -> list[int]:
+        ...
+    @property
+    def output_dim(self) -> int:
+        ...
+    @property
+    def preferred_threads(self) -> int:
+        ...
+    @property
+    def step(self) -> int:
+        ...
+    @step.setter
+    def step(self, arg1: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def thread_costs(self) -> tuple[float, float]:
+        ...
+@typing.overload
+def activation_backward(kind: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, z: numpy.typing.NDArray[numpy.float32], a: numpy.typing.NDArray[numpy.float32], g: numpy.typing.NDArray[numpy.float32], key: typing.SupportsInt | typing.SupportsIndex, prelu_alpha: numpy.typing.NDArray[numpy.float32] | None = None) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+    ...
+@typing.overload
+def activation_backward(kind: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, z: numpy.typing.NDArray[numpy.float64], a: numpy.typing.NDArray[numpy.float64], g: numpy.typing.NDArray[numpy.float64], key: typing.SupportsInt | typing.SupportsIndex, prelu_alpha: numpy.typing.NDArray[numpy.float64] | None = None) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
+    ...
+@typing.overload
+def activation_forward(kind: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, z: numpy.typing.NDArray[numpy.float32], training: bool, key: typing.SupportsInt | typing.SupportsIndex, prelu_alpha: numpy.typing.NDArray[numpy.float32] | None = None) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+@typing.overload
+def activation_forward(kind: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, z: numpy.typing.NDArray[numpy.float64], training: bool, key: typing.SupportsInt | typing.SupportsIndex, prelu_alpha: numpy.typing.NDArray[numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float64]:
+    ...
+def get_num_threads() -> int:
+    ...
+@typing.overload
+def orthogonal(w: numpy.typing.NDArray[numpy.float32], gain: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+@typing.overload
+def orthogonal(w: numpy.typing.NDArray[numpy.float64], gain: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Threads used by densekit's kernels (default: OMP_NUM_THREADS or the core count).
+    """
+@typing.overload
+def variance_scaling(w: numpy.typing.NDArray[numpy.float32], scale: typing.SupportsFloat | typing.SupportsIndex, mode: FanMode, distribution: Distribution, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+@typing.overload
+def variance_scaling(w: numpy.typing.NDArray[numpy.float64], scale: typing.SupportsFloat | typing.SupportsIndex, mode: FanMode, distribution: Distribution, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    ...
+isa: str  # the compiler flags of this build, e.g. '-march=x86-64-v3 -mtune=generic'
