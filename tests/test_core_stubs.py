@@ -17,7 +17,7 @@ import densekit as dk
 from densekit import _native
 
 PACKAGE = Path(dk.__file__).parent
-core = _native._core
+core = _native.core
 
 
 def stub_module():

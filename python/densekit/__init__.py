@@ -7,6 +7,8 @@ The command line (densekit.cli) is not imported here: `densekit` and `python -m 
 load it on their own.
 """
 
+import importlib
+
 from . import (activations, callbacks, cloning, constraints, datasets, diagnostics,
                initializers, layers, losses, optimizers, presets, pretrain, regularizers, saving,
                schedules)
@@ -22,7 +24,6 @@ from .saving import ModelFileError, load_model
 def __getattr__(name):
     # Tools with optional dependencies (scikit-learn, threadpoolctl, Ray, Optuna, onnx) and the
     # command line load on first use, so `import densekit` stays fast and imports none of them.
-    import importlib
     if name in ("sklearn", "threadpool", "integrations", "export", "cli"):
         return importlib.import_module(f".{name}", __name__)
     if name == "export_onnx":

@@ -249,6 +249,9 @@ class Network32:
     def optimizer_mu_product(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
     @property
+    def optimizer_slot_names(self) -> list[str]:
+        """Names of the optimizer's slots, in the row order of optimizer_slots()."""
+    @property
     def optimizer_offsets(self) -> list[int]:
         ...
     @property
@@ -355,6 +358,9 @@ class Network64:
     @optimizer_mu_product.setter
     def optimizer_mu_product(self, arg1: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+    @property
+    def optimizer_slot_names(self) -> list[str]:
+        """Names of the optimizer's slots, in the row order of optimizer_slots()."""
     @property
     def optimizer_offsets(self) -> list[int]:
         ...

@@ -18,7 +18,8 @@ import os
 
 import threadpoolctl
 
-from . import _native, get_num_threads, set_num_threads
+from . import _native
+from ._version import __version__
 
 # Where the loaded core lives (in an editable install, not beside the Python files).
 _CORE_PATH = os.path.realpath(_native.core.__file__)
@@ -39,17 +40,16 @@ class DensekitController(threadpoolctl.LibController):
         # not pass for densekit's. threadpoolctl skips a library whose controller raises OSError.
         if os.path.realpath(self.filepath) != _CORE_PATH:
             raise OSError(f"{self.filepath} is not densekit's core")
-        from . import __version__
         return __version__
 
     def set_additional_attributes(self):
         self.isa = _native.ISA
 
     def get_num_threads(self):
-        return get_num_threads()
+        return _native.get_num_threads()
 
     def set_num_threads(self, num_threads):
-        set_num_threads(max(1, int(num_threads)))
+        _native.set_num_threads(max(1, int(num_threads)))
 
 
 _registered = False

@@ -12,6 +12,7 @@ import os
 import platform
 
 import numpy as np
+import safetensors
 
 from .. import _native
 from .._version import __version__
@@ -43,7 +44,6 @@ def _describe_build():
 
 
 def _file_metadata(path):
-    import safetensors
     with safetensors.safe_open(path, "numpy") as f:
         meta = f.metadata() or {}
     return meta, json.loads(meta.get("densekit", "{}"))

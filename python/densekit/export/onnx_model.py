@@ -13,7 +13,8 @@ import numbers
 
 import numpy as np
 
-from .. import __version__, _files
+from .. import _files
+from .._version import __version__
 from .. import layers as L
 from ..models import Sequential
 
