@@ -1,0 +1,64 @@
+// Product engine, AVX2 + FMA path (x86-64-v3: Haswell and later, AMD Zen 1-3).
+//
+// 6×16 float (6×8 double) micro-tiles: 12 ymm accumulators, two panel loads and a broadcast
+// per row and step, within the 16 ymm registers. Only the code after the target pragma uses
+// AVX2/FMA, and it runs only when kernels/dispatch.cpp has checked the CPU. Nothing from std::
+// or Eigen is used below the pragma.
+#include "gemm_isa.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+
+namespace densekit {
+namespace kernels {
+namespace detail {
+namespace avx2 {
+namespace {
+
+struct VecF {
+  using T = float;
+  using V = __m256;
+  static constexpr int L = 8;
+  static V zero() { return _mm256_setzero_ps(); }
+  static V load(const T* p) { return _mm256_load_ps(p); }
+  static V loadu(const T* p) { return _mm256_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_ps(a, b); }
+};
+
+struct VecD {
+  using T = double;
+  using V = __m256d;
+  static constexpr int L = 4;
+  static V zero() { return _mm256_setzero_pd(); }
+  static V load(const T* p) { return _mm256_load_pd(p); }
+  static V loadu(const T* p) { return _mm256_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static V broadcast(const T* p) { return _mm256_broadcast_sd(p); }
+  static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm256_add_pd(a, b); }
+};
+
+struct Tile {
+  static constexpr int kMrF32 = 6, kNvF32 = 2;  // 6 × 16 floats
+  static constexpr int kMrF64 = 6, kNvF64 = 2;  // 6 × 8 doubles
+  static constexpr int kSmallRows = 3, kSmallPanels = 2;
+  static constexpr Index kPanelBytes = 16 * 1024;
+};
+
+}  // namespace
+
+#include "gemm_microkernel.inc"
+
+}  // namespace avx2
+}  // namespace detail
+}  // namespace kernels
+}  // namespace densekit
+
+#pragma GCC pop_options
+#endif

@@ -1,0 +1,65 @@
+// Product engine, AVX-512 path (x86-64-v4: Skylake-SP and later Xeons, Zen 4/5).
+//
+// 8×32 float (8×16 double) micro-tiles: 16 zmm accumulators, two panel loads and eight
+// broadcasts per step of the inner dimension, all FMAs independent, enough to cover the FMA
+// latency on one- and two-FMA-port cores alike. Compiled at the baseline ISA like the rest of
+// the library; only the code after the target pragma uses AVX-512, and it runs only when
+// kernels/dispatch.cpp has checked the CPU. Nothing from std:: or Eigen is used below the pragma.
+#include "gemm_isa.hpp"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")
+
+namespace densekit {
+namespace kernels {
+namespace detail {
+namespace avx512 {
+namespace {
+
+struct VecF {
+  using T = float;
+  using V = __m512;
+  static constexpr int L = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(const T* p) { return _mm512_load_ps(p); }
+  static V loadu(const T* p) { return _mm512_loadu_ps(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static V broadcast(const T* p) { return _mm512_set1_ps(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+};
+
+struct VecD {
+  using T = double;
+  using V = __m512d;
+  static constexpr int L = 8;
+  static V zero() { return _mm512_setzero_pd(); }
+  static V load(const T* p) { return _mm512_load_pd(p); }
+  static V loadu(const T* p) { return _mm512_loadu_pd(p); }
+  static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static V broadcast(const T* p) { return _mm512_set1_pd(*p); }
+  static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+};
+
+struct Tile {
+  static constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 × 32 floats
+  static constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 × 16 doubles
+  static constexpr int kSmallRows = 3, kSmallPanels = 4;
+  static constexpr Index kPanelBytes = 16 * 1024;
+};
+
+}  // namespace
+
+#include "gemm_microkernel.inc"
+
+}  // namespace avx512
+}  // namespace detail
+}  // namespace kernels
+}  // namespace densekit
+
+#pragma GCC pop_options
+#endif
