@@ -18,6 +18,8 @@ namespace detail {
 namespace avx2 {
 namespace {
 
+#include "gemm_transpose_avx.inc"
+
 struct VecF {
   using T = float;
   using V = __m256;
@@ -29,6 +31,8 @@ struct VecF {
   static V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
+  static constexpr int kTransposeBlock = 8;
+  static void transpose_block(const T* s, Index ls, T* d, Index ld) { transpose8x8(s, ls, d, ld); }
 };
 
 struct VecD {
@@ -42,6 +46,8 @@ struct VecD {
   static V broadcast(const T* p) { return _mm256_broadcast_sd(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }
+  static constexpr int kTransposeBlock = 4;
+  static void transpose_block(const T* s, Index ls, T* d, Index ld) { transpose4x4(s, ls, d, ld); }
 };
 
 struct Tile {

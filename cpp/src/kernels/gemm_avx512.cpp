@@ -19,6 +19,8 @@ namespace detail {
 namespace avx512 {
 namespace {
 
+#include "gemm_transpose_avx.inc"
+
 struct VecF {
   using T = float;
   using V = __m512;
@@ -30,6 +32,8 @@ struct VecF {
   static V broadcast(const T* p) { return _mm512_set1_ps(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static constexpr int kTransposeBlock = 8;
+  static void transpose_block(const T* s, Index ls, T* d, Index ld) { transpose8x8(s, ls, d, ld); }
 };
 
 struct VecD {
@@ -43,6 +47,8 @@ struct VecD {
   static V broadcast(const T* p) { return _mm512_set1_pd(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static constexpr int kTransposeBlock = 4;
+  static void transpose_block(const T* s, Index ls, T* d, Index ld) { transpose4x4(s, ls, d, ld); }
 };
 
 struct Tile {

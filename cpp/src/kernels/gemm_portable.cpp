@@ -32,6 +32,7 @@ struct VecExt {
   }
   static V fma(V a, V b, V c) { return c + a * b; }  // two roundings (-ffp-contract=off)
   static V add(V a, V b) { return a + b; }
+  static constexpr int kTransposeBlock = 1;  // packing transposes element by element
 };
 
 using VecF = VecExt<float, 4>;

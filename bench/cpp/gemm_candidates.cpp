@@ -1,0 +1,407 @@
+// Which matrix-product engine densekit should use: every candidate at the workloads' shapes.
+//
+// Candidates (each only if it was found at build time; see bench/gemm_candidates.sh):
+//   eigen      Eigen 3.4 as densekit trains today: parallel.hpp's gemm() (per-thread Eigen
+//              products on column/row panels, no allocation)
+//   openblas   cblas_sgemm from the scipy-openblas32 wheel (NumPy's BLAS; DYNAMIC_ARCH)
+//   onednn     oneDNN matmul, primitives created once per shape and cached; inference weights
+//              reordered once to the layout oneDNN prefers (format_tag::any)
+//   libxsmm    JIT small-matrix kernels (Debian's libxsmm); 2 threads split the output columns
+//   engine-*   densekit's kernel layer (kernels/gemm_engine.hpp) on each ISA path this CPU runs;
+//              inference on pre-packed weights (gemm_packed)
+// For each workload product (bench/cpp/gemm_shapes.hpp) and 1 and 2 threads: the median of many
+// timed repetitions in GFLOP/s, every result checked against a naive product first. Then each
+// workload's rate (Σ flops / Σ time, hidden layers weighted by their count) and the machine's
+// peak: the best 4096² product rate among the candidates. Prints Markdown.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "densekit/kernels/gemm_engine.hpp"
+#include "densekit/parallel.hpp"
+#include "densekit/runtime/cpu_features.hpp"
+#include "gemm_shapes.hpp"
+
+#ifdef DENSEKIT_HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+#ifdef DENSEKIT_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+#ifdef DENSEKIT_HAVE_LIBXSMM
+#include <libxsmm.h>
+#endif
+
+using namespace densekit_bench;
+namespace dk = densekit::kernels;
+
+namespace {
+
+struct Buffers {
+  std::vector<float> x, w, dz, out;
+  explicit Buffers(const Product& p) {
+    auto fill = [](std::vector<float>& v, std::size_t n, unsigned seed) {
+      v.resize(n);
+      unsigned s = seed;
+      for (auto& e : v) {
+        s = s * 1664525u + 1013904223u;
+        e = float(int(s >> 9) % 2001 - 1000) * 1e-3f;
+      }
+    };
+    fill(x, std::size_t(p.B * p.IN), 1);
+    fill(w, std::size_t(p.IN * p.OUT), 2);
+    fill(dz, std::size_t(p.B * p.OUT), 3);
+    out.assign(std::size_t(std::max({p.B * p.OUT, p.IN * p.OUT, p.B * p.IN})), 0.0f);
+  }
+};
+
+std::vector<float> reference(const Product& p, const Buffers& b) {
+  std::vector<float> r(b.out.size(), 0.0f);
+  if (p.op == Op::forward)
+    dk::gemm_forward_ref(r.data(), p.OUT, b.x.data(), p.IN, b.w.data(), p.OUT, (const float*)nullptr, p.B, p.IN, p.OUT, false);
+  else if (p.op == Op::weight_grad)
+    dk::gemm_weight_grad_ref(r.data(), p.OUT, b.x.data(), p.IN, b.dz.data(), p.OUT, p.B, p.IN, p.OUT, false);
+  else
+    dk::gemm_input_grad_ref(r.data(), p.IN, b.dz.data(), p.OUT, b.w.data(), p.OUT, p.B, p.IN, p.OUT, false);
+  return r;
+}
+
+void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
+#pragma omp parallel for schedule(static) num_threads(std::min(parts, omp_get_max_threads()))
+  for (int part = 0; part < parts; ++part) body(part, parts, ctx);
+}
+
+// A candidate prepares a callable for (product, buffers, threads, inference) or says it can't.
+using Call = std::function<void()>;
+struct Candidate {
+  std::string name;
+  std::function<Call(const Product&, Buffers&, int threads, bool inference)> prepare;
+};
+
+// ---- eigen (densekit today) ----
+Candidate eigen_candidate() {
+  return {"eigen", [](const Product& p, Buffers& b, int threads, bool) -> Call {
+            using densekit::ConstMatrixMap;
+            using densekit::MatrixMap;
+            densekit::set_num_threads(threads);
+            float* out = b.out.data();
+            if (p.op == Op::forward)
+              return [&p, &b, out] {
+                densekit::gemm(MatrixMap<float>(out, p.B, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN),
+                               ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT));
+              };
+            if (p.op == Op::weight_grad)
+              return [&p, &b, out] {
+                densekit::gemm(MatrixMap<float>(out, p.IN, p.OUT),
+                               ConstMatrixMap<float>(b.x.data(), p.B, p.IN).transpose(),
+                               ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT));
+              };
+            return [&p, &b, out] {
+              densekit::gemm(MatrixMap<float>(out, p.B, p.IN), ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT),
+                             ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT).transpose());
+            };
+          }};
+}
+
+// ---- densekit's engine on one ISA path ----
+Candidate engine_candidate(dk::Isa isa) {
+  auto packed = std::make_shared<dk::PackedWeights<float>>();
+  return {std::string("engine-") + dk::isa_name(isa),
+          [isa, packed](const Product& p, Buffers& b, int threads, bool inference) -> Call {
+            dk::set_active_isa(isa);
+            omp_set_num_threads(threads);
+            const dk::Threading t{2, &omp_run};  // parts: the machine's 2 cores, whatever `threads`
+            float* out = b.out.data();
+            if (inference) {
+              packed->pack(b.w.data(), p.OUT, p.IN, p.OUT, isa);
+              return [&p, &b, out, t, packed] {
+                dk::gemm_packed(out, p.OUT, b.x.data(), p.IN, *packed, (const float*)nullptr, p.B, t);
+              };
+            }
+            if (p.op == Op::forward)
+              return [&p, &b, out, t, isa] {
+                dk::set_active_isa(isa);
+                dk::gemm_forward(out, p.OUT, b.x.data(), p.IN, b.w.data(), p.OUT, (const float*)nullptr, p.B, p.IN,
+                                 p.OUT, false, t);
+              };
+            if (p.op == Op::weight_grad)
+              return [&p, &b, out, t] {
+                dk::gemm_weight_grad(out, p.OUT, b.x.data(), p.IN, b.dz.data(), p.OUT, p.B, p.IN, p.OUT, false, t);
+              };
+            return [&p, &b, out, t] {
+              dk::gemm_input_grad(out, p.IN, b.dz.data(), p.OUT, b.w.data(), p.OUT, p.B, p.IN, p.OUT, false, t);
+            };
+          }};
+}
+
+#ifdef DENSEKIT_HAVE_OPENBLAS
+Candidate openblas_candidate() {
+  return {"openblas", [](const Product& p, Buffers& b, int threads, bool) -> Call {
+            scipy_openblas_set_num_threads(threads);
+            float* out = b.out.data();
+            const int B = int(p.B), IN = int(p.IN), OUT = int(p.OUT);
+            if (p.op == Op::forward)
+              return [=, &b] {
+                scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, OUT, IN, 1.0f, b.x.data(), IN,
+                                  b.w.data(), OUT, 0.0f, out, OUT);
+              };
+            if (p.op == Op::weight_grad)
+              return [=, &b] {
+                scipy_cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IN, OUT, B, 1.0f, b.x.data(), IN,
+                                  b.dz.data(), OUT, 0.0f, out, OUT);
+              };
+            return [=, &b] {
+              scipy_cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, IN, OUT, 1.0f, b.dz.data(), OUT,
+                                b.w.data(), OUT, 0.0f, out, IN);
+            };
+          }};
+}
+#endif
+
+#ifdef DENSEKIT_HAVE_ONEDNN
+Candidate onednn_candidate() {
+  struct State {
+    dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+    dnnl::stream stream{engine};
+  };
+  auto state = std::make_shared<State>();
+  return {"onednn", [state](const Product& p, Buffers& b, int threads, bool inference) -> Call {
+            using dnnl::memory;
+            omp_set_num_threads(threads);
+            const memory::dim B = p.B, IN = p.IN, OUT = p.OUT;
+            auto md = [](memory::dims dims, memory::dims strides) {
+              return memory::desc(dims, memory::data_type::f32, strides);
+            };
+            memory::desc src, wei, dst;
+            float *src_ptr, *wei_ptr;
+            if (p.op == Op::forward) {
+              src = md({B, IN}, {IN, 1}), wei = md({IN, OUT}, {OUT, 1}), dst = md({B, OUT}, {OUT, 1});
+              src_ptr = b.x.data(), wei_ptr = b.w.data();
+            } else if (p.op == Op::weight_grad) {  // xᵀ (IN,B)·dz (B,OUT)
+              src = md({IN, B}, {1, IN}), wei = md({B, OUT}, {OUT, 1}), dst = md({IN, OUT}, {OUT, 1});
+              src_ptr = b.x.data(), wei_ptr = b.dz.data();
+            } else {  // dz (B,OUT)·wᵀ (OUT,IN)
+              src = md({B, OUT}, {OUT, 1}), wei = md({OUT, IN}, {1, OUT}), dst = md({B, IN}, {IN, 1});
+              src_ptr = b.dz.data(), wei_ptr = b.w.data();
+            }
+            memory::desc wei_any = inference ? memory::desc({IN, OUT}, memory::data_type::f32, memory::format_tag::any) : wei;
+            auto pd = dnnl::matmul::primitive_desc(state->engine, src, wei_any, dst);
+            auto prim = std::make_shared<dnnl::matmul>(pd);
+            memory src_m(src, state->engine, src_ptr), dst_m(dst, state->engine, b.out.data());
+            memory wei_m(wei, state->engine, wei_ptr);
+            if (inference && pd.weights_desc() != wei) {  // reordered once, as a serving user would
+              memory packed(pd.weights_desc(), state->engine);
+              dnnl::reorder(wei_m, packed).execute(state->stream, wei_m, packed);
+              state->stream.wait();
+              wei_m = packed;
+            }
+            return [state, prim, src_m, wei_m, dst_m] {
+              prim->execute(state->stream, {{DNNL_ARG_SRC, src_m}, {DNNL_ARG_WEIGHTS, wei_m}, {DNNL_ARG_DST, dst_m}});
+              state->stream.wait();
+            };
+          }};
+}
+#endif
+
+#ifdef DENSEKIT_HAVE_LIBXSMM
+// Column-major kernels on our row-major data: C' = A'·B' with C' = outᵀ.
+Candidate libxsmm_candidate() {
+  return {"libxsmm", [](const Product& p, Buffers& b, int threads, bool) -> Call {
+            const libxsmm_blasint B = p.B, IN = p.IN, OUT = p.OUT;
+            libxsmm_blasint m, n, k, lda, ldb, ldc;
+            int flags = 0;
+            const float *A, *Bm;
+            libxsmm_blasint b_col_stride;  // elements between columns n of B'
+            if (p.op == Op::forward) {  // zᵀ (OUT,B) = wᵀ (OUT,IN)·xᵀ (IN,B)
+              m = OUT, n = B, k = IN, lda = OUT, ldb = IN, ldc = OUT, A = b.w.data(), Bm = b.x.data(), b_col_stride = IN;
+            } else if (p.op == Op::weight_grad) {  // dwᵀ (OUT,IN) = dzᵀ (OUT,B)·x (B,IN)
+              m = OUT, n = IN, k = B, lda = OUT, ldb = IN, ldc = OUT, A = b.dz.data(), Bm = b.x.data(), b_col_stride = 1;
+              flags = LIBXSMM_GEMM_FLAG_TRANS_B;
+            } else {  // dxᵀ (IN,B) = w (IN,OUT)·dzᵀ (OUT,B)
+              m = IN, n = B, k = OUT, lda = OUT, ldb = OUT, ldc = IN, A = b.w.data(), Bm = b.dz.data(), b_col_stride = OUT;
+              flags = LIBXSMM_GEMM_FLAG_TRANS_A;
+            }
+            const float alpha = 1.0f, beta = 0.0f;
+            const int parts = threads > 1 && n >= 2 ? 2 : 1;
+            std::vector<libxsmm_smmfunction> kernels;
+            std::vector<libxsmm_blasint> starts;
+            for (int t = 0; t < parts; ++t) {
+              const libxsmm_blasint n0 = n * t / parts, n1 = n * (t + 1) / parts;
+              libxsmm_smmfunction f = libxsmm_smmdispatch(m, n1 - n0, k, &lda, &ldb, &ldc, &alpha, &beta, &flags, nullptr);
+              if (!f) return nullptr;
+              kernels.push_back(f);
+              starts.push_back(n0);
+            }
+            float* out = b.out.data();
+            return [=] {
+#pragma omp parallel for num_threads(parts)
+              for (int t = 0; t < parts; ++t)
+                kernels[t](A, Bm + starts[t] * b_col_stride, out + starts[t] * ldc);
+            };
+          }};
+}
+#endif
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median seconds per call over `samples` timed batches of calls (~target_s each).
+double time_call(const Call& call, int samples, double target_s) {
+  auto t0 = std::chrono::steady_clock::now();
+  int warm = 0;
+  while (warm < 3 || seconds_since(t0) < 0.02) {
+    call();
+    ++warm;
+  }
+  const double per_call = seconds_since(t0) / warm;
+  const int iters = std::max(1, int(target_s / per_call));
+  std::vector<double> times;
+  for (int s = 0; s < samples; ++s) {
+    t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i) call();
+    times.push_back(seconds_since(t0) / iters);
+  }
+  std::nth_element(times.begin(), times.begin() + samples / 2, times.end());
+  return times[std::size_t(samples / 2)];
+}
+
+bool close_to(const std::vector<float>& got, const std::vector<float>& want, std::size_t n) {
+  double scale = 1e-30, err = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    scale = std::max(scale, double(std::fabs(want[i])));
+    err = std::max(err, double(std::fabs(got[i] - want[i])));
+  }
+  return err <= 1e-4 * scale;
+}
+
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string a, b, c;
+  f >> a >> b >> c;
+  return a + " " + b + " " + c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int samples = 9;
+  double target = 0.01;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--quick")) quick = true, samples = 5, target = 0.004;
+  }
+  std::vector<Candidate> candidates = {eigen_candidate()};
+#ifdef DENSEKIT_HAVE_OPENBLAS
+  candidates.push_back(openblas_candidate());
+#endif
+#ifdef DENSEKIT_HAVE_ONEDNN
+  candidates.push_back(onednn_candidate());
+#endif
+#ifdef DENSEKIT_HAVE_LIBXSMM
+  libxsmm_init();
+  candidates.push_back(libxsmm_candidate());
+#endif
+  for (int i = dk::kIsaCount - 1; i >= 0; --i)
+    if (dk::isa_supported(dk::Isa(i))) candidates.push_back(engine_candidate(dk::Isa(i)));
+
+  const auto& f = densekit::runtime::cpu_features();
+  std::printf("CPU: %s; avx2 %d fma %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d avxvnni %d avx512bf16 %d\n",
+              densekit::runtime::cpu_model_name(), f.avx2, f.fma, f.avx512f, f.avx512bw, f.avx512vl,
+              f.avx512vnni, f.avxvnni, f.avx512bf16);
+  std::printf("load average at start: %s; float32; median of %d samples of >= %.0f ms; GFLOP/s\n\n",
+              load_average().c_str(), samples, target * 1e3);
+
+  // Header: candidate × threads.
+  std::printf("| workload | product | M×N×K |");
+  for (const auto& c : candidates) std::printf(" %s 1t | %s 2t |", c.name.c_str(), c.name.c_str());
+  std::printf("\n|---|---|---|");
+  for (std::size_t i = 0; i < candidates.size(); ++i) std::printf("---|---|");
+  std::printf("\n");
+
+  struct Total { double flops = 0, seconds = 0; bool complete = true; };
+  std::map<std::string, std::vector<Total>> totals;  // workload -> per (candidate, threads)
+  std::vector<std::string> order;
+  for (const Workload& wl : workloads()) {
+    order.push_back(wl.name);
+    auto& tot = totals[wl.name];
+    tot.assign(candidates.size() * 2, Total{});
+    for (const Product& p : wl.products) {
+      Buffers buffers(p);
+      const std::vector<float> want = reference(p, buffers);
+      const std::size_t n = std::size_t(p.op == Op::forward ? p.B * p.OUT : p.op == Op::weight_grad ? p.IN * p.OUT : p.B * p.IN);
+      std::printf("| %s | %s%s | %s |", wl.name.c_str(), op_name(p.op),
+                  p.repeat > 1 ? (" ×" + std::to_string(p.repeat)).c_str() : "", p.mnk().c_str());
+      for (std::size_t c = 0; c < candidates.size(); ++c)
+        for (int threads = 1; threads <= 2; ++threads) {
+          Total& t = tot[c * 2 + std::size_t(threads - 1)];
+          Call call = candidates[c].prepare(p, buffers, threads, wl.inference);
+          if (!call) {
+            std::printf(" n/a |");
+            t.complete = false;
+            continue;
+          }
+          std::fill(buffers.out.begin(), buffers.out.end(), 0.0f);
+          call();
+          if (!close_to(buffers.out, want, n)) {
+            std::printf(" WRONG |");
+            t.complete = false;
+            continue;
+          }
+          const double s = time_call(call, p.B == 1 ? samples * 3 : samples, target);
+          t.flops += p.flops() * p.repeat;
+          t.seconds += s * p.repeat;
+          std::printf(" %.1f |", p.flops() / s * 1e-9);
+          std::fflush(stdout);
+        }
+      std::printf("\n");
+    }
+  }
+  std::printf("\nPer workload (Σ flops / Σ time of its products; hidden layers weighted by count):\n\n");
+  std::printf("| workload |");
+  for (const auto& c : candidates) std::printf(" %s 1t | %s 2t |", c.name.c_str(), c.name.c_str());
+  std::printf("\n|---|");
+  for (std::size_t i = 0; i < candidates.size(); ++i) std::printf("---|---|");
+  std::printf("\n");
+  for (const std::string& name : order) {
+    std::printf("| %s |", name.c_str());
+    for (const Total& t : totals[name])
+      if (t.complete && t.seconds > 0)
+        std::printf(" %.1f |", t.flops / t.seconds * 1e-9);
+      else
+        std::printf(" n/a |");
+    std::printf("\n");
+  }
+
+  // The machine's peak: 4096² products, 2 threads.
+  if (!quick) {
+    const Product big{Op::forward, 4096, 4096, 4096, 1};
+    Buffers buffers(big);
+    std::printf("\nPeak, 4096×4096×4096 float32, 2 threads (load %s):", load_average().c_str());
+    double best = 0;
+    std::string who;
+    for (auto& c : candidates) {
+      if (c.name == "libxsmm" || c.name == "engine-portable") continue;  // not made for this
+      Call call = c.prepare(big, buffers, 2, false);
+      if (!call) continue;
+      const double s = time_call(call, 3, 0.5);
+      const double rate = big.flops() / s * 1e-9;
+      std::printf(" %s %.1f;", c.name.c_str(), rate);
+      std::fflush(stdout);
+      if (rate > best) best = rate, who = c.name;
+    }
+    std::printf("\nPEAK %.1f GFLOP/s (%s)\n", best, who.c_str());
+  }
+  std::printf("load average at end: %s\n", load_average().c_str());
+  return 0;
+}
