@@ -68,11 +68,21 @@ if(DENSEKIT_CPP_TESTS)
                        DEPENDS test_gemm_engine)
 endif()
 
+# The GEMM benchmarks compare with Eigen as densekit uses it (parallel.hpp's gemm()), compiled
+# for this machine as the Python package's best variant would be (-march=native).
+function(densekit_gemm_bench target source)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+  find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+  add_executable(${target} ${source} cpp/src/parallel.cpp)
+  target_link_libraries(${target} PRIVATE densekit_kernels Eigen3::Eigen OpenMP::OpenMP_CXX)
+  target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cpp/include
+                             ${CMAKE_CURRENT_SOURCE_DIR}/bench/cpp)
+  target_compile_definitions(${target} PRIVATE EIGEN_DONT_PARALLELIZE)
+  target_compile_options(${target} PRIVATE -march=native -Wall -Wextra -Wno-maybe-uninitialized)
+endfunction()
+
 if(DENSEKIT_BENCHMARKS)
-  # The engine against the Eigen product densekit trains with today (parallel.hpp's gemm()).
-  add_executable(gemm_engine_bench bench/cpp/gemm_engine_bench.cpp)
-  target_link_libraries(gemm_engine_bench PRIVATE densekit_kernels ${DENSEKIT_BENCH_CORE})
-  target_compile_options(gemm_engine_bench PRIVATE -Wall -Wextra -Wno-maybe-uninitialized)
+  densekit_gemm_bench(gemm_engine_bench bench/cpp/gemm_engine_bench.cpp)
 endif()
 
 if(DENSEKIT_GEMM_CANDIDATES)
@@ -80,13 +90,7 @@ if(DENSEKIT_GEMM_CANDIDATES)
   # bench/gemm_candidates.sh finds them and passes their locations.
   set(DENSEKIT_OPENBLAS_DIR "" CACHE PATH "scipy_openblas32 package directory (include/, lib/)")
   set(DENSEKIT_ONEDNN_PREFIX "" CACHE PATH "prefix holding include/oneapi/dnnl and lib/libdnnl.so")
-  find_package(OpenMP REQUIRED COMPONENTS CXX)
-  find_package(Eigen3 3.4 REQUIRED NO_MODULE)
-  add_executable(gemm_candidates bench/cpp/gemm_candidates.cpp cpp/src/parallel.cpp)
-  target_link_libraries(gemm_candidates PRIVATE densekit_kernels Eigen3::Eigen OpenMP::OpenMP_CXX)
-  target_include_directories(gemm_candidates PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cpp/include)
-  target_compile_definitions(gemm_candidates PRIVATE EIGEN_DONT_PARALLELIZE)
-  target_compile_options(gemm_candidates PRIVATE -march=x86-64-v3 -mtune=generic -Wall -Wextra)
+  densekit_gemm_bench(gemm_candidates bench/cpp/gemm_candidates.cpp)
   if(DENSEKIT_OPENBLAS_DIR)
     target_compile_definitions(gemm_candidates PRIVATE DENSEKIT_HAVE_OPENBLAS)
     target_include_directories(gemm_candidates PRIVATE ${DENSEKIT_OPENBLAS_DIR}/include)

@@ -12,15 +12,13 @@
 // For each workload product (bench/cpp/gemm_shapes.hpp) and 1 and 2 threads: the median of many
 // timed repetitions in GFLOP/s, every result checked against a naive product first. Then each
 // workload's rate (Σ flops / Σ time, hidden layers weighted by their count) and the machine's
-// peak: the best 4096² product rate among the candidates. Prints Markdown.
+// peak: the best 4096² product rate among the candidates. Prints Markdown. One-thread rates use
+// the process's CPU time, two-thread rates wall time (see gemm_bench_common.hpp).
 #include <omp.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,7 +28,7 @@
 #include "densekit/kernels/gemm_engine.hpp"
 #include "densekit/parallel.hpp"
 #include "densekit/runtime/cpu_features.hpp"
-#include "gemm_shapes.hpp"
+#include "gemm_bench_common.hpp"
 
 #ifdef DENSEKIT_HAVE_OPENBLAS
 #include <cblas.h>
@@ -47,50 +45,16 @@ namespace dk = densekit::kernels;
 
 namespace {
 
-struct Buffers {
-  std::vector<float> x, w, dz, out;
-  explicit Buffers(const Product& p) {
-    auto fill = [](std::vector<float>& v, std::size_t n, unsigned seed) {
-      v.resize(n);
-      unsigned s = seed;
-      for (auto& e : v) {
-        s = s * 1664525u + 1013904223u;
-        e = float(int(s >> 9) % 2001 - 1000) * 1e-3f;
-      }
-    };
-    fill(x, std::size_t(p.B * p.IN), 1);
-    fill(w, std::size_t(p.IN * p.OUT), 2);
-    fill(dz, std::size_t(p.B * p.OUT), 3);
-    out.assign(std::size_t(std::max({p.B * p.OUT, p.IN * p.OUT, p.B * p.IN})), 0.0f);
-  }
-};
-
-std::vector<float> reference(const Product& p, const Buffers& b) {
-  std::vector<float> r(b.out.size(), 0.0f);
-  if (p.op == Op::forward)
-    dk::gemm_forward_ref(r.data(), p.OUT, b.x.data(), p.IN, b.w.data(), p.OUT, (const float*)nullptr, p.B, p.IN, p.OUT, false);
-  else if (p.op == Op::weight_grad)
-    dk::gemm_weight_grad_ref(r.data(), p.OUT, b.x.data(), p.IN, b.dz.data(), p.OUT, p.B, p.IN, p.OUT, false);
-  else
-    dk::gemm_input_grad_ref(r.data(), p.IN, b.dz.data(), p.OUT, b.w.data(), p.OUT, p.B, p.IN, p.OUT, false);
-  return r;
-}
-
-void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
-#pragma omp parallel for schedule(static) num_threads(std::min(parts, omp_get_max_threads()))
-  for (int part = 0; part < parts; ++part) body(part, parts, ctx);
-}
-
 // A candidate prepares a callable for (product, buffers, threads, inference) or says it can't.
 using Call = std::function<void()>;
 struct Candidate {
   std::string name;
-  std::function<Call(const Product&, Buffers&, int threads, bool inference)> prepare;
+  std::function<Call(const Product&, Operands&, int threads, bool inference)> prepare;
 };
 
 // ---- eigen (densekit today) ----
 Candidate eigen_candidate() {
-  return {"eigen", [](const Product& p, Buffers& b, int threads, bool) -> Call {
+  return {"eigen", [](const Product& p, Operands& b, int threads, bool) -> Call {
             using densekit::ConstMatrixMap;
             using densekit::MatrixMap;
             densekit::set_num_threads(threads);
@@ -117,7 +81,7 @@ Candidate eigen_candidate() {
 Candidate engine_candidate(dk::Isa isa) {
   auto packed = std::make_shared<dk::PackedWeights<float>>();
   return {std::string("engine-") + dk::isa_name(isa),
-          [isa, packed](const Product& p, Buffers& b, int threads, bool inference) -> Call {
+          [isa, packed](const Product& p, Operands& b, int threads, bool inference) -> Call {
             dk::set_active_isa(isa);
             omp_set_num_threads(threads);
             const dk::Threading t{2, &omp_run};  // parts: the machine's 2 cores, whatever `threads`
@@ -146,7 +110,7 @@ Candidate engine_candidate(dk::Isa isa) {
 
 #ifdef DENSEKIT_HAVE_OPENBLAS
 Candidate openblas_candidate() {
-  return {"openblas", [](const Product& p, Buffers& b, int threads, bool) -> Call {
+  return {"openblas", [](const Product& p, Operands& b, int threads, bool) -> Call {
             scipy_openblas_set_num_threads(threads);
             float* out = b.out.data();
             const int B = int(p.B), IN = int(p.IN), OUT = int(p.OUT);
@@ -175,7 +139,7 @@ Candidate onednn_candidate() {
     dnnl::stream stream{engine};
   };
   auto state = std::make_shared<State>();
-  return {"onednn", [state](const Product& p, Buffers& b, int threads, bool inference) -> Call {
+  return {"onednn", [state](const Product& p, Operands& b, int threads, bool inference) -> Call {
             using dnnl::memory;
             omp_set_num_threads(threads);
             const memory::dim B = p.B, IN = p.IN, OUT = p.OUT;
@@ -216,7 +180,7 @@ Candidate onednn_candidate() {
 #ifdef DENSEKIT_HAVE_LIBXSMM
 // Column-major kernels on our row-major data: C' = A'·B' with C' = outᵀ.
 Candidate libxsmm_candidate() {
-  return {"libxsmm", [](const Product& p, Buffers& b, int threads, bool) -> Call {
+  return {"libxsmm", [](const Product& p, Operands& b, int threads, bool) -> Call {
             const libxsmm_blasint B = p.B, IN = p.IN, OUT = p.OUT;
             libxsmm_blasint m, n, k, lda, ldb, ldc;
             int flags = 0;
@@ -252,46 +216,6 @@ Candidate libxsmm_candidate() {
 }
 #endif
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Median seconds per call over `samples` timed batches of calls (~target_s each).
-double time_call(const Call& call, int samples, double target_s) {
-  auto t0 = std::chrono::steady_clock::now();
-  int warm = 0;
-  while (warm < 3 || seconds_since(t0) < 0.02) {
-    call();
-    ++warm;
-  }
-  const double per_call = seconds_since(t0) / warm;
-  const int iters = std::max(1, int(target_s / per_call));
-  std::vector<double> times;
-  for (int s = 0; s < samples; ++s) {
-    t0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < iters; ++i) call();
-    times.push_back(seconds_since(t0) / iters);
-  }
-  std::nth_element(times.begin(), times.begin() + samples / 2, times.end());
-  return times[std::size_t(samples / 2)];
-}
-
-bool close_to(const std::vector<float>& got, const std::vector<float>& want, std::size_t n) {
-  double scale = 1e-30, err = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    scale = std::max(scale, double(std::fabs(want[i])));
-    err = std::max(err, double(std::fabs(got[i] - want[i])));
-  }
-  return err <= 1e-4 * scale;
-}
-
-std::string load_average() {
-  std::ifstream f("/proc/loadavg");
-  std::string a, b, c;
-  f >> a >> b >> c;
-  return a + " " + b + " " + c;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -319,7 +243,8 @@ int main(int argc, char** argv) {
   std::printf("CPU: %s; avx2 %d fma %d avx512f %d avx512bw %d avx512vl %d avx512vnni %d avxvnni %d avx512bf16 %d\n",
               densekit::runtime::cpu_model_name(), f.avx2, f.fma, f.avx512f, f.avx512bw, f.avx512vl,
               f.avx512vnni, f.avxvnni, f.avx512bf16);
-  std::printf("load average at start: %s; float32; median of %d samples of >= %.0f ms; GFLOP/s\n\n",
+  std::printf("load average at start: %s; float32; median of %d samples of >= %.0f ms; GFLOP/s;\n"
+              "1 thread: process CPU time (robust to other jobs on the machine), 2 threads: wall time\n\n",
               load_average().c_str(), samples, target * 1e3);
 
   // Header: candidate × threads.
@@ -337,9 +262,9 @@ int main(int argc, char** argv) {
     auto& tot = totals[wl.name];
     tot.assign(candidates.size() * 2, Total{});
     for (const Product& p : wl.products) {
-      Buffers buffers(p);
+      Operands buffers(p);
       const std::vector<float> want = reference(p, buffers);
-      const std::size_t n = std::size_t(p.op == Op::forward ? p.B * p.OUT : p.op == Op::weight_grad ? p.IN * p.OUT : p.B * p.IN);
+      const std::size_t n = output_size(p);
       std::printf("| %s | %s%s | %s |", wl.name.c_str(), op_name(p.op),
                   p.repeat > 1 ? (" ×" + std::to_string(p.repeat)).c_str() : "", p.mnk().c_str());
       for (std::size_t c = 0; c < candidates.size(); ++c)
@@ -358,7 +283,7 @@ int main(int argc, char** argv) {
             t.complete = false;
             continue;
           }
-          const double s = time_call(call, p.B == 1 ? samples * 3 : samples, target);
+          const double s = time_call(call, p.B == 1 ? samples * 3 : samples, target, threads == 1 ? Clock::cpu : Clock::wall);
           t.flops += p.flops() * p.repeat;
           t.seconds += s * p.repeat;
           std::printf(" %.1f |", p.flops() / s * 1e-9);
@@ -386,7 +311,7 @@ int main(int argc, char** argv) {
   // The machine's peak: 4096² products, 2 threads.
   if (!quick) {
     const Product big{Op::forward, 4096, 4096, 4096, 1};
-    Buffers buffers(big);
+    Operands buffers(big);
     std::printf("\nPeak, 4096×4096×4096 float32, 2 threads (load %s):", load_average().c_str());
     double best = 0;
     std::string who;
@@ -394,7 +319,7 @@ int main(int argc, char** argv) {
       if (c.name == "libxsmm" || c.name == "engine-portable") continue;  // not made for this
       Call call = c.prepare(big, buffers, 2, false);
       if (!call) continue;
-      const double s = time_call(call, 3, 0.5);
+      const double s = time_call(call, 3, 0.5, Clock::wall);
       const double rate = big.flops() / s * 1e-9;
       std::printf(" %s %.1f;", c.name.c_str(), rate);
       std::fflush(stdout);

@@ -25,9 +25,13 @@ struct VecF {
   using V = __m256;
   static constexpr int L = 8;
   static V zero() { return _mm256_setzero_ps(); }
-  static V load(const T* p) { return _mm256_load_ps(p); }
   static V loadu(const T* p) { return _mm256_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm256_storeu_ps(p, v); }
+  static __m256i lanes(Index n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(n)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static V load_partial(const T* p, Index n) { return _mm256_maskload_ps(p, lanes(n)); }
+  static void store_partial(T* p, V v, Index n) { _mm256_maskstore_ps(p, lanes(n), v); }
   static V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
@@ -40,9 +44,13 @@ struct VecD {
   using V = __m256d;
   static constexpr int L = 4;
   static V zero() { return _mm256_setzero_pd(); }
-  static V load(const T* p) { return _mm256_load_pd(p); }
   static V loadu(const T* p) { return _mm256_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm256_storeu_pd(p, v); }
+  static __m256i lanes(Index n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static V load_partial(const T* p, Index n) { return _mm256_maskload_pd(p, lanes(n)); }
+  static void store_partial(T* p, V v, Index n) { _mm256_maskstore_pd(p, lanes(n), v); }
   static V broadcast(const T* p) { return _mm256_broadcast_sd(p); }
   static V fma(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm256_add_pd(a, b); }

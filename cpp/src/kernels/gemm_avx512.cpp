@@ -26,9 +26,11 @@ struct VecF {
   using V = __m512;
   static constexpr int L = 16;
   static V zero() { return _mm512_setzero_ps(); }
-  static V load(const T* p) { return _mm512_load_ps(p); }
   static V loadu(const T* p) { return _mm512_loadu_ps(p); }
   static void storeu(T* p, V v) { _mm512_storeu_ps(p, v); }
+  static __mmask16 lanes(Index n) { return __mmask16((1u << n) - 1u); }
+  static V load_partial(const T* p, Index n) { return _mm512_maskz_loadu_ps(lanes(n), p); }
+  static void store_partial(T* p, V v, Index n) { _mm512_mask_storeu_ps(p, lanes(n), v); }
   static V broadcast(const T* p) { return _mm512_set1_ps(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
@@ -41,9 +43,11 @@ struct VecD {
   using V = __m512d;
   static constexpr int L = 8;
   static V zero() { return _mm512_setzero_pd(); }
-  static V load(const T* p) { return _mm512_load_pd(p); }
   static V loadu(const T* p) { return _mm512_loadu_pd(p); }
   static void storeu(T* p, V v) { _mm512_storeu_pd(p, v); }
+  static __mmask8 lanes(Index n) { return __mmask8((1u << n) - 1u); }
+  static V load_partial(const T* p, Index n) { return _mm512_maskz_loadu_pd(lanes(n), p); }
+  static void store_partial(T* p, V v, Index n) { _mm512_mask_storeu_pd(p, lanes(n), v); }
   static V broadcast(const T* p) { return _mm512_set1_pd(*p); }
   static V fma(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }
   static V add(V a, V b) { return _mm512_add_pd(a, b); }

@@ -18,13 +18,22 @@ struct VecExt {
   typedef Scalar V __attribute__((vector_size(sizeof(Scalar) * Lanes)));
   static constexpr int L = Lanes;
   static V zero() { return V{}; }
-  static V load(const T* p) { return loadu(p); }
   static V loadu(const T* p) {
     V v;
     __builtin_memcpy(&v, p, sizeof v);
     return v;
   }
   static void storeu(T* p, V v) { __builtin_memcpy(p, &v, sizeof v); }
+  static V load_partial(const T* p, Index n) {
+    V v{};
+    for (int l = 0; l < L; ++l)
+      if (l < n) v[l] = p[l];
+    return v;
+  }
+  static void store_partial(T* p, V v, Index n) {
+    for (int l = 0; l < L; ++l)
+      if (l < n) p[l] = v[l];
+  }
   static V broadcast(const T* p) {
     V v;
     for (int l = 0; l < L; ++l) v[l] = *p;
