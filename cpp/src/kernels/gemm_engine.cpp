@@ -43,10 +43,29 @@ TileShape tile_of(const detail::GemmPath& path) {
   return sizeof(T) == 4 ? TileShape{path.mr_f32, path.nr_f32} : TileShape{path.mr_f64, path.nr_f64};
 }
 
+// This thread's packing space: grow-only, so steady state allocates nothing.
+void* thread_workspace(Index bytes) {
+  struct Space {
+    void* data = nullptr;
+    Index bytes = 0;
+    ~Space() { std::free(data); }
+  };
+  thread_local Space space;
+  if (space.bytes < bytes) {
+    void* fresh = std::aligned_alloc(64, std::size_t((bytes + 63) / 64 * 64));
+    if (!fresh) throw std::bad_alloc();
+    std::free(space.data);
+    space.data = fresh;
+    space.bytes = bytes;
+  }
+  return space.data;
+}
+
 template <class T>
 struct Split {
   const detail::GemmProblem<T>* problem;
   void (*kernel)(const detail::GemmProblem<T>&);
+  Index workspace_bytes;
   bool by_columns;
   Index unit;  // part boundaries are multiples of this many rows/columns (a tile's)
 };
@@ -63,6 +82,7 @@ void run_part(int part, int parts, void* ctx) {
   const Index end = std::min(extent, units * (part + 1) / parts * s.unit);
   if (begin >= end) return;
   detail::GemmProblem<T> sub = whole;
+  sub.workspace = static_cast<T*>(thread_workspace(s.workspace_bytes));
   if (s.by_columns) {
     sub.n = end - begin;
     sub.c += begin;
@@ -97,7 +117,7 @@ void run(const detail::GemmProblem<T>& problem, Isa isa, const Threading& thread
   }
   const detail::GemmPath& path = path_for(isa);
   const TileShape tile = tile_of<T>(path);
-  Split<T> split{&problem, path_kernel<T>(path), problem.n >= problem.m,
+  Split<T> split{&problem, path_kernel<T>(path), path.workspace_bytes, problem.n >= problem.m,
                  problem.n >= problem.m ? Index(tile.cols) : Index(tile.rows)};
   const double flops = 2.0 * double(problem.m) * double(problem.n) * double(problem.k);
   const Index extent = split.by_columns ? problem.n : problem.m;
@@ -116,7 +136,7 @@ void run(const detail::GemmProblem<T>& problem, Isa isa, const Threading& thread
 template <class T>
 void forward(T* z, Index ldz, const T* x, Index ldx, const T* w, Index ldw, const T* bias, Index B,
              Index IN, Index OUT, bool accumulate, const Threading& threading) {
-  const detail::GemmProblem<T> pr{B, OUT, IN, x, ldx, 1, w, ldw, false, false, bias, z, ldz, accumulate};
+  const detail::GemmProblem<T> pr{B, OUT, IN, x, ldx, 1, w, ldw, false, false, bias, z, ldz, accumulate, nullptr};
   run(pr, active_isa(), threading);
 }
 
@@ -124,7 +144,7 @@ template <class T>
 void weight_grad(T* dw, Index lddw, const T* x, Index ldx, const T* dz, Index lddz, Index B,
                  Index IN, Index OUT, bool accumulate, const Threading& threading) {
   // dw (IN,OUT) = xᵀ (IN,B)·dz (B,OUT): a(i,p) = x[p*ldx + i]
-  const detail::GemmProblem<T> pr{IN, OUT, B, x, 1, ldx, dz, lddz, false, false, nullptr, dw, lddw, accumulate};
+  const detail::GemmProblem<T> pr{IN, OUT, B, x, 1, ldx, dz, lddz, false, false, nullptr, dw, lddw, accumulate, nullptr};
   run(pr, active_isa(), threading);
 }
 
@@ -132,7 +152,7 @@ template <class T>
 void input_grad(T* dx, Index lddx, const T* dz, Index lddz, const T* w, Index ldw, Index B,
                 Index IN, Index OUT, bool accumulate, const Threading& threading) {
   // dx (B,IN) = dz (B,OUT)·wᵀ (OUT,IN): b(p,j) = w[j*ldw + p]
-  const detail::GemmProblem<T> pr{B, IN, OUT, dz, lddz, 1, w, ldw, true, false, nullptr, dx, lddx, accumulate};
+  const detail::GemmProblem<T> pr{B, IN, OUT, dz, lddz, 1, w, ldw, true, false, nullptr, dx, lddx, accumulate, nullptr};
   run(pr, active_isa(), threading);
 }
 
@@ -140,7 +160,7 @@ template <class T>
 void packed(T* z, Index ldz, const T* x, Index ldx, const PackedWeights<T>& w, const T* bias, Index B,
             const Threading& threading) {
   const detail::GemmProblem<T> pr{B, w.out(), w.in(), x, ldx, 1, w.data(), w.panel_width(), false, true,
-                                  bias, z, ldz, false};
+                                  bias, z, ldz, false, nullptr};
   run(pr, w.isa(), threading);
 }
 

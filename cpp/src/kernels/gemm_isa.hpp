@@ -30,10 +30,12 @@ struct GemmProblem {
   T* c;
   Index ldc;
   bool accumulate;
+  T* workspace;  // GemmPath::workspace_bytes, 64-byte aligned, this thread's: packed panel slices
 };
 
 struct GemmPath {
   int mr_f32, nr_f32, mr_f64, nr_f64;  // micro-tile: rows × columns
+  Index workspace_bytes;
   void (*gemm_f32)(const GemmProblem<float>& problem);
   void (*gemm_f64)(const GemmProblem<double>& problem);
 };
