@@ -9,8 +9,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 namespace densekit {
 namespace kernels {
@@ -63,6 +67,7 @@ struct Tile {
   static constexpr int kMrF64 = 6, kNvF64 = 2;  // 6 × 8 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 2;
   static constexpr Index kPanelBytes = 64 * 1024;
+  static constexpr Index kRowBlockBytes = 512 * 1024;
 };
 
 }  // namespace
@@ -74,5 +79,9 @@ struct Tile {
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif

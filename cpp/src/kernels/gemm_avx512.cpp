@@ -10,8 +10,12 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")
+#endif
 
 namespace densekit {
 namespace kernels {
@@ -60,6 +64,7 @@ struct Tile {
   static constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 × 16 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 4;
   static constexpr Index kPanelBytes = 64 * 1024;
+  static constexpr Index kRowBlockBytes = 512 * 1024;
 };
 
 }  // namespace
@@ -71,5 +76,9 @@ struct Tile {
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif
