@@ -316,6 +316,36 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
+  // Batch invariance as a user sees it: W1's first layer forward (inference weights), rows of a
+  // 256-row batch against the same rows predicted one at a time and as a 7-row batch.
+  if (!peak_only) {
+    const Product full{Op::forward, 256, 784, 300, 1};
+    std::printf("\nBatch invariance, 784→300 forward, 1 thread: rows of a 256-row batch that differ in any bit "
+                "when computed in a batch of 1 or 7:\n\n| candidate | rows differing |\n|---|---|\n");
+    for (auto& c : candidates) {
+      Operands all(full);
+      Call call = c.prepare(full, all, 1, true);
+      if (!call) continue;
+      call();
+      const std::vector<float> whole(all.out.begin(), all.out.begin() + 256 * 300);
+      int differing = 0, checked = 0;
+      for (long b : {1L, 7L}) {
+        const Product part{Op::forward, b, 784, 300, 1};
+        for (long first = 0; first + b <= 256; first += b == 1 ? 51 : 49) {
+          Operands some(part);
+          std::copy_n(all.x.begin() + first * 784, b * 784, some.x.begin());
+          some.w = all.w;
+          Call one = c.prepare(part, some, 1, true);
+          one();
+          for (long r = 0; r < b; ++r, ++checked)
+            differing += std::memcmp(&some.out[std::size_t(r * 300)], &whole[std::size_t((first + r) * 300)],
+                                     300 * sizeof(float)) != 0;
+        }
+      }
+      std::printf("| %s | %d of %d |\n", c.name.c_str(), differing, checked);
+    }
+  }
+
   // The machine's peak: 4096² products; one thread in CPU time (robust on a busy machine; the
   // 2-core figure is twice that) and two threads in wall time.
   if (!quick) {
