@@ -219,6 +219,7 @@ Candidate libxsmm_candidate() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_densekit_openmp_waits(argv);
   int samples = 9;
   double target = 0.01;
   bool quick = false, peak_only = false;

@@ -72,6 +72,7 @@ Call engine_call(const Product& p, Operands& b, bool inference, dk::PackedWeight
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_densekit_openmp_waits(argv);
   std::vector<int> thread_counts = {1, 2};
   double peak = 0;
   int samples = 9;
