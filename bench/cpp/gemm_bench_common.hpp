@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "densekit/kernels/gemm_engine.hpp"
+#include "densekit/parallel.hpp"
 
 namespace densekit_bench {
 
@@ -124,6 +125,27 @@ inline bool close_to(const std::vector<float>& got, const std::vector<float>& wa
     err = std::max(err, double(std::fabs(got[i] - want[i])));
   }
   return err <= 1e-4 * scale;
+}
+
+// Eigen as densekit trains today: dense.hpp's three products through parallel.hpp's gemm().
+inline std::function<void()> eigen_call(const Product& p, Operands& b) {
+  using densekit::ConstMatrixMap;
+  using densekit::MatrixMap;
+  float* out = b.out.data();
+  if (p.op == Op::forward)
+    return [&p, &b, out] {
+      densekit::gemm(MatrixMap<float>(out, p.B, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN),
+                     ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT));
+    };
+  if (p.op == Op::weight_grad)
+    return [&p, &b, out] {
+      densekit::gemm(MatrixMap<float>(out, p.IN, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN).transpose(),
+                     ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT));
+    };
+  return [&p, &b, out] {
+    densekit::gemm(MatrixMap<float>(out, p.B, p.IN), ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT),
+                   ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT).transpose());
+  };
 }
 
 // Runs body(part, parts, ctx) for every part on OpenMP threads (the engine's Threading::run).

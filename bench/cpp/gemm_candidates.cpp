@@ -26,7 +26,6 @@
 #include <vector>
 
 #include "densekit/kernels/gemm_engine.hpp"
-#include "densekit/parallel.hpp"
 #include "densekit/runtime/cpu_features.hpp"
 #include "gemm_bench_common.hpp"
 
@@ -55,25 +54,8 @@ struct Candidate {
 // ---- eigen (densekit today) ----
 Candidate eigen_candidate() {
   return {"eigen", [](const Product& p, Operands& b, int threads, bool) -> Call {
-            using densekit::ConstMatrixMap;
-            using densekit::MatrixMap;
             densekit::set_num_threads(threads);
-            float* out = b.out.data();
-            if (p.op == Op::forward)
-              return [&p, &b, out] {
-                densekit::gemm(MatrixMap<float>(out, p.B, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN),
-                               ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT));
-              };
-            if (p.op == Op::weight_grad)
-              return [&p, &b, out] {
-                densekit::gemm(MatrixMap<float>(out, p.IN, p.OUT),
-                               ConstMatrixMap<float>(b.x.data(), p.B, p.IN).transpose(),
-                               ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT));
-              };
-            return [&p, &b, out] {
-              densekit::gemm(MatrixMap<float>(out, p.B, p.IN), ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT),
-                             ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT).transpose());
-            };
+            return eigen_call(p, b);
           }};
 }
 

@@ -66,8 +66,6 @@ struct Tile {
   static constexpr int kMrF32 = 6, kNvF32 = 2;  // 6 × 16 floats
   static constexpr int kMrF64 = 6, kNvF64 = 2;  // 6 × 8 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 2;
-  static constexpr Index kPanelBytes = 64 * 1024;
-  static constexpr Index kRowBlockBytes = 512 * 1024;
 };
 
 }  // namespace

@@ -63,8 +63,6 @@ struct Tile {
   static constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 × 32 floats
   static constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 × 16 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 4;
-  static constexpr Index kPanelBytes = 64 * 1024;
-  static constexpr Index kRowBlockBytes = 512 * 1024;
 };
 
 }  // namespace

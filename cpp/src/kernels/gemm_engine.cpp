@@ -276,38 +276,39 @@ template class PackedWeights<double>;
 
 // ---- references: the contract's chain with a plain multiply and add ----
 
+namespace {
+// c (m,n): acc = (accumulate ? c : 0) [+ bias]; acc = acc + a(i,p)·b(p,j) for p = 0..k-1.
+template <class T, class A, class B>
+void chain_ref(T* c, Index ldc, Index m, Index n, Index k, A a, B b, const T* bias, bool accumulate) {
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < n; ++j) {
+      T acc = accumulate ? c[i * ldc + j] : T(0);
+      if (bias) acc = acc + bias[j];
+      for (Index p = 0; p < k; ++p) acc = acc + a(i, p) * b(p, j);
+      c[i * ldc + j] = acc;
+    }
+}
+}  // namespace
+
 template <class T>
 void gemm_forward_ref(T* z, Index ldz, const T* x, Index ldx, const T* w, Index ldw, const T* bias,
                       Index B, Index IN, Index OUT, bool accumulate) {
-  for (Index i = 0; i < B; ++i)
-    for (Index j = 0; j < OUT; ++j) {
-      T acc = accumulate ? z[i * ldz + j] : T(0);
-      if (bias) acc = acc + bias[j];
-      for (Index p = 0; p < IN; ++p) acc = acc + x[i * ldx + p] * w[p * ldw + j];
-      z[i * ldz + j] = acc;
-    }
+  chain_ref(z, ldz, B, OUT, IN, [=](Index i, Index p) { return x[i * ldx + p]; },
+            [=](Index p, Index j) { return w[p * ldw + j]; }, bias, accumulate);
 }
 
 template <class T>
 void gemm_weight_grad_ref(T* dw, Index lddw, const T* x, Index ldx, const T* dz, Index lddz, Index B,
                           Index IN, Index OUT, bool accumulate) {
-  for (Index i = 0; i < IN; ++i)
-    for (Index j = 0; j < OUT; ++j) {
-      T acc = accumulate ? dw[i * lddw + j] : T(0);
-      for (Index p = 0; p < B; ++p) acc = acc + x[p * ldx + i] * dz[p * lddz + j];
-      dw[i * lddw + j] = acc;
-    }
+  chain_ref(dw, lddw, IN, OUT, B, [=](Index i, Index p) { return x[p * ldx + i]; },
+            [=](Index p, Index j) { return dz[p * lddz + j]; }, static_cast<const T*>(nullptr), accumulate);
 }
 
 template <class T>
 void gemm_input_grad_ref(T* dx, Index lddx, const T* dz, Index lddz, const T* w, Index ldw, Index B,
                          Index IN, Index OUT, bool accumulate) {
-  for (Index i = 0; i < B; ++i)
-    for (Index j = 0; j < IN; ++j) {
-      T acc = accumulate ? dx[i * lddx + j] : T(0);
-      for (Index p = 0; p < OUT; ++p) acc = acc + dz[i * lddz + p] * w[j * ldw + p];
-      dx[i * lddx + j] = acc;
-    }
+  chain_ref(dx, lddx, B, IN, OUT, [=](Index i, Index p) { return dz[i * lddz + p]; },
+            [=](Index p, Index j) { return w[j * ldw + p]; }, static_cast<const T*>(nullptr), accumulate);
 }
 
 template <class T>

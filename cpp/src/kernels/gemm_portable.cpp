@@ -51,8 +51,6 @@ struct Tile {
   static constexpr int kMrF32 = 4, kNvF32 = 2;  // 4 × 8 floats
   static constexpr int kMrF64 = 4, kNvF64 = 2;  // 4 × 4 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 2;
-  static constexpr Index kPanelBytes = 64 * 1024;
-  static constexpr Index kRowBlockBytes = 512 * 1024;
 };
 
 }  // namespace
