@@ -18,7 +18,6 @@
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx2 {
 namespace {
 
@@ -73,7 +72,6 @@ struct Tile {
 #include "gemm_microkernel.inc"
 
 }  // namespace avx2
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 

@@ -19,7 +19,6 @@
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx512 {
 namespace {
 
@@ -70,7 +69,6 @@ struct Tile {
 #include "gemm_microkernel.inc"
 
 }  // namespace avx512
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 

@@ -20,10 +20,10 @@ namespace {
 const detail::GemmPath& path_for(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(__i386__)
-    case Isa::avx512: return detail::avx512::gemm_path;
-    case Isa::avx2: return detail::avx2::gemm_path;
+    case Isa::avx512: return avx512::gemm_path;
+    case Isa::avx2: return avx2::gemm_path;
 #endif
-    default: return detail::portable::gemm_path;
+    default: return portable::gemm_path;
   }
 }
 

@@ -8,7 +8,6 @@
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace portable {
 namespace {
 
@@ -58,6 +57,5 @@ struct Tile {
 #include "gemm_microkernel.inc"
 
 }  // namespace portable
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
