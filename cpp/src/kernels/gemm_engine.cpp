@@ -213,6 +213,7 @@ PackedWeights<T>::PackedWeights(PackedWeights&& other) noexcept
       in_(std::exchange(other.in_, 0)),
       out_(std::exchange(other.out_, 0)),
       nr_(std::exchange(other.nr_, 0)),
+      bytes_(std::exchange(other.bytes_, 0)),
       isa_(other.isa_) {}
 
 template <class T>
@@ -224,6 +225,7 @@ PackedWeights<T>& PackedWeights<T>::operator=(PackedWeights&& other) noexcept {
     in_ = std::exchange(other.in_, 0);
     out_ = std::exchange(other.out_, 0);
     nr_ = std::exchange(other.nr_, 0);
+    bytes_ = std::exchange(other.bytes_, 0);
     isa_ = other.isa_;
   }
   return *this;
@@ -243,7 +245,11 @@ void PackedWeights<T>::pack(const T* w, Index ldw, Index in, Index out, Isa isa)
                                 isa_name(isa) + " path");
   const Index nr = tile_of<T>(path_for(isa)).cols;
   const Index panels = (out + nr - 1) / nr;
-  const std::size_t need = std::size_t(panels) * std::size_t(in) * std::size_t(nr);
+  // A last panel at most half full is stored half as wide (the kernels run half-width tiles
+  // on it): less to read at batch 1, where the weights' bytes are the cost.
+  const Index tail = out - (panels - 1) * nr;
+  const Index last_width = panels > 0 && tail <= nr / 2 ? nr / 2 : nr;
+  const std::size_t need = std::size_t(in) * std::size_t((panels > 0 ? panels - 1 : 0) * nr + (panels > 0 ? last_width : 0));
   if (need > capacity_) {
     const std::size_t bytes = (need * sizeof(T) + 63) / 64 * 64;
     T* fresh = static_cast<T*>(std::aligned_alloc(64, bytes));
@@ -257,18 +263,20 @@ void PackedWeights<T>::pack(const T* w, Index ldw, Index in, Index out, Isa isa)
   nr_ = nr;
   isa_ = isa;
   for (Index q = 0; q < panels; ++q) {
-    const Index j0 = q * nr, cols = std::min(nr, out - j0);
+    const Index j0 = q * nr, cols = std::min(nr, out - j0), width = q + 1 == panels ? last_width : nr;
     T* panel = data_ + std::size_t(q) * std::size_t(in * nr);
     for (Index p = 0; p < in; ++p) {
-      std::memcpy(panel + p * nr, w + p * ldw + j0, std::size_t(cols) * sizeof(T));
-      std::fill(panel + p * nr + cols, panel + (p + 1) * nr, T(0));
+      std::memcpy(panel + p * width, w + p * ldw + j0, std::size_t(cols) * sizeof(T));
+      std::fill(panel + p * width + cols, panel + (p + 1) * width, T(0));
     }
   }
+  bytes_ = need * sizeof(T);
 }
 
 template <class T>
 void PackedWeights<T>::clear() {
   in_ = out_ = 0;
+  bytes_ = 0;
 }
 
 template class PackedWeights<float>;
