@@ -69,7 +69,9 @@ if(DENSEKIT_CPP_TESTS)
 endif()
 
 # The GEMM benchmarks compare with Eigen as densekit uses it (parallel.hpp's gemm()), compiled
-# for this machine as the Python package's best variant would be (-march=native).
+# for this machine as the Python package's best variant would be (-march=native), or for another
+# module's level (DENSEKIT_BENCH_MARCH=x86-64-v3: the AVX2 module an AVX2-only CPU loads).
+set(DENSEKIT_BENCH_MARCH "native" CACHE STRING "-march for the Eigen side of the GEMM benchmarks")
 function(densekit_gemm_bench target source)
   find_package(OpenMP REQUIRED COMPONENTS CXX)
   find_package(Eigen3 3.4 REQUIRED NO_MODULE)
@@ -78,7 +80,7 @@ function(densekit_gemm_bench target source)
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/cpp/include
                              ${CMAKE_CURRENT_SOURCE_DIR}/bench/cpp)
   target_compile_definitions(${target} PRIVATE EIGEN_DONT_PARALLELIZE)
-  target_compile_options(${target} PRIVATE -march=native -Wall -Wextra -Wno-maybe-uninitialized)
+  target_compile_options(${target} PRIVATE -march=${DENSEKIT_BENCH_MARCH} -Wall -Wextra -Wno-maybe-uninitialized)
 endfunction()
 
 if(DENSEKIT_BENCHMARKS)
