@@ -1,0 +1,156 @@
+// Pruned weights: building the sliced-ELLPACK format and splitting the forward between threads.
+// Baseline code only; the vector kernels live in compressed_<isa>.cpp.
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "compressed_isa.hpp"
+#include "densekit/kernels/sparse_gemm.hpp"
+
+namespace densekit {
+namespace kernels {
+
+namespace {
+
+const detail::CompressedPath& compressed_for(Isa isa) {
+  switch (isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    case Isa::avx512: return detail::avx512::compressed_path;
+    case Isa::avx2: return detail::avx2::compressed_path;
+#endif
+    default: return detail::portable::compressed_path;
+  }
+}
+
+constexpr Index kRowUnit = 4;
+
+struct SparseSplit {
+  detail::SparseProblem whole;
+  const detail::CompressedPath* path;
+  bool by_rows;
+};
+
+void sparse_part(int part, int parts, void* ctx) {
+  const SparseSplit& s = *static_cast<const SparseSplit*>(ctx);
+  detail::SparseProblem sub = s.whole;
+  if (s.by_rows) {
+    const Index units = (s.whole.m + kRowUnit - 1) / kRowUnit;
+    const Index begin = std::min(s.whole.m, units * part / parts * kRowUnit);
+    const Index end = std::min(s.whole.m, units * (part + 1) / parts * kRowUnit);
+    sub.m = end - begin;
+    sub.x += begin * s.whole.ldx;
+    sub.z += begin * s.whole.ldz;
+  } else {
+    // Equal shares of stored entries (slices differ in length).
+    const Index* sb = s.whole.slice_begin;
+    const Index total = sb[s.whole.last_slice];
+    const auto cut = [&](int q) {
+      return Index(std::lower_bound(sb, sb + s.whole.last_slice, total * q / parts) - sb);
+    };
+    sub.first_slice = part == 0 ? 0 : cut(part);
+    sub.last_slice = part + 1 == parts ? s.whole.last_slice : cut(part + 1);
+  }
+  if (sub.m > 0 && sub.first_slice < sub.last_slice) s.path->sparse(sub);
+}
+
+}  // namespace
+
+SparseWeights::~SparseWeights() { std::free(block_); }
+
+SparseWeights::SparseWeights(SparseWeights&& other) noexcept { *this = std::move(other); }
+
+SparseWeights& SparseWeights::operator=(SparseWeights&& other) noexcept {
+  if (this != &other) {
+    std::free(block_);
+    block_ = std::exchange(other.block_, nullptr);
+    capacity_ = std::exchange(other.capacity_, 0);
+    slice_begin_ = std::exchange(other.slice_begin_, nullptr);
+    rows_ = std::exchange(other.rows_, nullptr);
+    values_ = std::exchange(other.values_, nullptr);
+    in_ = std::exchange(other.in_, 0);
+    out_ = std::exchange(other.out_, 0);
+    nnz_ = std::exchange(other.nnz_, 0);
+    isa_ = other.isa_;
+  }
+  return *this;
+}
+
+void SparseWeights::pack(const float* w, Index ldw, Index in, Index out) { pack(w, ldw, in, out, active_isa()); }
+
+void SparseWeights::pack(const float* w, Index ldw, Index in, Index out, Isa isa) {
+  if (in < 0 || out < 0 || ldw < out)
+    throw std::invalid_argument("SparseWeights::pack: need in >= 0, out >= 0 and ldw >= out");
+  if (in > kSparseMaxInner)
+    throw std::invalid_argument("SparseWeights::pack: in = " + std::to_string(in) + " exceeds " +
+                                std::to_string(kSparseMaxInner) + " (row indices are 16-bit)");
+  if (!isa_supported(isa))
+    throw std::invalid_argument(std::string("SparseWeights::pack: this CPU cannot run the ") + isa_name(isa) + " path");
+  const Index slices = (out + kSparseSliceCols - 1) / kSparseSliceCols;
+  std::vector<Index> count(std::size_t(slices) * kSparseSliceCols, 0);
+  Index nnz = 0;
+  for (Index k = 0; k < in; ++k)
+    for (Index j = 0; j < out; ++j)
+      if (w[k * ldw + j] != 0.0f) ++count[std::size_t(j)], ++nnz;
+  std::vector<Index> begin(std::size_t(slices) + 1, 0);
+  for (Index s = 0; s < slices; ++s) {
+    Index len = 0;
+    for (Index c = 0; c < kSparseSliceCols; ++c) len = std::max(len, count[std::size_t(s * kSparseSliceCols + c)]);
+    begin[std::size_t(s) + 1] = begin[std::size_t(s)] + len;
+  }
+  const Index entries = begin[std::size_t(slices)];
+  const std::size_t lanes = std::size_t(entries) * kSparseSliceCols;
+  const std::size_t offsets_bytes = (std::size_t(slices + 1) * sizeof(Index) + 63) / 64 * 64;
+  const std::size_t values_bytes = (lanes * sizeof(float) + 63) / 64 * 64;
+  const std::size_t need = offsets_bytes + values_bytes + lanes * sizeof(std::uint16_t);
+  if (need > capacity_) {
+    void* fresh = std::aligned_alloc(64, (need + 63) / 64 * 64);
+    if (!fresh) throw std::bad_alloc();
+    std::free(block_);
+    block_ = fresh;
+    capacity_ = need;
+  }
+  slice_begin_ = static_cast<Index*>(block_);
+  values_ = reinterpret_cast<float*>(static_cast<char*>(block_) + offsets_bytes);
+  rows_ = reinterpret_cast<std::uint16_t*>(static_cast<char*>(block_) + offsets_bytes + values_bytes);
+  std::copy(begin.begin(), begin.end(), slice_begin_);
+  std::fill(values_, values_ + lanes, 0.0f);
+  std::fill(rows_, rows_ + lanes, std::uint16_t(0));
+  for (Index j = 0; j < out; ++j) {
+    const Index s = j / kSparseSliceCols, c = j % kSparseSliceCols;
+    Index t = begin[std::size_t(s)];
+    for (Index k = 0; k < in; ++k) {
+      const float v = w[k * ldw + j];
+      if (v == 0.0f) continue;
+      values_[t * kSparseSliceCols + c] = v;
+      rows_[t * kSparseSliceCols + c] = std::uint16_t(k);
+      ++t;
+    }
+  }
+  in_ = in, out_ = out, nnz_ = nnz, isa_ = isa;
+}
+
+void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWeights& w, const float* bias, Index B,
+                 const Threading& threading) {
+  if (B <= 0 || w.out() <= 0) return;
+  SparseSplit split{{B, x, ldx, w.slice_begin(), w.rows(), w.values(), 0, w.slices(), w.out(), bias, z, ldz},
+                    &compressed_for(w.isa()), B >= 4 * kRowUnit};
+  // A parallel region pays off from about the work of a dense product of kParallelGemmFlops.
+  const double flops = 2.0 * double(B) * double(w.entries()) * kSparseSliceCols;
+  int parts = 1;
+  if (flops >= kParallelGemmFlops && threading.max_parts > 1) {
+    const Index units = split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.slices();
+    parts = int(std::max<Index>(1, std::min<Index>(threading.max_parts, units)));
+  }
+  if (parts <= 1 || threading.run == nullptr) {
+    for (int p = 0; p < parts; ++p) sparse_part(p, parts, &split);
+    return;
+  }
+  threading.run(parts, &sparse_part, &split);
+}
+
+}  // namespace kernels
+}  // namespace densekit
