@@ -19,10 +19,10 @@
 #include <string>
 #include <vector>
 
-// #include "densekit/kernels/f16.hpp"
+#include "densekit/kernels/f16.hpp"
 #include "densekit/kernels/gemm_engine.hpp"
 #include "densekit/kernels/qgemm.hpp"
-// #include "densekit/kernels/sparse_gemm.hpp"
+#include "densekit/kernels/sparse_gemm.hpp"
 #include "densekit/parallel.hpp"
 #include "densekit/runtime/cpu_features.hpp"
 #include "gemm_bench_common.hpp"
@@ -91,6 +91,23 @@ double measure(const std::function<void()>& call, const Options& o, Clock clock 
   return time_call(call, o.samples, o.target, clock);
 }
 
+void print_rows(const char* title, const std::vector<Row>& rows) {
+  std::printf("\n## %s\n\n| kernel | layer | batch | µs/call | GOP/s | time vs fp32 |\n|---|---|---|---|---|---|\n",
+              title);
+  for (const Row& r : rows) {
+    double base = 0;
+    for (const Row& q : rows)
+      if (q.layer == r.layer && q.B == r.B && q.kernel.rfind("fp32", 0) == 0 &&
+          (q.kernel.find("2 threads") != std::string::npos) == (r.kernel.find("2 threads") != std::string::npos)) {
+        base = q.seconds;
+        break;
+      }
+    std::printf("| %s | %s | %ld | %.2f | %.1f | %.2f× |\n", r.kernel.c_str(), r.layer.c_str(), long(r.B),
+                r.seconds * 1e6, r.ops / r.seconds * 1e-9, base > 0 ? r.seconds / base : 0.0);
+  }
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,47 +128,163 @@ int main(int argc, char** argv) {
               f.avxvnni, dk::isa_name(dk::active_isa()), dk::int8_path_name(dk::active_int8_path()),
               load_average().c_str(), o.samples);
   const W1 net;
-  std::vector<Row> rows;
   std::vector<float> x = values(std::size_t(256 * 784), 5, 0.0f, 1.0f);
   std::vector<float> z(std::size_t(256 * 784)), z2(z.size());
+  const dk::Threading one{};
+  const dk::Threading two{2, &omp_run};
 
-  for (Index B : {Index(1), Index(256)}) {
+  // ---- per layer: fp32, int8 (every path, both activation widths), fp16 ----
+  std::vector<Row> rows;
+  std::vector<dk::PackedWeights<float>> p32(W1::kLayers);
+  std::vector<dk::PackedF16Weights> p16(W1::kLayers);
+  std::vector<std::vector<std::int8_t>> wq(W1::kLayers);
+  std::vector<std::vector<float>> wscale(W1::kLayers);
+  for (int l = 0; l < W1::kLayers; ++l) {
+    const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
+    p32[std::size_t(l)].pack(net.w[l].data(), OUT, IN, OUT);
+    std::vector<std::uint16_t> h(net.w[l].size());
+    dk::f32_to_f16(h.data(), net.w[l].data(), Index(h.size()));
+    p16[std::size_t(l)].pack(h.data(), OUT, IN, OUT);
+    wq[std::size_t(l)].resize(net.w[l].size());
+    wscale[std::size_t(l)].resize(std::size_t(OUT));
+    dk::quantize_weights(wq[std::size_t(l)].data(), OUT, wscale[std::size_t(l)].data(), net.w[l].data(), OUT, IN, OUT, 127);
+  }
+  auto packed_int8 = [&](int l, dk::Int8Path path, int act_max) {
+    dk::PackedInt8Weights qw;
+    const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
+    qw.pack(wq[std::size_t(l)].data(), OUT, wscale[std::size_t(l)].data(), net.b[l].data(), IN, OUT,
+            dk::ActivationQuant{act_max, true, 0, 0, 0}, path);
+    return qw;
+  };
+  for (Index B : {Index(1), Index(256)})
     for (int l = 0; l < W1::kLayers; ++l) {
       const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
       const std::string name = std::to_string(IN) + "x" + std::to_string(OUT);
       const double ops = 2.0 * double(B) * double(IN) * double(OUT);
-      dk::PackedWeights<float> pw;
-      pw.pack(net.w[l].data(), OUT, IN, OUT);
+      const auto& pw = p32[std::size_t(l)];
       rows.push_back({"fp32 engine", name, B,
                       measure([&] { dk::gemm_packed(z.data(), OUT, x.data(), IN, pw, net.b[l].data(), B); }, o), ops});
-      for (int scheme = 0; scheme < 2; ++scheme) {
-        const int act_max = scheme == 0 ? 255 : 127;
-        std::vector<std::int8_t> wq(net.w[l].size());
-        std::vector<float> sc(static_cast<std::size_t>(OUT));
-        dk::quantize_weights(wq.data(), OUT, sc.data(), net.w[l].data(), OUT, IN, OUT, 127);
-        for (int p = 0; p < dk::kInt8PathCount; ++p) {
-          const dk::Int8Path path = dk::Int8Path(p);
-          if (!dk::int8_path_supported(path)) continue;
-          dk::PackedInt8Weights qw;
-          qw.pack(wq.data(), OUT, sc.data(), net.b[l].data(), IN, OUT, dk::ActivationQuant{act_max, true, 0, 0, 0},
-                  path);
-          rows.push_back({std::string("int8 ") + dk::int8_path_name(path) + (scheme ? " u7" : " u8") +
+      for (int p = dk::kInt8PathCount - 1; p >= 0; --p) {
+        const dk::Int8Path path = dk::Int8Path(p);
+        if (!dk::int8_path_supported(path)) continue;
+        for (int act_max : {255, 127}) {
+          const dk::PackedInt8Weights qw = packed_int8(l, path, act_max);
+          rows.push_back({std::string("int8 ") + dk::int8_path_name(path) + (act_max == 255 ? " u8" : " u7") +
                               (qw.widened() ? " (widened)" : ""),
                           name, B,
                           measure([&] { dk::qdense_forward(z.data(), OUT, x.data(), IN, qw, B, dk::Epilogue::relu); }, o),
                           ops});
         }
       }
+      const auto& hw = p16[std::size_t(l)];
+      for (dk::F16Strategy st : {dk::F16Strategy::direct, dk::F16Strategy::convert_panels})
+        rows.push_back({st == dk::F16Strategy::direct ? "fp16 in registers" : "fp16 panel at a time", name, B,
+                        measure([&] { dk::f16_gemm(z.data(), OUT, x.data(), IN, hw, net.b[l].data(), B, st); }, o),
+                        ops});
     }
-  }
+  print_rows("Per layer (ratios: time / the fp32 engine's time on the same layer and batch)", rows);
 
-  std::printf("| kernel | layer | batch | µs/call | GOP/s | vs fp32 time |\n|---|---|---|---|---|---|\n");
-  for (const Row& r : rows) {
-    double base = 0;
-    for (const Row& q : rows)
-      if (q.kernel == "fp32 engine" && q.layer == r.layer && q.B == r.B) base = q.seconds;
-    std::printf("| %s | %s | %ld | %.2f | %.1f | %.2f× |\n", r.kernel.c_str(), r.layer.c_str(), long(r.B),
-                r.seconds * 1e6, r.ops / r.seconds * 1e-9, r.seconds / base);
+  // ---- fp16: where converting in registers stops paying (784x300) ----
+  rows.clear();
+  for (Index B : {Index(1), Index(2), Index(4), Index(8), Index(16), Index(32), Index(64)}) {
+    const double ops = 2.0 * double(B) * 784 * 300;
+    rows.push_back({"fp32 engine", "784x300", B,
+                    measure([&] { dk::gemm_packed(z.data(), 300, x.data(), 784, p32[0], net.b[0].data(), B); }, o), ops});
+    for (dk::F16Strategy st : {dk::F16Strategy::direct, dk::F16Strategy::convert_panels})
+      rows.push_back({st == dk::F16Strategy::direct ? "fp16 in registers" : "fp16 panel at a time", "784x300", B,
+                      measure([&] { dk::f16_gemm(z.data(), 300, x.data(), 784, p16[0], net.b[0].data(), B, st); }, o),
+                      ops});
   }
+  print_rows("float16 strategies by batch size", rows);
+
+  // ---- sparse: time vs the dense engine by sparsity and batch size ----
+  rows.clear();
+  const double sparsities[] = {0.5, 0.7, 0.8, 0.85, 0.9, 0.95};
+  std::vector<std::vector<dk::SparseWeights>> sw(W1::kLayers);
+  for (int l = 0; l < W1::kLayers; ++l)
+    for (double s : sparsities) {
+      const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
+      const std::vector<float> w = pruned(net.w[l], s);
+      sw[std::size_t(l)].emplace_back();
+      sw[std::size_t(l)].back().pack(w.data(), OUT, IN, OUT);
+    }
+  for (Index B : {Index(1), Index(4), Index(16), Index(64)})
+    for (int l = 0; l < W1::kLayers; ++l) {
+      const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
+      const std::string name = std::to_string(IN) + "x" + std::to_string(OUT);
+      const double ops = 2.0 * double(B) * double(IN) * double(OUT);
+      rows.push_back({"fp32 engine", name, B,
+                      measure([&] { dk::gemm_packed(z.data(), OUT, x.data(), IN, p32[std::size_t(l)], net.b[l].data(), B); }, o),
+                      ops});
+      for (std::size_t i = 0; i < std::size(sparsities); ++i) {
+        const dk::SparseWeights& s = sw[std::size_t(l)][i];
+        char label[64];
+        std::snprintf(label, sizeof label, "sparse %.0f%% (padding %.0f%%)", sparsities[i] * 100,
+                      100.0 * (double(s.entries() * s.group_cols()) / double(std::max<Index>(1, s.nonzeros())) - 1));
+        rows.push_back({label, name, B,
+                        measure([&] { dk::sparse_gemm(z.data(), OUT, x.data(), IN, s, net.b[l].data(), B); }, o), ops});
+      }
+    }
+  print_rows("Pruned weights (GOP/s counts the dense operations, 2·B·IN·OUT)", rows);
+
+  // ---- the whole W1 forward, three layers chained ----
+  rows.clear();
+  std::vector<dk::PackedInt8Weights> q8(W1::kLayers);
+  const dk::Int8Path best = dk::active_int8_path();
+  for (int l = 0; l < W1::kLayers; ++l) q8[std::size_t(l)] = packed_int8(l, best, 255);
+  std::vector<dk::PackedInt8Weights> q7(W1::kLayers);
+  for (int l = 0; l < W1::kLayers; ++l) q7[std::size_t(l)] = packed_int8(l, best, 127);
+  const std::size_t s90 = 4;  // sparsities[4] = 0.9
+  auto network = [&](const std::string& kind, Index B, const dk::Threading& t) -> std::function<void()> {
+    float* a = z.data();
+    float* b = z2.data();
+    if (kind == "fp32")
+      return [&, a, b, B, t] {
+        dk::gemm_packed(a, 300, x.data(), 784, p32[0], net.b[0].data(), B, t);
+        relu(a, std::size_t(B * 300));
+        dk::gemm_packed(b, 100, a, 300, p32[1], net.b[1].data(), B, t);
+        relu(b, std::size_t(B * 100));
+        dk::gemm_packed(a, 10, b, 100, p32[2], net.b[2].data(), B, t);
+      };
+    if (kind == "int8 u8" || kind == "int8 u7") {
+      const auto& q = kind == "int8 u8" ? q8 : q7;
+      return [&, a, b, B, t] {
+        dk::qdense_forward(a, 300, x.data(), 784, q[0], B, dk::Epilogue::relu, t);
+        dk::qdense_forward(b, 100, a, 300, q[1], B, dk::Epilogue::relu, t);
+        dk::qdense_forward(a, 10, b, 100, q[2], B, dk::Epilogue::identity, t);
+      };
+    }
+    if (kind == "int8 u8, last layer fp32")
+      return [&, a, b, B, t] {
+        dk::qdense_forward(a, 300, x.data(), 784, q8[0], B, dk::Epilogue::relu, t);
+        dk::qdense_forward(b, 100, a, 300, q8[1], B, dk::Epilogue::relu, t);
+        dk::gemm_packed(a, 10, b, 100, p32[2], net.b[2].data(), B, t);
+      };
+    if (kind == "fp16")
+      return [&, a, b, B, t] {
+        dk::f16_gemm(a, 300, x.data(), 784, p16[0], net.b[0].data(), B, t);
+        relu(a, std::size_t(B * 300));
+        dk::f16_gemm(b, 100, a, 300, p16[1], net.b[1].data(), B, t);
+        relu(b, std::size_t(B * 100));
+        dk::f16_gemm(a, 10, b, 100, p16[2], net.b[2].data(), B, t);
+      };
+    // sparse 90 %: every layer pruned, sparse kernels on the two large layers
+    return [&, a, b, B, t] {
+      dk::sparse_gemm(a, 300, x.data(), 784, sw[0][s90], net.b[0].data(), B, t);
+      relu(a, std::size_t(B * 300));
+      dk::sparse_gemm(b, 100, a, 300, sw[1][s90], net.b[1].data(), B, t);
+      relu(b, std::size_t(B * 100));
+      dk::sparse_gemm(a, 10, b, 100, sw[2][s90], net.b[2].data(), B, t);
+    };
+  };
+  const char* kinds[] = {"fp32", "int8 u8", "int8 u7", "int8 u8, last layer fp32", "fp16", "sparse 90%"};
+  for (Index B : {Index(1), Index(256)})
+    for (const char* kind : kinds)
+      rows.push_back({kind, "W1", B, measure(network(kind, B, one), o), 2.0 * double(B) * (784 * 300 + 300 * 100 + 100 * 10)});
+  if (o.two_threads)
+    for (const char* kind : kinds)
+      rows.push_back({std::string(kind) + ", 2 threads", "W1", 256,
+                      measure(network(kind, 256, two), o, Clock::wall), 2.0 * 256 * (784 * 300 + 300 * 100 + 100 * 10)});
+  print_rows("The whole W1 forward (784→300→100→10, ReLU; int8 on the best path, dynamic activations)", rows);
   return 0;
 }

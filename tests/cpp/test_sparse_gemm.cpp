@@ -79,24 +79,26 @@ std::vector<float> pruned_weights(Index IN, Index OUT, double sparsity, bool emp
   return w;
 }
 
-void test_format() {
-  const Index IN = 77, OUT = 41;
+void test_format(dk::Isa isa) {
+  const Index IN = 77, OUT = 141;
   const std::vector<float> w = pruned_weights(IN, OUT, 0.8, true, 1);
   dk::SparseWeights s;
-  s.pack(w.data(), OUT, IN, OUT);
+  s.pack(w.data(), OUT, IN, OUT, isa);
   Index nnz = 0;
   for (float v : w) nnz += v != 0.0f;
   CHECK(s.nonzeros() == nnz, "nonzeros %ld, want %ld", long(s.nonzeros()), long(nnz));
+  const Index G = s.group_cols(), R = s.block_rows();
   for (Index j = 0; j < OUT; ++j) {
-    const Index sl = j / 16, c = j % 16;
+    const Index g = j / G, c = j % G;
     std::vector<Index> rows;
-    for (Index t = s.slice_begin()[sl]; t < s.slice_begin()[sl + 1]; ++t) {
-      const float v = s.values()[t * 16 + c];
-      if (v != 0.0f) {
-        rows.push_back(s.rows()[t * 16 + c]);
-        CHECK(w[std::size_t(rows.back() * OUT + j)] == v, "column %ld: value mismatch", long(j));
+    for (Index b = 0; b < s.blocks(); ++b)
+      for (Index t = s.entry_begin()[g * s.blocks() + b]; t < s.entry_begin()[g * s.blocks() + b + 1]; ++t) {
+        const float v = s.values()[t * G + c];
+        if (v != 0.0f) {
+          rows.push_back(b * R + s.rows()[t * G + c]);
+          CHECK(w[std::size_t(rows.back() * OUT + j)] == v, "column %ld: value mismatch", long(j));
+        }
       }
-    }
     Index expected = 0;
     for (Index k = 0; k < IN; ++k) expected += w[std::size_t(k * OUT + j)] != 0.0f;
     CHECK(Index(rows.size()) == expected && std::is_sorted(rows.begin(), rows.end()) &&
@@ -189,7 +191,7 @@ void test_batch_invariance(const std::vector<dk::Isa>& paths) {
 int main() {
   const std::vector<dk::Isa> paths = runnable_paths();
   std::printf("cpu %s\n", densekit::runtime::cpu_model_name());
-  test_format();
+  for (dk::Isa isa : paths) test_format(isa);
   test_against_dense(paths);
   test_batch_invariance(paths);
   std::printf("%d passed, %d failed\n", g_checks - g_failures, g_failures);

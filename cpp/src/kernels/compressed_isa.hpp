@@ -28,15 +28,17 @@ struct F16Problem {
   Index ldz;
 };
 
-// z rows [0, m) × slices [slice_begin_index, slice_end_index) of a SparseWeights.
+// z rows [0, m) × column groups [first_group, last_group) of a SparseWeights.
 struct SparseProblem {
   Index m;
   const float* x;
   Index ldx;
-  const Index* slice_begin;  // entry offsets
-  const std::uint16_t* rows;
+  Index in;
+  const Index* entry_begin;  // (groups·blocks + 1) entry offsets, group-major
+  const std::uint16_t* rows;  // per lane: the row within its block
   const float* values;
-  Index first_slice, last_slice;  // [first, last)
+  Index blocks;
+  Index first_group, last_group;
   Index out;
   const float* bias;  // (out) or null
   float* z;
@@ -48,6 +50,8 @@ struct CompressedPath {
   void (*f16_to_f32)(float* dst, const std::uint16_t* src, Index n);
   void (*f32_to_f16)(std::uint16_t* dst, const float* src, Index n);
   void (*sparse)(const SparseProblem& problem);
+  int sparse_group_cols;  // the path's sparse format: columns per group (lanes of an entry)
+  int sparse_block_rows;  // and rows per block
 };
 
 // The scalar conversions of f16.hpp, for paths without F16C and for tails.

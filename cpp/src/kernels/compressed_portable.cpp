@@ -35,7 +35,9 @@ struct VT {
   static V broadcast(const float* p) { return V{*p, *p, *p, *p}; }
   static V fma(V a, V b, V c) { return c + a * b; }  // two roundings (-ffp-contract=off)
   static V add(V a, V b) { return a + b; }
-  static V gather(const float* base, const std::uint16_t* rows) {
+  using Table = const float*;
+  static Table table(const float* x_block, Index) { return x_block; }
+  static V lookup(Table base, const std::uint16_t* rows) {
     return V{base[rows[0]], base[rows[1]], base[rows[2]], base[rows[3]]};
   }
   // Exact: the half's exponent and mantissa placed in a float's and scaled by 2^112 (subnormal
@@ -68,6 +70,7 @@ struct CT {
   static constexpr int kNr = 8;  // the fp32 engine's portable panel width
   static constexpr int kF16Rows = 2, kF16Panels = 2;
   static constexpr int kSparseRows = 2;
+  static constexpr int kSparseGroupCols = 16, kSparseBlockRows = 65536;  // sliced ELLPACK
 };
 
 }  // namespace
@@ -75,7 +78,8 @@ struct CT {
 #include "compressed_kernels.inc"
 
 extern const CompressedPath compressed_path;
-const CompressedPath compressed_path = {&f16_direct, &f16_to_f32_bulk, &f32_to_f16_bulk, &sparse};
+const CompressedPath compressed_path = {&f16_direct, &f16_to_f32_bulk, &f32_to_f16_bulk, &sparse,
+                                            CT::kSparseGroupCols, CT::kSparseBlockRows};
 
 }  // namespace portable
 }  // namespace detail

@@ -1,4 +1,4 @@
-// Pruned weights: building the sliced-ELLPACK format and splitting the forward between threads.
+// Pruned weights: building the grouped, row-blocked ELLPACK format and splitting the forward between threads.
 // Baseline code only; the vector kernels live in compressed_<isa>.cpp.
 #include <algorithm>
 #include <cstdlib>
@@ -45,16 +45,18 @@ void sparse_part(int part, int parts, void* ctx) {
     sub.x += begin * s.whole.ldx;
     sub.z += begin * s.whole.ldz;
   } else {
-    // Equal shares of stored entries (slices differ in length).
-    const Index* sb = s.whole.slice_begin;
-    const Index total = sb[s.whole.last_slice];
+    // Equal shares of stored entries (groups differ in length).
+    const Index groups = s.whole.last_group, blocks = s.whole.blocks;
+    const Index total = s.whole.entry_begin[groups * blocks];
     const auto cut = [&](int q) {
-      return Index(std::lower_bound(sb, sb + s.whole.last_slice, total * q / parts) - sb);
+      Index g = 0;
+      while (g < groups && s.whole.entry_begin[g * blocks] < total * q / parts) ++g;
+      return g;
     };
-    sub.first_slice = part == 0 ? 0 : cut(part);
-    sub.last_slice = part + 1 == parts ? s.whole.last_slice : cut(part + 1);
+    sub.first_group = part == 0 ? 0 : cut(part);
+    sub.last_group = part + 1 == parts ? groups : cut(part + 1);
   }
-  if (sub.m > 0 && sub.first_slice < sub.last_slice) s.path->sparse(sub);
+  if (sub.m > 0 && sub.first_group < sub.last_group) s.path->sparse(sub);
 }
 
 }  // namespace
@@ -68,12 +70,15 @@ SparseWeights& SparseWeights::operator=(SparseWeights&& other) noexcept {
     std::free(block_);
     block_ = std::exchange(other.block_, nullptr);
     capacity_ = std::exchange(other.capacity_, 0);
-    slice_begin_ = std::exchange(other.slice_begin_, nullptr);
+    entry_begin_ = std::exchange(other.entry_begin_, nullptr);
     rows_ = std::exchange(other.rows_, nullptr);
     values_ = std::exchange(other.values_, nullptr);
     in_ = std::exchange(other.in_, 0);
     out_ = std::exchange(other.out_, 0);
     nnz_ = std::exchange(other.nnz_, 0);
+    group_cols_ = std::exchange(other.group_cols_, 0);
+    block_rows_ = std::exchange(other.block_rows_, 0);
+    blocks_ = std::exchange(other.blocks_, 0);
     isa_ = other.isa_;
   }
   return *this;
@@ -89,21 +94,25 @@ void SparseWeights::pack(const float* w, Index ldw, Index in, Index out, Isa isa
                                 std::to_string(kSparseMaxInner) + " (row indices are 16-bit)");
   if (!isa_supported(isa))
     throw std::invalid_argument(std::string("SparseWeights::pack: this CPU cannot run the ") + isa_name(isa) + " path");
-  const Index slices = (out + kSparseSliceCols - 1) / kSparseSliceCols;
-  std::vector<Index> count(std::size_t(slices) * kSparseSliceCols, 0);
+  const detail::CompressedPath& path = compressed_for(isa);
+  const Index G = path.sparse_group_cols, R = path.sparse_block_rows;
+  const Index groups = (out + G - 1) / G, blocks = std::max<Index>(1, (in + R - 1) / R);
+  // Non-zeros per (column, block), then entries per (group, block): the group's longest column.
+  std::vector<Index> count(std::size_t(groups * G * blocks), 0);
   Index nnz = 0;
   for (Index k = 0; k < in; ++k)
     for (Index j = 0; j < out; ++j)
-      if (w[k * ldw + j] != 0.0f) ++count[std::size_t(j)], ++nnz;
-  std::vector<Index> begin(std::size_t(slices) + 1, 0);
-  for (Index s = 0; s < slices; ++s) {
-    Index len = 0;
-    for (Index c = 0; c < kSparseSliceCols; ++c) len = std::max(len, count[std::size_t(s * kSparseSliceCols + c)]);
-    begin[std::size_t(s) + 1] = begin[std::size_t(s)] + len;
-  }
-  const Index entries = begin[std::size_t(slices)];
-  const std::size_t lanes = std::size_t(entries) * kSparseSliceCols;
-  const std::size_t offsets_bytes = (std::size_t(slices + 1) * sizeof(Index) + 63) / 64 * 64;
+      if (w[k * ldw + j] != 0.0f) ++count[std::size_t(j * blocks + k / R)], ++nnz;
+  std::vector<Index> begin(std::size_t(groups * blocks) + 1, 0);
+  for (Index g = 0; g < groups; ++g)
+    for (Index b = 0; b < blocks; ++b) {
+      Index len = 0;
+      for (Index c = 0; c < G; ++c) len = std::max(len, count[std::size_t((g * G + c) * blocks + b)]);
+      begin[std::size_t(g * blocks + b) + 1] = begin[std::size_t(g * blocks + b)] + len;
+    }
+  const Index entries = begin.back();
+  const std::size_t lanes = std::size_t(entries * G);
+  const std::size_t offsets_bytes = (begin.size() * sizeof(Index) + 63) / 64 * 64;
   const std::size_t values_bytes = (lanes * sizeof(float) + 63) / 64 * 64;
   const std::size_t need = offsets_bytes + values_bytes + lanes * sizeof(std::uint16_t);
   if (need > capacity_) {
@@ -113,36 +122,40 @@ void SparseWeights::pack(const float* w, Index ldw, Index in, Index out, Isa isa
     block_ = fresh;
     capacity_ = need;
   }
-  slice_begin_ = static_cast<Index*>(block_);
+  entry_begin_ = static_cast<Index*>(block_);
   values_ = reinterpret_cast<float*>(static_cast<char*>(block_) + offsets_bytes);
   rows_ = reinterpret_cast<std::uint16_t*>(static_cast<char*>(block_) + offsets_bytes + values_bytes);
-  std::copy(begin.begin(), begin.end(), slice_begin_);
+  std::copy(begin.begin(), begin.end(), entry_begin_);
   std::fill(values_, values_ + lanes, 0.0f);
   std::fill(rows_, rows_ + lanes, std::uint16_t(0));
   for (Index j = 0; j < out; ++j) {
-    const Index s = j / kSparseSliceCols, c = j % kSparseSliceCols;
-    Index t = begin[std::size_t(s)];
-    for (Index k = 0; k < in; ++k) {
-      const float v = w[k * ldw + j];
-      if (v == 0.0f) continue;
-      values_[t * kSparseSliceCols + c] = v;
-      rows_[t * kSparseSliceCols + c] = std::uint16_t(k);
-      ++t;
+    const Index g = j / G, c = j % G;
+    for (Index b = 0; b < blocks; ++b) {
+      Index t = begin[std::size_t(g * blocks + b)];
+      for (Index k = b * R; k < std::min(in, (b + 1) * R); ++k) {
+        const float v = w[k * ldw + j];
+        if (v == 0.0f) continue;
+        values_[t * G + c] = v;
+        rows_[t * G + c] = std::uint16_t(k - b * R);
+        ++t;
+      }
     }
   }
   in_ = in, out_ = out, nnz_ = nnz, isa_ = isa;
+  group_cols_ = G, block_rows_ = R, blocks_ = blocks;
 }
 
 void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWeights& w, const float* bias, Index B,
                  const Threading& threading) {
   if (B <= 0 || w.out() <= 0) return;
-  SparseSplit split{{B, x, ldx, w.slice_begin(), w.rows(), w.values(), 0, w.slices(), w.out(), bias, z, ldz},
+  SparseSplit split{{B, x, ldx, w.in(), w.entry_begin(), w.rows(), w.values(), w.blocks(), 0, w.groups(), w.out(),
+                     bias, z, ldz},
                     &compressed_for(w.isa()), B >= 4 * kRowUnit};
   // A parallel region pays off from about the work of a dense product of kParallelGemmFlops.
-  const double flops = 2.0 * double(B) * double(w.entries()) * kSparseSliceCols;
+  const double flops = 2.0 * double(B) * double(w.entries()) * double(w.group_cols());
   int parts = 1;
   if (flops >= kParallelGemmFlops && threading.max_parts > 1) {
-    const Index units = split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.slices();
+    const Index units = split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.groups();
     parts = int(std::max<Index>(1, std::min<Index>(threading.max_parts, units)));
   }
   if (parts <= 1 || threading.run == nullptr) {

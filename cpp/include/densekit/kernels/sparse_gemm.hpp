@@ -1,12 +1,16 @@
 // The Dense forward on pruned weights: z (B,OUT) = x (B,IN)·w + bias with most of w zero.
 //
-// Format (built at load from the dense pruned matrix, never stored): sliced ELLPACK over output
-// columns. Columns go in slices of 16; slice s stores, for t < len(s) (its longest column's
-// non-zero count), one entry of 16 lanes: lane c holds the t-th non-zero of column 16s+c (row
-// index as uint16, value as float), rows in increasing order, padded with (row 0, 0.0f) past a
-// column's non-zeros. A batch-1 row is computed slice by slice: gather 16 inputs, one fused
-// multiply-add. Unstructured magnitude pruning is what this serves: at 90 % sparsity a 1×16
-// block of w is all zero with probability 0.9^16 ≈ 19 %, so dense-block formats would skip little.
+// Format (built at load from the dense pruned matrix, never stored; the same for every path
+// but its two sizes): columns go in groups of G, rows in blocks of R. For group g and block b,
+// entries t < len(g, b) (the most non-zeros any of the group's columns has in the block) hold
+// G lanes: lane c has the t-th non-zero of column G·g+c within the block (its row relative to
+// the block, uint16, and its value), rows in increasing order, padded with (0, 0.0f).
+// - portable: G = 16, R = 65536 (one block: sliced ELLPACK), inputs loaded one by one;
+// - AVX2: G = 32, R = 8: a block's 8 inputs sit in one register, vpermps looks up 8 lanes;
+// - AVX-512: G = 32, R = 32: two registers, vpermt2ps looks up 16 lanes.
+//   Gathers are slow (Zen 4: under one float per cycle, slower than scalar loads).
+// Unstructured magnitude pruning is what this serves: at 90 % sparsity a 1×16 block of w is all
+// zero with probability 0.9^16 ≈ 19 %, so dense-block formats would skip little.
 //
 // Arithmetic: each output runs the product engine's chain over the column's non-zeros only
 // (acc = 0 + bias, then acc = fma(x_k, w_k, acc) in increasing k; a multiply then an add on
@@ -25,7 +29,6 @@
 namespace densekit {
 namespace kernels {
 
-constexpr Index kSparseSliceCols = 16;
 constexpr Index kSparseMaxInner = 65536;  // row indices are uint16
 
 class SparseWeights {
@@ -45,21 +48,26 @@ class SparseWeights {
   Index in() const { return in_; }
   Index out() const { return out_; }
   Isa isa() const { return isa_; }
-  Index slices() const { return (out_ + kSparseSliceCols - 1) / kSparseSliceCols; }
+  Index group_cols() const { return group_cols_; }
+  Index block_rows() const { return block_rows_; }
+  Index groups() const { return group_cols_ ? (out_ + group_cols_ - 1) / group_cols_ : 0; }
+  Index blocks() const { return blocks_; }
   Index nonzeros() const { return nnz_; }
-  Index entries() const { return slice_begin_ ? slice_begin_[slices()] : 0; }  // 16 lanes each
-  const Index* slice_begin() const { return slice_begin_; }  // slices()+1 entry offsets
-  const std::uint16_t* rows() const { return rows_; }         // entries()·16
-  const float* values() const { return values_; }             // entries()·16
-  std::size_t bytes() const { return std::size_t(entries()) * 16 * 6 + std::size_t(slices() + 1) * sizeof(Index); }
+  Index entries() const { return entry_begin_ ? entry_begin_[groups() * blocks_] : 0; }  // of group_cols() lanes
+  const Index* entry_begin() const { return entry_begin_; }  // groups()·blocks()+1 offsets, group-major
+  const std::uint16_t* rows() const { return rows_; }         // entries()·group_cols()
+  const float* values() const { return values_; }             // entries()·group_cols()
+  std::size_t bytes() const {
+    return std::size_t(entries() * group_cols_) * 6 + std::size_t(groups() * blocks_ + 1) * sizeof(Index);
+  }
 
  private:
   void* block_ = nullptr;
   std::size_t capacity_ = 0;
-  Index* slice_begin_ = nullptr;
+  Index* entry_begin_ = nullptr;
   std::uint16_t* rows_ = nullptr;
   float* values_ = nullptr;
-  Index in_ = 0, out_ = 0, nnz_ = 0;
+  Index in_ = 0, out_ = 0, nnz_ = 0, group_cols_ = 0, block_rows_ = 0, blocks_ = 0;
   Isa isa_ = Isa::portable;
 };
 
