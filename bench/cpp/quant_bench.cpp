@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
       sw[std::size_t(l)].emplace_back();
       sw[std::size_t(l)].back().pack(w.data(), OUT, IN, OUT);
     }
-  for (Index B : {Index(1), Index(4), Index(16), Index(64)})
+  for (Index B : {Index(1), Index(4), Index(16), Index(64), Index(256)})
     for (int l = 0; l < W1::kLayers; ++l) {
       const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
       const std::string name = std::to_string(IN) + "x" + std::to_string(OUT);
@@ -218,11 +218,18 @@ int main(int argc, char** argv) {
                       ops});
       for (std::size_t i = 0; i < std::size(sparsities); ++i) {
         const dk::SparseWeights& s = sw[std::size_t(l)][i];
-        char label[64];
-        std::snprintf(label, sizeof label, "sparse %.0f%% (padding %.0f%%)", sparsities[i] * 100,
-                      100.0 * (double(s.entries() * s.group_cols()) / double(std::max<Index>(1, s.nonzeros())) - 1));
-        rows.push_back({label, name, B,
-                        measure([&] { dk::sparse_gemm(z.data(), OUT, x.data(), IN, s, net.b[l].data(), B); }, o), ops});
+        for (dk::SparseKernel kernel : {dk::SparseKernel::grouped, dk::SparseKernel::batched}) {
+          if (kernel == dk::SparseKernel::batched ? B < 4 : B > 64) continue;
+          char label[96];
+          if (kernel == dk::SparseKernel::grouped)
+            std::snprintf(label, sizeof label, "sparse %.0f%% grouped (padding %.0f%%)", sparsities[i] * 100,
+                          100.0 * (double(s.entries() * s.group_cols()) / double(std::max<Index>(1, s.nonzeros())) - 1));
+          else
+            std::snprintf(label, sizeof label, "sparse %.0f%% batched", sparsities[i] * 100);
+          rows.push_back({label, name, B,
+                          measure([&] { dk::sparse_gemm(z.data(), OUT, x.data(), IN, s, net.b[l].data(), B, kernel); }, o),
+                          ops});
+        }
       }
     }
   print_rows("Pruned weights (GOP/s counts the dense operations, 2·B·IN·OUT)", rows);

@@ -1,7 +1,7 @@
 // Tests of the forward on pruned weights (kernels/sparse_gemm.hpp) on every ISA path.
 //
 // - The format: per column, its non-zeros in increasing row order, nothing else but padding.
-// - sparse_gemm equals gemm_forward on the dense pruned matrix on the same path, bit for bit, at
+// - sparse_gemm (both kernels) equals gemm_forward on the dense pruned matrix on the same path, bit for bit, at
 //   sparsities 0…100 % (magnitude-pruned, plus columns left empty), odd shapes, batch 1…300,
 //   with and without bias, padded leading dimensions, negative-zero weights.
 // - Batch invariance: batch sizes 1…300, positions, permutations, thread counts.
@@ -137,11 +137,13 @@ void test_against_dense(const std::vector<dk::Isa>& paths) {
           dk::gemm_forward(want.data(), ldz, x.data(), ldx, w.data(), OUT, b, B, IN, OUT, false);
           dk::SparseWeights s;
           s.pack(w.data(), OUT, IN, OUT, isa);
-          std::vector<float> got(want.size(), -3.0f);
-          dk::sparse_gemm(got.data(), ldz, x.data(), ldx, s, b, B);
-          CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
-                "sparse_gemm %s B=%ld IN=%ld OUT=%ld sparsity %.2f differs from the dense engine", dk::isa_name(isa),
-                long(B), long(IN), long(OUT), sparsity);
+          for (dk::SparseKernel kernel : {dk::SparseKernel::grouped, dk::SparseKernel::batched}) {
+            std::vector<float> got(want.size(), -3.0f);
+            dk::sparse_gemm(got.data(), ldz, x.data(), ldx, s, b, B, kernel);
+            CHECK(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
+                  "sparse_gemm %s kernel %d B=%ld IN=%ld OUT=%ld sparsity %.2f differs from the dense engine",
+                  dk::isa_name(isa), int(kernel), long(B), long(IN), long(OUT), sparsity);
+          }
         }
       }
 }
@@ -177,7 +179,7 @@ void test_batch_invariance(const std::vector<dk::Isa>& paths) {
       bad += std::memcmp(&zp[std::size_t(i * OUT)], &full[std::size_t(perm[std::size_t(i)] * OUT)], std::size_t(OUT) * 4) != 0;
     CHECK(bad == 0, "sparse_gemm on %s: %d rows differ under permutation", dk::isa_name(isa), bad);
     for (int parts : {2, 3})
-      for (Index B : {N, Index(1), Index(6)}) {
+      for (Index B : {N, Index(1), Index(6), Index(40)}) {
         std::vector<float> threaded(std::size_t(B * OUT));
         dk::sparse_gemm(threaded.data(), OUT, x.data(), IN, s, bias.data(), B, dk::Threading{parts, &omp_run});
         CHECK(std::memcmp(threaded.data(), full.data(), threaded.size() * 4) == 0, "sparse_gemm on %s: %d parts, B=%ld",

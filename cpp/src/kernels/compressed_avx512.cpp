@@ -49,6 +49,9 @@ struct VT {
   }
 };
 
+#include "gemm_transpose_avx.inc"
+constexpr bool kTranspose8 = true;
+
 struct CT {
   static constexpr int kNr = 32;  // the fp32 engine's AVX-512 panel width
   static constexpr int kF16Rows = 2, kF16Panels = 4;
@@ -64,7 +67,8 @@ struct CT {
 #include "compressed_kernels.inc"
 
 extern const CompressedPath compressed_path;
-const CompressedPath compressed_path = {&f16_direct, &f16_to_f32_bulk, &f32_to_f16_bulk, &sparse,
+const CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
+                                            &sparse,          &sparse_batched,       4 * VT::L,
                                             CT::kSparseGroupCols, CT::kSparseBlockRows};
 
 }  // namespace avx512

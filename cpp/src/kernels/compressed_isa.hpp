@@ -28,7 +28,8 @@ struct F16Problem {
   Index ldz;
 };
 
-// z rows [0, m) × column groups [first_group, last_group) of a SparseWeights.
+// z rows [0, m) × column groups [first_group, last_group) of a SparseWeights (the grouped
+// format), or × columns [first_col, last_col) (the column-compressed copy, batched kernel).
 struct SparseProblem {
   Index m;
   const float* x;
@@ -39,6 +40,11 @@ struct SparseProblem {
   const float* values;
   Index blocks;
   Index first_group, last_group;
+  const Index* col_begin;  // (out + 1) offsets into csc_rows / csc_values
+  const std::uint16_t* csc_rows;
+  const float* csc_values;
+  Index first_col, last_col;
+  float* workspace;  // batched kernel: sparse_batched_workspace_floats(in, out, batch_rows)
   Index out;
   const float* bias;  // (out) or null
   float* z;
@@ -49,10 +55,16 @@ struct CompressedPath {
   void (*f16_direct)(const F16Problem& problem);  // null: no in-register conversion on this path
   void (*f16_to_f32)(float* dst, const std::uint16_t* src, Index n);
   void (*f32_to_f16)(std::uint16_t* dst, const float* src, Index n);
-  void (*sparse)(const SparseProblem& problem);
+  void (*sparse)(const SparseProblem& problem);          // the grouped format, any batch
+  void (*sparse_batched)(const SparseProblem& problem);  // the column-compressed copy, batches
+  int sparse_batch_rows;  // rows per tile of sparse_batched (its lanes)
   int sparse_group_cols;  // the path's sparse format: columns per group (lanes of an entry)
   int sparse_block_rows;  // and rows per block
 };
+
+constexpr Index sparse_batched_workspace_floats(Index in, Index out, Index batch_rows) {
+  return (in + out) * batch_rows;
+}
 
 // The scalar conversions of f16.hpp, for paths without F16C and for tails.
 std::uint16_t f32_to_f16_scalar(float value);

@@ -66,6 +66,9 @@ struct VT {
   }
 };
 
+constexpr bool kTranspose8 = false;
+inline void transpose8x8(const float*, Index, float*, Index) {}
+
 struct CT {
   static constexpr int kNr = 8;  // the fp32 engine's portable panel width
   static constexpr int kF16Rows = 2, kF16Panels = 2;
@@ -78,7 +81,8 @@ struct CT {
 #include "compressed_kernels.inc"
 
 extern const CompressedPath compressed_path;
-const CompressedPath compressed_path = {&f16_direct, &f16_to_f32_bulk, &f32_to_f16_bulk, &sparse,
+const CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
+                                            &sparse,          &sparse_batched,       4 * VT::L,
                                             CT::kSparseGroupCols, CT::kSparseBlockRows};
 
 }  // namespace portable

@@ -10,6 +10,7 @@
 
 #include "compressed_isa.hpp"
 #include "densekit/kernels/sparse_gemm.hpp"
+#include "thread_workspace.hpp"
 
 namespace densekit {
 namespace kernels {
@@ -31,19 +32,24 @@ constexpr Index kRowUnit = 4;
 struct SparseSplit {
   detail::SparseProblem whole;
   const detail::CompressedPath* path;
+  bool batched;
   bool by_rows;
+  Index row_unit;
 };
 
 void sparse_part(int part, int parts, void* ctx) {
   const SparseSplit& s = *static_cast<const SparseSplit*>(ctx);
   detail::SparseProblem sub = s.whole;
   if (s.by_rows) {
-    const Index units = (s.whole.m + kRowUnit - 1) / kRowUnit;
-    const Index begin = std::min(s.whole.m, units * part / parts * kRowUnit);
-    const Index end = std::min(s.whole.m, units * (part + 1) / parts * kRowUnit);
+    const Index units = (s.whole.m + s.row_unit - 1) / s.row_unit;
+    const Index begin = std::min(s.whole.m, units * part / parts * s.row_unit);
+    const Index end = std::min(s.whole.m, units * (part + 1) / parts * s.row_unit);
     sub.m = end - begin;
     sub.x += begin * s.whole.ldx;
     sub.z += begin * s.whole.ldz;
+  } else if (s.batched) {
+    sub.first_col = s.whole.out * part / parts;
+    sub.last_col = s.whole.out * (part + 1) / parts;
   } else {
     // Equal shares of stored entries (groups differ in length).
     const Index groups = s.whole.last_group, blocks = s.whole.blocks;
@@ -56,7 +62,15 @@ void sparse_part(int part, int parts, void* ctx) {
     sub.first_group = part == 0 ? 0 : cut(part);
     sub.last_group = part + 1 == parts ? groups : cut(part + 1);
   }
-  if (sub.m > 0 && sub.first_group < sub.last_group) s.path->sparse(sub);
+  if (sub.m <= 0) return;
+  if (s.batched) {
+    if (sub.first_col >= sub.last_col) return;
+    sub.workspace = static_cast<float*>(detail::thread_workspace(
+        detail::sparse_batched_workspace_floats(sub.in, sub.out, s.path->sparse_batch_rows) * Index(sizeof(float))));
+    s.path->sparse_batched(sub);
+  } else if (sub.first_group < sub.last_group) {
+    s.path->sparse(sub);
+  }
 }
 
 }  // namespace
@@ -73,12 +87,16 @@ SparseWeights& SparseWeights::operator=(SparseWeights&& other) noexcept {
     entry_begin_ = std::exchange(other.entry_begin_, nullptr);
     rows_ = std::exchange(other.rows_, nullptr);
     values_ = std::exchange(other.values_, nullptr);
+    col_begin_ = std::exchange(other.col_begin_, nullptr);
+    csc_rows_ = std::exchange(other.csc_rows_, nullptr);
+    csc_values_ = std::exchange(other.csc_values_, nullptr);
     in_ = std::exchange(other.in_, 0);
     out_ = std::exchange(other.out_, 0);
     nnz_ = std::exchange(other.nnz_, 0);
     group_cols_ = std::exchange(other.group_cols_, 0);
     block_rows_ = std::exchange(other.block_rows_, 0);
     blocks_ = std::exchange(other.blocks_, 0);
+    batched_min_rows_ = other.batched_min_rows_;
     isa_ = other.isa_;
   }
   return *this;
@@ -114,7 +132,12 @@ void SparseWeights::pack(const float* w, Index ldw, Index in, Index out, Isa isa
   const std::size_t lanes = std::size_t(entries * G);
   const std::size_t offsets_bytes = (begin.size() * sizeof(Index) + 63) / 64 * 64;
   const std::size_t values_bytes = (lanes * sizeof(float) + 63) / 64 * 64;
-  const std::size_t need = offsets_bytes + values_bytes + lanes * sizeof(std::uint16_t);
+  const std::size_t rows_bytes = (lanes * sizeof(std::uint16_t) + 63) / 64 * 64;
+  // The column-compressed copy: offsets, values, rows.
+  const std::size_t col_offsets_bytes = (std::size_t(out + 1) * sizeof(Index) + 63) / 64 * 64;
+  const std::size_t csc_values_bytes = (std::size_t(nnz) * sizeof(float) + 63) / 64 * 64;
+  const std::size_t need = offsets_bytes + values_bytes + rows_bytes + col_offsets_bytes + csc_values_bytes +
+                           std::size_t(nnz) * sizeof(std::uint16_t);
   if (need > capacity_) {
     void* fresh = std::aligned_alloc(64, (need + 63) / 64 * 64);
     if (!fresh) throw std::bad_alloc();
@@ -124,7 +147,14 @@ void SparseWeights::pack(const float* w, Index ldw, Index in, Index out, Isa isa
   }
   entry_begin_ = static_cast<Index*>(block_);
   values_ = reinterpret_cast<float*>(static_cast<char*>(block_) + offsets_bytes);
-  rows_ = reinterpret_cast<std::uint16_t*>(static_cast<char*>(block_) + offsets_bytes + values_bytes);
+  char* at = static_cast<char*>(block_) + offsets_bytes + values_bytes;
+  rows_ = reinterpret_cast<std::uint16_t*>(at);
+  at += rows_bytes;
+  col_begin_ = reinterpret_cast<Index*>(at);
+  at += col_offsets_bytes;
+  csc_values_ = reinterpret_cast<float*>(at);
+  at += csc_values_bytes;
+  csc_rows_ = reinterpret_cast<std::uint16_t*>(at);
   std::copy(begin.begin(), begin.end(), entry_begin_);
   std::fill(values_, values_ + lanes, 0.0f);
   std::fill(rows_, rows_ + lanes, std::uint16_t(0));
@@ -141,21 +171,39 @@ void SparseWeights::pack(const float* w, Index ldw, Index in, Index out, Isa isa
       }
     }
   }
+  Index e = 0;
+  for (Index j = 0; j < out; ++j) {
+    col_begin_[j] = e;
+    for (Index k = 0; k < in; ++k) {
+      const float v = w[k * ldw + j];
+      if (v == 0.0f) continue;
+      csc_values_[e] = v;
+      csc_rows_[e] = std::uint16_t(k);
+      ++e;
+    }
+  }
+  col_begin_[out] = e;
   in_ = in, out_ = out, nnz_ = nnz, isa_ = isa;
   group_cols_ = G, block_rows_ = R, blocks_ = blocks;
+  batched_min_rows_ = path.sparse_batch_rows / 2;
 }
 
 void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWeights& w, const float* bias, Index B,
-                 const Threading& threading) {
+                 SparseKernel kernel, const Threading& threading) {
   if (B <= 0 || w.out() <= 0) return;
-  SparseSplit split{{B, x, ldx, w.in(), w.entry_begin(), w.rows(), w.values(), w.blocks(), 0, w.groups(), w.out(),
-                     bias, z, ldz},
-                    &compressed_for(w.isa()), B >= 4 * kRowUnit};
+  const detail::CompressedPath& path = compressed_for(w.isa());
+  const bool batched = kernel == SparseKernel::batched;
+  const Index row_unit = batched ? Index(path.sparse_batch_rows) : kRowUnit;
+  SparseSplit split{{B, x, ldx, w.in(), w.entry_begin(), w.rows(), w.values(), w.blocks(), 0, w.groups(),
+                     w.column_begin(), w.column_rows(), w.column_values(), 0, w.out(), nullptr, w.out(), bias, z,
+                     ldz},
+                    &path, batched, B >= 4 * row_unit, row_unit};
   // A parallel region pays off from about the work of a dense product of kParallelGemmFlops.
-  const double flops = 2.0 * double(B) * double(w.entries()) * double(w.group_cols());
+  const double flops = 2.0 * double(B) * (batched ? double(w.nonzeros())
+                                                   : double(w.entries()) * double(w.group_cols()));
   int parts = 1;
   if (flops >= kParallelGemmFlops && threading.max_parts > 1) {
-    const Index units = split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.groups();
+    const Index units = split.by_rows ? (B + row_unit - 1) / row_unit : batched ? w.out() : w.groups();
     parts = int(std::max<Index>(1, std::min<Index>(threading.max_parts, units)));
   }
   if (parts <= 1 || threading.run == nullptr) {
@@ -163,6 +211,12 @@ void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWei
     return;
   }
   threading.run(parts, &sparse_part, &split);
+}
+
+void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWeights& w, const float* bias, Index B,
+                 const Threading& threading) {
+  sparse_gemm(z, ldz, x, ldx, w, bias, B, B >= w.batched_min_rows() ? SparseKernel::batched : SparseKernel::grouped,
+              threading);
 }
 
 }  // namespace kernels

@@ -62,7 +62,7 @@ class PackedF16Weights {
 };
 
 // Rows per call up to which f16_gemm converts in registers (measured: bench/QUANT_KERNELS.md).
-constexpr Index kF16DirectMaxRows = 8;
+constexpr Index kF16DirectMaxRows = 32;
 
 // z (B,OUT) = x (B,IN)·f32(w) + bias (OUT, or null) on w's path.
 void f16_gemm(float* z, Index ldz, const float* x, Index ldx, const PackedF16Weights& w,

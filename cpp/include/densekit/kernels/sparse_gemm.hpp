@@ -9,7 +9,9 @@
 // - AVX2: G = 32, R = 8: a block's 8 inputs sit in one register, vpermps looks up 8 lanes;
 // - AVX-512: G = 32, R = 32: two registers, vpermt2ps looks up 16 lanes.
 //   Gathers are slow (Zen 4: under one float per cycle, slower than scalar loads).
-// Unstructured magnitude pruning is what this serves: at 90 % sparsity a 1×16 block of w is all
+// Batches of at least batched_min_rows() rows use a second, column-compressed copy (per
+// column its non-zeros' rows and values) with the batch in the vector lanes: no lookups, no
+// padding, one broadcast weight per non-zero. Unstructured magnitude pruning is what this serves: at 90 % sparsity a 1×16 block of w is all
 // zero with probability 0.9^16 ≈ 19 %, so dense-block formats would skip little.
 //
 // Arithmetic: each output runs the product engine's chain over the column's non-zeros only
@@ -57,8 +59,15 @@ class SparseWeights {
   const Index* entry_begin() const { return entry_begin_; }  // groups()·blocks()+1 offsets, group-major
   const std::uint16_t* rows() const { return rows_; }         // entries()·group_cols()
   const float* values() const { return values_; }             // entries()·group_cols()
+  const Index* column_begin() const { return col_begin_; }    // out()+1 offsets, column-compressed copy
+  const std::uint16_t* column_rows() const { return csc_rows_; }
+  const float* column_values() const { return csc_values_; }
+  // Rows from which sparse_gemm runs the batched kernel: half its tile (4 vectors of rows),
+  // where it overtakes the grouped one (bench/SPARSE_CROSSOVER.md).
+  Index batched_min_rows() const { return batched_min_rows_; }
   std::size_t bytes() const {
-    return std::size_t(entries() * group_cols_) * 6 + std::size_t(groups() * blocks_ + 1) * sizeof(Index);
+    return std::size_t(entries() * group_cols_) * 6 + std::size_t(groups() * blocks_ + 1) * sizeof(Index) +
+           std::size_t(nnz_) * 6 + std::size_t(out_ + 1) * sizeof(Index);
   }
 
  private:
@@ -67,6 +76,10 @@ class SparseWeights {
   Index* entry_begin_ = nullptr;
   std::uint16_t* rows_ = nullptr;
   float* values_ = nullptr;
+  Index* col_begin_ = nullptr;
+  std::uint16_t* csc_rows_ = nullptr;
+  float* csc_values_ = nullptr;
+  Index batched_min_rows_ = 1;
   Index in_ = 0, out_ = 0, nnz_ = 0, group_cols_ = 0, block_rows_ = 0, blocks_ = 0;
   Isa isa_ = Isa::portable;
 };
@@ -74,6 +87,11 @@ class SparseWeights {
 // z (B,OUT) = x (B,IN)·w + bias (OUT, or null) on w's path; x finite.
 void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWeights& w,
                  const float* bias, Index B, const Threading& threading = {});
+
+// One kernel regardless of B, for tests and benchmarks (sparse_gemm picks by B).
+enum class SparseKernel { grouped, batched };
+void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWeights& w,
+                 const float* bias, Index B, SparseKernel kernel, const Threading& threading = {});
 
 }  // namespace kernels
 }  // namespace densekit
