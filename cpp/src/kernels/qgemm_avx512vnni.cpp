@@ -56,7 +56,11 @@ struct FV {
   static I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
   static V cvt(I v) { return _mm512_cvtepi32_ps(v); }
   static void store_u8(std::uint8_t* p, I v, Index n) {
-    _mm_mask_storeu_epi8(p, lanes(n), _mm512_cvtepi32_epi8(v));
+    const __m128i bytes = _mm512_cvtepi32_epi8(v);
+    if (n == L)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), bytes);  // a masked store is slow on Zen 4
+    else
+      _mm_mask_storeu_epi8(p, lanes(n), bytes);
   }
 };
 

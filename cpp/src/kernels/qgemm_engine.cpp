@@ -66,6 +66,8 @@ void run_part(int part, int parts, void* ctx) {
   s.path->forward(sub);
 }
 
+#include "qgemm_params.inc"
+
 void check_activation(const ActivationQuant& act, const char* where) {
   if (act.act_max != 255 && act.act_max != 127)
     throw std::invalid_argument(std::string(where) + ": act_max must be 255 (8-bit) or 127 (7-bit), got " +
@@ -114,16 +116,7 @@ Int8Path active_int8_path() {
 
 // ---- the scheme's scalar parts ----
 
-RowQuant activation_params(float lo, float hi, int act_max) {
-  lo = std::min(lo, 0.0f);
-  hi = std::max(hi, 0.0f);
-  const float range = hi - lo;
-  const float inv = float(act_max) / range;
-  // An all-zero row, or one so small (< ~1e-36) that 1/range overflows: every q is 0 = zp.
-  if (!(range > 0) || !(inv <= std::numeric_limits<float>::max())) return RowQuant{0.0f, 0.0f, 0};
-  const float zp = std::nearbyint(-lo * inv);
-  return RowQuant{range / float(act_max), inv, std::int32_t(std::min(std::max(zp, 0.0f), float(act_max)))};
-}
+RowQuant activation_params(float lo, float hi, int act_max) { return row_params(lo, hi, act_max); }
 
 ActivationQuant static_activation_quant(float lo, float hi, int act_max) {
   if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi)
