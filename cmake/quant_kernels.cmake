@@ -15,7 +15,7 @@ target_sources(densekit_kernel_paths PRIVATE
 set_source_files_properties(cpp/src/kernels/qgemm_avx512vnni.cpp cpp/src/kernels/compressed_avx512.cpp
   PROPERTIES COMPILE_OPTIONS -Wno-maybe-uninitialized)
 target_sources(densekit_kernels PRIVATE
-  cpp/src/kernels/thread_workspace.cpp
+  cpp/src/kernels/kernel_support.cpp
   cpp/src/kernels/qgemm_engine.cpp
   cpp/src/kernels/f16_engine.cpp
   cpp/src/kernels/sparse_engine.cpp)

@@ -199,7 +199,7 @@ int main(int argc, char** argv) {
 
   // ---- sparse: time vs the dense engine by sparsity and batch size ----
   rows.clear();
-  const double sparsities[] = {0.5, 0.7, 0.8, 0.85, 0.9, 0.95};
+  const double sparsities[] = {0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95};
   std::vector<std::vector<dk::SparseWeights>> sw(W1::kLayers);
   for (int l = 0; l < W1::kLayers; ++l)
     for (double s : sparsities) {
@@ -233,6 +233,43 @@ int main(int argc, char** argv) {
       }
     }
   print_rows("Pruned weights (GOP/s counts the dense operations, 2·B·IN·OUT)", rows);
+  // Crossover: the sparsity where a kernel's time equals the dense engine's (linear between the
+  // two measured sparsities around it), per layer, batch and kernel.
+  std::printf("\n## Crossover sparsity (sparse kernel as fast as the dense fp32 engine)\n\n"
+              "| layer | batch | grouped | batched | sparse_gemm's choice |\n|---|---|---|---|---|\n");
+  for (Index B : {Index(1), Index(4), Index(16), Index(64), Index(256)})
+    for (int l = 0; l < W1::kLayers; ++l) {
+      const std::string name = std::to_string(net.sizes[l]) + "x" + std::to_string(net.sizes[l + 1]);
+      double dense = 0;
+      for (const Row& r : rows)
+        if (r.layer == name && r.B == B && r.kernel == "fp32 engine") dense = r.seconds;
+      std::string cross[2];
+      for (int k = 0; k < 2; ++k) {
+        const char* tag = k == 0 ? "grouped" : "batched";
+        double prev_s = -1, prev_ratio = 0;
+        cross[k] = "–";
+        bool any = false;
+        for (double sp : sparsities)
+          for (const Row& r : rows) {
+            char want[32];
+            std::snprintf(want, sizeof want, "sparse %.0f%% %s", sp * 100, tag);
+            if (r.layer != name || r.B != B || r.kernel.rfind(want, 0) != 0) continue;
+            any = true;
+            const double ratio = r.seconds / dense;
+            if (ratio <= 1 && cross[k] == "–") {
+              char buf[48];
+              if (prev_s < 0) std::snprintf(buf, sizeof buf, "≤ %.0f %%", sp * 100);
+              else std::snprintf(buf, sizeof buf, "%.0f %%", 100 * (prev_s + (sp - prev_s) * (prev_ratio - 1) / (prev_ratio - ratio)));
+              cross[k] = buf;
+            }
+            prev_s = sp, prev_ratio = ratio;
+          }
+        if (any && cross[k] == "–") cross[k] = "> 95 %";
+        if (!any) cross[k] = "(not run)";
+      }
+      std::printf("| %s | %ld | %s | %s | %s |\n", name.c_str(), long(B), cross[0].c_str(), cross[1].c_str(),
+                  B >= sw[std::size_t(l)][0].batched_min_rows() ? "batched" : "grouped");
+    }
 
   // ---- the whole W1 forward, three layers chained ----
   rows.clear();
@@ -241,7 +278,7 @@ int main(int argc, char** argv) {
   for (int l = 0; l < W1::kLayers; ++l) q8[std::size_t(l)] = packed_int8(l, best, 255);
   std::vector<dk::PackedInt8Weights> q7(W1::kLayers);
   for (int l = 0; l < W1::kLayers; ++l) q7[std::size_t(l)] = packed_int8(l, best, 127);
-  const std::size_t s90 = 4;  // sparsities[4] = 0.9
+  const std::size_t s90 = 6;  // sparsities[6] = 0.9
   auto network = [&](const std::string& kind, Index B, const dk::Threading& t) -> std::function<void()> {
     float* a = z.data();
     float* b = z2.data();

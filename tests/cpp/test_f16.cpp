@@ -8,36 +8,25 @@
 //   present). `test_f16 --dump FILE` writes these cases for check_f16_against_numpy.py.
 // - f16_gemm, both strategies, equals gemm_packed on the converted float32 weights bit for bit,
 //   and is batch-invariant (batch sizes 1…300, positions, thread count).
-#include <omp.h>
-
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "densekit/kernels/f16.hpp"
 #include "densekit/runtime/cpu_features.hpp"
+#include "kernel_test_support.hpp"
 
 namespace dk = densekit::kernels;
 using dk::Index;
 
 namespace {
 
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    ++g_checks;                                                               \
-    if (!(cond)) {                                                            \
-      if (++g_failures <= 20) {                                               \
-        std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-        std::printf(__VA_ARGS__);                                             \
-        std::printf("\n");                                                    \
-      }                                                                       \
-    }                                                                         \
-  } while (0)
+using kernel_test::omp_run;
+using kernel_test::random_floats;
+using kernel_test::runnable_paths;
 
 std::uint32_t bits_of(float f) {
   std::uint32_t b;
@@ -48,13 +37,6 @@ float float_of(std::uint32_t b) {
   float f;
   std::memcpy(&f, &b, 4);
   return f;
-}
-
-std::vector<dk::Isa> runnable_paths() {
-  std::vector<dk::Isa> paths;
-  for (int i = 0; i < dk::kIsaCount; ++i)
-    if (dk::isa_supported(dk::Isa(i))) paths.push_back(dk::Isa(i));
-  return paths;
 }
 
 // The value of a half by the IEEE formula, in double.
@@ -151,21 +133,6 @@ void test_f32_to_f16(const std::vector<dk::Isa>& paths, const std::vector<float>
   }
 }
 
-void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
-#pragma omp parallel for schedule(static) num_threads(parts < omp_get_max_threads() ? parts : omp_get_max_threads())
-  for (int p = 0; p < parts; ++p) body(p, parts, ctx);
-}
-
-std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float amp) {
-  std::vector<float> v(n);
-  std::uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 3;
-  for (auto& x : v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = amp * (float(s >> 40) / float(1 << 24) * 2 - 1);
-  }
-  return v;
-}
-
 void test_gemm(const std::vector<dk::Isa>& paths) {
   const Index ins[] = {1, 5, 17, 100, 300, 784};
   const Index outs[] = {1, 7, 16, 31, 33, 100, 300};
@@ -213,23 +180,13 @@ void test_batch_invariance(const std::vector<dk::Isa>& paths) {
   for (dk::Isa isa : paths) {
     dk::PackedF16Weights p16;
     p16.pack(w16.data(), OUT, IN, OUT, isa);
-    std::vector<float> full(std::size_t(N * OUT));
-    dk::f16_gemm(full.data(), OUT, x.data(), IN, p16, bias.data(), N);
-    int bad = 0;
-    for (Index B = 1; B <= N; B += (B < 20 ? 1 : 13)) {
-      const Index start = (B * 11) % (N - B + 1);
-      std::vector<float> part(std::size_t(B * OUT));
-      dk::f16_gemm(part.data(), OUT, x.data() + start * IN, IN, p16, bias.data(), B);
-      bad += std::memcmp(part.data(), full.data() + start * OUT, part.size() * 4) != 0;
-    }
-    CHECK(bad == 0, "f16_gemm on %s: %d batch sizes change rows", dk::isa_name(isa), bad);
-    for (int parts : {2, 3})
-      for (Index B : {N, Index(4)}) {
-        std::vector<float> threaded(std::size_t(B * OUT));
-        dk::f16_gemm(threaded.data(), OUT, x.data(), IN, p16, bias.data(), B, dk::Threading{parts, &omp_run});
-        CHECK(std::memcmp(threaded.data(), full.data(), threaded.size() * 4) == 0, "f16_gemm on %s: %d parts, B=%ld",
-              dk::isa_name(isa), parts, long(B));
-      }
+    const std::string what = std::string("f16_gemm on ") + dk::isa_name(isa);
+    kernel_test::check_batch_invariance(
+        what.c_str(),
+        [&](float* z, const float* xs, Index B, const dk::Threading& t) {
+          dk::f16_gemm(z, OUT, xs, IN, p16, bias.data(), B, t);
+        },
+        x, IN, OUT, N, 13);
   }
 }
 
@@ -251,6 +208,5 @@ int main(int argc, char** argv) {
   test_f32_to_f16(paths, cases);
   test_gemm(paths);
   test_batch_invariance(paths);
-  std::printf("%d passed, %d failed\n", g_checks - g_failures, g_failures);
-  return g_failures ? 1 : 0;
+  return kernel_test::report();
 }

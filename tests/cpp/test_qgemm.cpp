@@ -9,8 +9,6 @@
 // - Batch invariance: a row's output has the same bits for every batch size 1…300, every
 //   position, any permutation, and any thread count.
 // - The AVX-VNNI kernel runs here through its EVEX twin when the CPU has AVX512-VNNI only.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -24,6 +22,7 @@
 
 #include "densekit/kernels/qgemm.hpp"
 #include "densekit/runtime/cpu_features.hpp"
+#include "kernel_test_support.hpp"
 #include "qgemm_isa.hpp"
 
 namespace dk = densekit::kernels;
@@ -35,20 +34,7 @@ extern const QgemmPath qgemm_path;
 
 namespace {
 
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    ++g_checks;                                                               \
-    if (!(cond)) {                                                            \
-      if (++g_failures <= 20) {                                               \
-        std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-        std::printf(__VA_ARGS__);                                             \
-        std::printf("\n");                                                    \
-      }                                                                       \
-    }                                                                         \
-  } while (0)
+using kernel_test::omp_run;
 
 struct Rng {
   std::uint64_t s;
@@ -106,7 +92,7 @@ Layer random_layer(Index IN, Index OUT, int act_max, int weight_max, bool dynami
   return L;
 }
 
-std::vector<dk::Int8Path> runnable_paths() {
+std::vector<dk::Int8Path> runnable_int8_paths() {
   std::vector<dk::Int8Path> paths;
   for (int i = 0; i < dk::kInt8PathCount; ++i)
     if (dk::int8_path_supported(dk::Int8Path(i))) paths.push_back(dk::Int8Path(i));
@@ -118,11 +104,6 @@ bool have_evex_twin() {
   return dk::int8_path_supported(dk::Int8Path::avx512vnni) && f.avx512vl && f.avx512vnni;
 }
 
-void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
-#pragma omp parallel for schedule(static) num_threads(std::min(parts, omp_get_max_threads()))
-  for (int p = 0; p < parts; ++p) body(p, parts, ctx);
-}
-
 // A kernel to test: a supported path through the public API, or the EVEX twin through its table.
 struct Runner {
   std::string name;
@@ -132,7 +113,7 @@ struct Runner {
 
 std::vector<Runner> runners() {
   std::vector<Runner> out;
-  for (dk::Int8Path p : runnable_paths()) out.push_back({dk::int8_path_name(p), p, nullptr});
+  for (dk::Int8Path p : runnable_int8_paths()) out.push_back({dk::int8_path_name(p), p, nullptr});
   if (have_evex_twin() && !dk::int8_path_supported(dk::Int8Path::avxvnni))
     out.push_back({"avxvnni(evex twin)", dk::Int8Path::avx512vnni, &dk::detail::avxvnni_evex_twin::qgemm_path});
   return out;
@@ -228,7 +209,7 @@ void test_quantize_activations() {
                   "row %ld k %ld: %g dequantizes to %g (scale %g)", long(i), long(k), v,
                   sr[std::size_t(i)] * float(q - zr[std::size_t(i)]), sr[std::size_t(i)]);
         }
-      for (dk::Int8Path p : runnable_paths()) {
+      for (dk::Int8Path p : runnable_int8_paths()) {
         std::vector<std::uint8_t> q(qr.size(), 9);
         std::vector<float> sc(sr.size());
         std::vector<std::int32_t> zp(zr.size());
@@ -343,7 +324,7 @@ void test_saturation(const std::vector<Runner>& rs) {
 void test_batch_invariance(const std::vector<Runner>& rs) {
   struct Shape {
     Index IN, OUT;
-    int step;  // batch sizes 1, 1+step, ... up to 300
+    int step;  // batch sizes past 20: every step-th up to 300
   };
   const Shape shapes[] = {{100, 37, 1}, {784, 300, 23}, {300, 100, 7}};
   int index = 0;
@@ -356,39 +337,13 @@ void test_batch_invariance(const std::vector<Runner>& rs) {
       for (const Runner& r : rs) {
         dk::PackedInt8Weights w;
         w.pack(L.wq.data(), sh.OUT, L.scales.data(), L.bias.data(), sh.IN, sh.OUT, L.act, r.pack_path);
-        std::vector<float> full(static_cast<std::size_t>(N * sh.OUT));
-        run(r, full.data(), sh.OUT, x.data(), sh.IN, w, N, dk::Epilogue::relu);
-        int bad = 0;
-        for (Index B = 1; B <= N; B += sh.step) {
-          const Index start = (B * 7) % (N - B + 1);  // rows [start, start+B)
-          std::vector<float> part(static_cast<std::size_t>(B * sh.OUT));
-          run(r, part.data(), sh.OUT, x.data() + start * sh.IN, sh.IN, w, B, dk::Epilogue::relu);
-          bad += std::memcmp(part.data(), full.data() + start * sh.OUT, part.size() * sizeof(float)) != 0;
-        }
-        CHECK(bad == 0, "%s %ldx%ld: %d batch sizes change rows", r.name.c_str(), long(sh.IN), long(sh.OUT), bad);
-        // A permutation of the rows permutes the output rows, bit for bit.
-        std::vector<Index> perm(static_cast<std::size_t>(N));
-        std::iota(perm.begin(), perm.end(), Index(0));
-        Rng g{std::uint64_t(index)};
-        for (Index i = N - 1; i > 0; --i) std::swap(perm[std::size_t(i)], perm[std::size_t(g.below(int(i + 1)))]);
-        std::vector<float> xp(x.size()), zp(full.size());
-        for (Index i = 0; i < N; ++i)
-          std::memcpy(&xp[std::size_t(i * sh.IN)], &x[std::size_t(perm[std::size_t(i)] * sh.IN)], std::size_t(sh.IN) * 4);
-        run(r, zp.data(), sh.OUT, xp.data(), sh.IN, w, N, dk::Epilogue::relu);
-        bad = 0;
-        for (Index i = 0; i < N; ++i)
-          bad += std::memcmp(&zp[std::size_t(i * sh.OUT)], &full[std::size_t(perm[std::size_t(i)] * sh.OUT)],
-                             std::size_t(sh.OUT) * 4) != 0;
-        CHECK(bad == 0, "%s %ldx%ld: %d rows differ under permutation", r.name.c_str(), long(sh.IN), long(sh.OUT), bad);
-        if (r.twin) continue;
-        // Threads: 2 and 3 parts, by rows (B=300) and by panels (B=5).
-        for (int parts : {2, 3})
-          for (Index B : {N, Index(5)}) {
-            std::vector<float> threaded(static_cast<std::size_t>(B * sh.OUT));
-            run(r, threaded.data(), sh.OUT, x.data(), sh.IN, w, B, dk::Epilogue::relu, dk::Threading{parts, &omp_run});
-            CHECK(std::memcmp(threaded.data(), full.data(), threaded.size() * 4) == 0, "%s: %d parts change B=%ld",
-                  r.name.c_str(), parts, long(B));
-          }
+        const std::string what = r.name + " " + std::to_string(sh.IN) + "x" + std::to_string(sh.OUT);
+        kernel_test::check_batch_invariance(
+            what.c_str(),
+            [&](float* z, const float* xs, Index B, const dk::Threading& t) {
+              run(r, z, sh.OUT, xs, sh.IN, w, B, dk::Epilogue::relu, t);
+            },
+            x, sh.IN, sh.OUT, N, sh.step);
       }
     }
 }
@@ -405,6 +360,5 @@ int main() {
   test_against_reference(rs);
   test_saturation(rs);
   test_batch_invariance(rs);
-  std::printf("%d passed, %d failed\n", g_checks - g_failures, g_failures);
-  return g_failures ? 1 : 0;
+  return kernel_test::report();
 }

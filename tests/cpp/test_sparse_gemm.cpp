@@ -5,8 +5,6 @@
 //   sparsities 0…100 % (magnitude-pruned, plus columns left empty), odd shapes, batch 1…300,
 //   with and without bias, padded leading dimensions, negative-zero weights.
 // - Batch invariance: batch sizes 1…300, positions, permutations, thread counts.
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -14,52 +12,21 @@
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "densekit/kernels/sparse_gemm.hpp"
 #include "densekit/runtime/cpu_features.hpp"
+#include "kernel_test_support.hpp"
 
 namespace dk = densekit::kernels;
 using dk::Index;
 
 namespace {
 
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    ++g_checks;                                                               \
-    if (!(cond)) {                                                            \
-      if (++g_failures <= 20) {                                               \
-        std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-        std::printf(__VA_ARGS__);                                             \
-        std::printf("\n");                                                    \
-      }                                                                       \
-    }                                                                         \
-  } while (0)
-
-std::vector<dk::Isa> runnable_paths() {
-  std::vector<dk::Isa> paths;
-  for (int i = 0; i < dk::kIsaCount; ++i)
-    if (dk::isa_supported(dk::Isa(i))) paths.push_back(dk::Isa(i));
-  return paths;
-}
-
-void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
-#pragma omp parallel for schedule(static) num_threads(std::min(parts, omp_get_max_threads()))
-  for (int p = 0; p < parts; ++p) body(p, parts, ctx);
-}
-
-std::vector<float> random_floats(std::size_t n, std::uint64_t seed, float amp) {
-  std::vector<float> v(n);
-  std::uint64_t s = seed * 0x9E3779B97F4A7C15ULL + 3;
-  for (auto& x : v) {
-    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-    x = amp * (float(s >> 40) / float(1 << 24) * 2 - 1);
-  }
-  return v;
-}
+using kernel_test::omp_run;
+using kernel_test::random_floats;
+using kernel_test::runnable_paths;
 
 // w (IN,OUT) with the `sparsity` fraction of smallest magnitudes zeroed (some as -0.0f), and,
 // when asked, a few whole columns emptied.
@@ -156,35 +123,13 @@ void test_batch_invariance(const std::vector<dk::Isa>& paths) {
   for (dk::Isa isa : paths) {
     dk::SparseWeights s;
     s.pack(w.data(), OUT, IN, OUT, isa);
-    std::vector<float> full(std::size_t(N * OUT));
-    dk::sparse_gemm(full.data(), OUT, x.data(), IN, s, bias.data(), N);
-    int bad = 0;
-    for (Index B = 1; B <= N; B += (B < 12 ? 1 : 17)) {
-      const Index start = (B * 13) % (N - B + 1);
-      std::vector<float> part(std::size_t(B * OUT));
-      dk::sparse_gemm(part.data(), OUT, x.data() + start * IN, IN, s, bias.data(), B);
-      bad += std::memcmp(part.data(), full.data() + start * OUT, part.size() * 4) != 0;
-    }
-    CHECK(bad == 0, "sparse_gemm on %s: %d batch sizes change rows", dk::isa_name(isa), bad);
-    std::vector<Index> perm(static_cast<std::size_t>(N));
-    std::iota(perm.begin(), perm.end(), Index(0));
-    std::reverse(perm.begin(), perm.end());
-    std::rotate(perm.begin(), perm.begin() + 37, perm.end());
-    std::vector<float> xp(x.size()), zp(full.size());
-    for (Index i = 0; i < N; ++i)
-      std::memcpy(&xp[std::size_t(i * IN)], &x[std::size_t(perm[std::size_t(i)] * IN)], std::size_t(IN) * 4);
-    dk::sparse_gemm(zp.data(), OUT, xp.data(), IN, s, bias.data(), N);
-    bad = 0;
-    for (Index i = 0; i < N; ++i)
-      bad += std::memcmp(&zp[std::size_t(i * OUT)], &full[std::size_t(perm[std::size_t(i)] * OUT)], std::size_t(OUT) * 4) != 0;
-    CHECK(bad == 0, "sparse_gemm on %s: %d rows differ under permutation", dk::isa_name(isa), bad);
-    for (int parts : {2, 3})
-      for (Index B : {N, Index(1), Index(6), Index(40)}) {
-        std::vector<float> threaded(std::size_t(B * OUT));
-        dk::sparse_gemm(threaded.data(), OUT, x.data(), IN, s, bias.data(), B, dk::Threading{parts, &omp_run});
-        CHECK(std::memcmp(threaded.data(), full.data(), threaded.size() * 4) == 0, "sparse_gemm on %s: %d parts, B=%ld",
-              dk::isa_name(isa), parts, long(B));
-      }
+    const std::string what = std::string("sparse_gemm on ") + dk::isa_name(isa);
+    kernel_test::check_batch_invariance(
+        what.c_str(),
+        [&](float* z, const float* xs, Index B, const dk::Threading& t) {
+          dk::sparse_gemm(z, OUT, xs, IN, s, bias.data(), B, t);
+        },
+        x, IN, OUT, N, 17);
   }
 }
 
@@ -196,6 +141,5 @@ int main() {
   for (dk::Isa isa : paths) test_format(isa);
   test_against_dense(paths);
   test_batch_invariance(paths);
-  std::printf("%d passed, %d failed\n", g_checks - g_failures, g_failures);
-  return g_failures ? 1 : 0;
+  return kernel_test::report();
 }

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "densekit/kernels/dispatch.hpp"
 #include "densekit/kernels/gemm_engine.hpp"
 
 namespace densekit {
@@ -65,6 +66,9 @@ struct CompressedPath {
 constexpr Index sparse_batched_workspace_floats(Index in, Index out, Index batch_rows) {
   return (in + out) * batch_rows;
 }
+
+// The table of a path (defined in f16_engine.cpp).
+const CompressedPath& compressed_path_for(Isa isa);
 
 // The scalar conversions of f16.hpp, for paths without F16C and for tails.
 std::uint16_t f32_to_f16_scalar(float value);

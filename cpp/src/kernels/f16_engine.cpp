@@ -13,7 +13,7 @@
 #include "densekit/kernels/f16.hpp"
 #include "densekit/runtime/cpu_features.hpp"
 #include "gemm_isa.hpp"
-#include "thread_workspace.hpp"
+#include "kernel_support.hpp"
 
 namespace densekit {
 namespace kernels {
@@ -40,6 +40,16 @@ std::uint16_t f32_to_f16_scalar(float value) {
   return std::uint16_t(sign | (kept + up));
 }
 
+const CompressedPath& compressed_path_for(Isa isa) {
+  switch (isa) {
+#if defined(__x86_64__) || defined(__i386__)
+    case Isa::avx512: return avx512::compressed_path;
+    case Isa::avx2: return avx2::compressed_path;
+#endif
+    default: return portable::compressed_path;
+  }
+}
+
 float f16_to_f32_scalar(std::uint16_t half) {
   const std::uint32_t sign = std::uint32_t(half & 0x8000u) << 16;
   const std::uint32_t exponent = (half >> 10) & 0x1fu, mantissa = half & 0x3ffu;
@@ -61,16 +71,6 @@ float f16_to_f32_scalar(std::uint16_t half) {
 }  // namespace detail
 
 namespace {
-
-const detail::CompressedPath& compressed_for(Isa isa) {
-  switch (isa) {
-#if defined(__x86_64__) || defined(__i386__)
-    case Isa::avx512: return detail::avx512::compressed_path;
-    case Isa::avx2: return detail::avx2::compressed_path;
-#endif
-    default: return detail::portable::compressed_path;
-  }
-}
 
 const detail::GemmPath& engine_for(Isa isa) {
   switch (isa) {
@@ -108,7 +108,7 @@ void f16_block(const F16Split& s, Index r0, Index m, Index p0, Index p1) {
   const float* bias = s.bias ? s.bias + j0 : nullptr;
   const std::uint16_t* panels = w.data() + p0 * k * nr;
   if (s.strategy == F16Strategy::direct) {
-    compressed_for(w.isa()).f16_direct(detail::F16Problem{m, n, k, x, s.ldx, panels, nr, bias, z, s.ldz});
+    detail::compressed_path_for(w.isa()).f16_direct(detail::F16Problem{m, n, k, x, s.ldx, panels, nr, bias, z, s.ldz});
     return;
   }
   // One panel at a time into this thread's workspace, then the engine's kernel on it.
@@ -120,7 +120,7 @@ void f16_block(const F16Split& s, Index r0, Index m, Index p0, Index p1) {
   for (Index p = p0; p < p1; ++p) {
     const Index jp = p * nr, cols = std::min(nr, w.out() - jp);
     if (cols <= 0) break;
-    compressed_for(w.isa()).f16_to_f32(converted, w.data() + p * panel_floats, panel_floats);
+    detail::compressed_path_for(w.isa()).f16_to_f32(converted, w.data() + p * panel_floats, panel_floats);
     const detail::GemmProblem<float> pr{m,       cols,  k,    x,
                                         s.ldx,   1,     converted, nr,
                                         false,   true,  s.bias ? s.bias + jp : nullptr,
@@ -134,12 +134,11 @@ void f16_part(int part, int parts, void* ctx) {
   const F16Split& s = *static_cast<const F16Split*>(ctx);
   const Index panels = s.w->panels();
   if (s.by_rows) {
-    const Index units = (s.m + kRowUnit - 1) / kRowUnit;
-    const Index begin = std::min(s.m, units * part / parts * kRowUnit);
-    const Index end = std::min(s.m, units * (part + 1) / parts * kRowUnit);
-    f16_block(s, begin, end - begin, 0, panels);
+    const detail::Range r = detail::part_range(s.m, kRowUnit, part, parts);
+    f16_block(s, r.begin, r.end - r.begin, 0, panels);
   } else {
-    f16_block(s, 0, s.m, panels * part / parts, panels * (part + 1) / parts);
+    const detail::Range r = detail::part_range(panels, 1, part, parts);
+    f16_block(s, 0, s.m, r.begin, r.end);
   }
 }
 
@@ -147,27 +146,10 @@ void f16_part(int part, int parts, void* ctx) {
 
 std::uint16_t f32_to_f16(float value) { return detail::f32_to_f16_scalar(value); }
 float f16_to_f32(std::uint16_t half) { return detail::f16_to_f32_scalar(half); }
-void f32_to_f16(std::uint16_t* dst, const float* src, Index n) { compressed_for(active_isa()).f32_to_f16(dst, src, n); }
-void f16_to_f32(float* dst, const std::uint16_t* src, Index n) { compressed_for(active_isa()).f16_to_f32(dst, src, n); }
+void f32_to_f16(std::uint16_t* dst, const float* src, Index n) { detail::compressed_path_for(active_isa()).f32_to_f16(dst, src, n); }
+void f16_to_f32(float* dst, const std::uint16_t* src, Index n) { detail::compressed_path_for(active_isa()).f16_to_f32(dst, src, n); }
 
 // ---- PackedF16Weights ----
-
-PackedF16Weights::~PackedF16Weights() { std::free(data_); }
-
-PackedF16Weights::PackedF16Weights(PackedF16Weights&& other) noexcept { *this = std::move(other); }
-
-PackedF16Weights& PackedF16Weights::operator=(PackedF16Weights&& other) noexcept {
-  if (this != &other) {
-    std::free(data_);
-    data_ = std::exchange(other.data_, nullptr);
-    capacity_ = std::exchange(other.capacity_, 0);
-    in_ = std::exchange(other.in_, 0);
-    out_ = std::exchange(other.out_, 0);
-    nr_ = std::exchange(other.nr_, 0);
-    isa_ = other.isa_;
-  }
-  return *this;
-}
 
 void PackedF16Weights::pack(const std::uint16_t* w16, Index ldw, Index in, Index out) {
   pack(w16, ldw, in, out, active_isa());
@@ -181,18 +163,12 @@ void PackedF16Weights::pack(const std::uint16_t* w16, Index ldw, Index in, Index
                                 " path");
   const Index nr = gemm_tile<float>(isa).cols;
   const Index panels = (out + nr - 1) / nr;
-  const std::size_t need = std::size_t(panels) * std::size_t(in) * std::size_t(nr);
-  if (need > capacity_) {
-    auto* fresh = static_cast<std::uint16_t*>(std::aligned_alloc(64, (need * 2 + 63) / 64 * 64));
-    if (!fresh) throw std::bad_alloc();
-    std::free(data_);
-    data_ = fresh;
-    capacity_ = need;
-  }
+  auto* data = reinterpret_cast<std::uint16_t*>(
+      storage_.reserve(std::size_t(panels) * std::size_t(in) * std::size_t(nr) * sizeof(std::uint16_t)));
   in_ = in, out_ = out, nr_ = nr, isa_ = isa;
   for (Index q = 0; q < panels; ++q) {
     const Index j0 = q * nr, cols = std::min(nr, out - j0);
-    std::uint16_t* panel = data_ + std::size_t(q) * std::size_t(in * nr);
+    std::uint16_t* panel = data + std::size_t(q) * std::size_t(in * nr);
     for (Index p = 0; p < in; ++p) {
       std::memcpy(panel + p * nr, w16 + p * ldw + j0, std::size_t(cols) * 2);
       std::fill(panel + p * nr + cols, panel + (p + 1) * nr, std::uint16_t(0));
@@ -212,16 +188,9 @@ void f16_gemm(float* z, Index ldz, const float* x, Index ldx, const PackedF16Wei
   }
   F16Split split{&w, x, ldx, bias, z, ldz, B, strategy, B >= 8 * kRowUnit};
   const double flops = 2.0 * double(B) * double(w.in()) * double(w.out());
-  int parts = 1;
-  if (flops >= kParallelGemmFlops && threading.max_parts > 1) {
-    const Index units = split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.panels();
-    parts = int(std::max<Index>(1, std::min<Index>(threading.max_parts, units)));
-  }
-  if (parts <= 1 || threading.run == nullptr) {
-    for (int p = 0; p < parts; ++p) f16_part(p, parts, &split);
-    return;
-  }
-  threading.run(parts, &f16_part, &split);
+  const int parts = detail::part_count(flops, kParallelGemmFlops,
+                                       split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.panels(), threading);
+  detail::run_parts(parts, &f16_part, &split, threading);
 }
 
 void f16_gemm(float* z, Index ldz, const float* x, Index ldx, const PackedF16Weights& w, const float* bias, Index B,

@@ -15,7 +15,7 @@
 #include "densekit/kernels/qgemm.hpp"
 #include "densekit/runtime/cpu_features.hpp"
 #include "qgemm_isa.hpp"
-#include "thread_workspace.hpp"
+#include "kernel_support.hpp"
 
 namespace densekit {
 namespace kernels {
@@ -50,18 +50,16 @@ void run_part(int part, int parts, void* ctx) {
   detail::QgemmProblem sub = whole;
   sub.workspace = detail::thread_workspace(detail::qgemm_workspace_bytes(whole.groups));
   if (s.by_rows) {
-    const Index units = (whole.m + s.unit - 1) / s.unit;
-    const Index begin = std::min(whole.m, units * part / parts * s.unit);
-    const Index end = std::min(whole.m, units * (part + 1) / parts * s.unit);
-    if (begin >= end) return;
-    sub.m = end - begin;
-    sub.x += begin * whole.ldx;
-    sub.z += begin * whole.ldz;
+    const detail::Range r = detail::part_range(whole.m, s.unit, part, parts);
+    if (r.begin >= r.end) return;
+    sub.m = r.end - r.begin;
+    sub.x += r.begin * whole.ldx;
+    sub.z += r.begin * whole.ldz;
   } else {
-    const Index panels = whole.panel_end - whole.panel_begin;
-    sub.panel_begin = whole.panel_begin + panels * part / parts;
-    sub.panel_end = whole.panel_begin + panels * (part + 1) / parts;
-    if (sub.panel_begin >= sub.panel_end) return;
+    const detail::Range r = detail::part_range(whole.panel_end - whole.panel_begin, 1, part, parts);
+    if (r.begin >= r.end) return;
+    sub.panel_begin = whole.panel_begin + r.begin;
+    sub.panel_end = whole.panel_begin + r.end;
   }
   s.path->forward(sub);
 }
@@ -163,28 +161,6 @@ template void quantize_weights<double>(std::int8_t*, Index, float*, const double
 
 // ---- PackedInt8Weights ----
 
-PackedInt8Weights::~PackedInt8Weights() { std::free(block_); }
-
-PackedInt8Weights::PackedInt8Weights(PackedInt8Weights&& other) noexcept { *this = std::move(other); }
-
-PackedInt8Weights& PackedInt8Weights::operator=(PackedInt8Weights&& other) noexcept {
-  if (this != &other) {
-    std::free(block_);
-    block_ = std::exchange(other.block_, nullptr);
-    capacity_ = std::exchange(other.capacity_, 0);
-    data_ = std::exchange(other.data_, nullptr);
-    colsum_ = std::exchange(other.colsum_, nullptr);
-    scale_ = std::exchange(other.scale_, nullptr);
-    bias_ = std::exchange(other.bias_, nullptr);
-    in_ = std::exchange(other.in_, 0);
-    out_ = std::exchange(other.out_, 0);
-    act_ = other.act_;
-    max_abs_weight_ = other.max_abs_weight_;
-    path_ = other.path_;
-  }
-  return *this;
-}
-
 bool PackedInt8Weights::widened() const {
   return path_ == Int8Path::avx2 && 2 * act_.act_max * max_abs_weight_ > 32767;
 }
@@ -212,18 +188,11 @@ void PackedInt8Weights::pack(const std::int8_t* wq, Index ldq, const float* scal
   const Index groups = (in + 3) / 4, panels = (out + kInt8PanelCols - 1) / kInt8PanelCols;
   const std::size_t weight_bytes = std::size_t(panels) * std::size_t(groups) * 64;
   const std::size_t lanes = std::size_t(panels) * kInt8PanelCols;
-  const std::size_t need = weight_bytes + lanes * 12;
-  if (need > capacity_) {
-    void* fresh = std::aligned_alloc(64, (need + 63) / 64 * 64);
-    if (!fresh) throw std::bad_alloc();
-    std::free(block_);
-    block_ = fresh;
-    capacity_ = need;
-  }
-  data_ = static_cast<std::int8_t*>(block_);
-  colsum_ = reinterpret_cast<std::int32_t*>(static_cast<char*>(block_) + weight_bytes);
-  scale_ = reinterpret_cast<float*>(colsum_ + lanes);
-  bias_ = scale_ + lanes;
+  char* block = storage_.reserve(weight_bytes + lanes * 12);
+  auto* data = reinterpret_cast<std::int8_t*>(block);
+  auto* colsum = reinterpret_cast<std::int32_t*>(block + weight_bytes);
+  auto* scale = reinterpret_cast<float*>(colsum + lanes);
+  float* bias_out = scale + lanes;
   in_ = in;
   out_ = out;
   act_ = act;
@@ -237,13 +206,13 @@ void PackedInt8Weights::pack(const std::int8_t* wq, Index ldq, const float* scal
         for (Index t = 0; t < 4; ++t) {
           const Index k = 4 * g + t;
           const std::int8_t v = k < in && j < out ? wq[k * ldq + j] : std::int8_t(0);
-          data_[(p * groups + g) * 64 + c * 4 + t] = v;
+          data[(p * groups + g) * 64 + c * 4 + t] = v;
           sum += v;
           max_abs_weight_ = std::max(max_abs_weight_, std::abs(int(v)));
         }
-      colsum_[j] = sum;
-      scale_[j] = j < out ? scales[j] : 0.0f;
-      bias_[j] = j < out && bias ? bias[j] : 0.0f;
+      colsum[j] = sum;
+      scale[j] = j < out ? scales[j] : 0.0f;
+      bias_out[j] = j < out && bias ? bias[j] : 0.0f;
     }
 }
 
@@ -258,17 +227,10 @@ void qdense_forward(float* z, Index ldz, const float* x, Index ldx, const Packed
                                      epilogue == Epilogue::relu, w.widened(), nullptr};
   const Index unit = path.row_tile;
   Split split{&problem, &path, B >= 4 * unit, unit};
-  int parts = 1;
   const double ops = 2.0 * double(B) * double(w.in()) * double(w.out());
-  if (ops >= kParallelInt8Ops && threading.max_parts > 1) {
-    const Index units = split.by_rows ? (B + unit - 1) / unit : w.panels();
-    parts = int(std::max<Index>(1, std::min<Index>(threading.max_parts, units)));
-  }
-  if (parts <= 1 || threading.run == nullptr) {
-    for (int p = 0; p < parts; ++p) run_part(p, parts, &split);
-    return;
-  }
-  threading.run(parts, &run_part, &split);
+  const int parts =
+      detail::part_count(ops, kParallelInt8Ops, split.by_rows ? (B + unit - 1) / unit : w.panels(), threading);
+  detail::run_parts(parts, &run_part, &split, threading);
 }
 
 void quantize_activations(std::uint8_t* q, Index ldq, float* scale, std::int32_t* zero_point, const float* x,

@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "aligned_buffer.hpp"
 #include "dispatch.hpp"
 #include "gemm_engine.hpp"
 
@@ -35,13 +36,6 @@ void f16_to_f32(float* dst, const std::uint16_t* src, Index n);
 // panel_width() columns, zero-padded), one 64-byte-aligned buffer.
 class PackedF16Weights {
  public:
-  PackedF16Weights() = default;
-  ~PackedF16Weights();
-  PackedF16Weights(PackedF16Weights&& other) noexcept;
-  PackedF16Weights& operator=(PackedF16Weights&& other) noexcept;
-  PackedF16Weights(const PackedF16Weights&) = delete;
-  PackedF16Weights& operator=(const PackedF16Weights&) = delete;
-
   // w16 (IN,OUT) fp16 bits with leading dimension ldw; for the active path or `isa`.
   void pack(const std::uint16_t* w16, Index ldw, Index in, Index out);
   void pack(const std::uint16_t* w16, Index ldw, Index in, Index out, Isa isa);
@@ -51,12 +45,11 @@ class PackedF16Weights {
   Isa isa() const { return isa_; }
   Index panel_width() const { return nr_; }
   Index panels() const { return nr_ ? (out_ + nr_ - 1) / nr_ : 0; }
-  const std::uint16_t* data() const { return data_; }
+  const std::uint16_t* data() const { return reinterpret_cast<const std::uint16_t*>(storage_.data()); }
   std::size_t bytes() const { return std::size_t(panels()) * std::size_t(in_ * nr_) * 2; }
 
  private:
-  std::uint16_t* data_ = nullptr;
-  std::size_t capacity_ = 0;  // elements
+  AlignedBuffer storage_;
   Index in_ = 0, out_ = 0, nr_ = 0;
   Isa isa_ = Isa::portable;
 };

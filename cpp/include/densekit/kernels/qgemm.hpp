@@ -30,6 +30,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "aligned_buffer.hpp"
 #include "dispatch.hpp"
 #include "gemm_engine.hpp"
 
@@ -83,13 +84,6 @@ void quantize_weights(std::int8_t* wq, Index ldq, float* scales, const T* w, Ind
 // A quantized layer's weights, packed for the kernels, with what the epilogue needs.
 class PackedInt8Weights {
  public:
-  PackedInt8Weights() = default;
-  ~PackedInt8Weights();
-  PackedInt8Weights(PackedInt8Weights&& other) noexcept;
-  PackedInt8Weights& operator=(PackedInt8Weights&& other) noexcept;
-  PackedInt8Weights(const PackedInt8Weights&) = delete;
-  PackedInt8Weights& operator=(const PackedInt8Weights&) = delete;
-
   // wq (IN,OUT) int8, scales (OUT), bias (OUT, or null), the layer's input quantization, and the
   // path to run (active_int8_path() by default; must be supported). Throws std::invalid_argument
   // on bad sizes (IN > kInt8MaxInner) or an unsupported act_max/path.
@@ -107,19 +101,17 @@ class PackedInt8Weights {
   int max_abs_weight() const { return max_abs_weight_; }
   // Whether the path's kernel is the exact widened one (AVX2 with an 8-bit × 8-bit scheme).
   bool widened() const;
-  const std::int8_t* data() const { return data_; }
-  const std::int32_t* column_sums() const { return colsum_; }  // panels()·16, zero-padded
-  const float* scales() const { return scale_; }               // panels()·16, zero-padded
-  const float* bias() const { return bias_; }                  // panels()·16, zero-padded
+  // One block: the panels, then column sums, scales and bias (panels()·16 each, zero-padded).
+  const std::int8_t* data() const { return reinterpret_cast<const std::int8_t*>(storage_.data()); }
+  const std::int32_t* column_sums() const {
+    return reinterpret_cast<const std::int32_t*>(storage_.data() + panels() * groups() * 64);
+  }
+  const float* scales() const { return reinterpret_cast<const float*>(column_sums() + panels() * kInt8PanelCols); }
+  const float* bias() const { return scales() + panels() * kInt8PanelCols; }
   std::size_t bytes() const;
 
  private:
-  void* block_ = nullptr;  // one allocation: panels, then colsum, scale, bias
-  std::size_t capacity_ = 0;
-  std::int8_t* data_ = nullptr;
-  std::int32_t* colsum_ = nullptr;
-  float* scale_ = nullptr;
-  float* bias_ = nullptr;
+  AlignedBuffer storage_;
   Index in_ = 0, out_ = 0;
   ActivationQuant act_{};
   int max_abs_weight_ = 0;

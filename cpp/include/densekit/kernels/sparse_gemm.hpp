@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "aligned_buffer.hpp"
 #include "dispatch.hpp"
 #include "gemm_engine.hpp"
 
@@ -35,13 +36,6 @@ constexpr Index kSparseMaxInner = 65536;  // row indices are uint16
 
 class SparseWeights {
  public:
-  SparseWeights() = default;
-  ~SparseWeights();
-  SparseWeights(SparseWeights&& other) noexcept;
-  SparseWeights& operator=(SparseWeights&& other) noexcept;
-  SparseWeights(const SparseWeights&) = delete;
-  SparseWeights& operator=(const SparseWeights&) = delete;
-
   // From the dense w (IN,OUT) (zeros of either sign are skipped), for the active path or `isa`.
   // Throws std::invalid_argument when IN > kSparseMaxInner.
   void pack(const float* w, Index ldw, Index in, Index out);
@@ -55,13 +49,15 @@ class SparseWeights {
   Index groups() const { return group_cols_ ? (out_ + group_cols_ - 1) / group_cols_ : 0; }
   Index blocks() const { return blocks_; }
   Index nonzeros() const { return nnz_; }
-  Index entries() const { return entry_begin_ ? entry_begin_[groups() * blocks_] : 0; }  // of group_cols() lanes
-  const Index* entry_begin() const { return entry_begin_; }  // groups()·blocks()+1 offsets, group-major
-  const std::uint16_t* rows() const { return rows_; }         // entries()·group_cols()
-  const float* values() const { return values_; }             // entries()·group_cols()
-  const Index* column_begin() const { return col_begin_; }    // out()+1 offsets, column-compressed copy
-  const std::uint16_t* column_rows() const { return csc_rows_; }
-  const float* column_values() const { return csc_values_; }
+  Index entries() const { return group_cols_ ? entry_begin()[groups() * blocks_] : 0; }  // of group_cols() lanes
+  // groups()·blocks()+1 offsets (group-major), rows and values (entries()·group_cols() each);
+  // then the column-compressed copy: out()+1 offsets, values and rows (nonzeros() each).
+  const Index* entry_begin() const { return at<Index>(0); }
+  const float* values() const { return at<float>(offset_[0]); }
+  const std::uint16_t* rows() const { return at<std::uint16_t>(offset_[1]); }
+  const Index* column_begin() const { return at<Index>(offset_[2]); }
+  const float* column_values() const { return at<float>(offset_[3]); }
+  const std::uint16_t* column_rows() const { return at<std::uint16_t>(offset_[4]); }
   // Rows from which sparse_gemm runs the batched kernel: half its tile (4 vectors of rows),
   // where it overtakes the grouped one (bench/SPARSE_CROSSOVER.md).
   Index batched_min_rows() const { return batched_min_rows_; }
@@ -71,14 +67,13 @@ class SparseWeights {
   }
 
  private:
-  void* block_ = nullptr;
-  std::size_t capacity_ = 0;
-  Index* entry_begin_ = nullptr;
-  std::uint16_t* rows_ = nullptr;
-  float* values_ = nullptr;
-  Index* col_begin_ = nullptr;
-  std::uint16_t* csc_rows_ = nullptr;
-  float* csc_values_ = nullptr;
+  template <class T>
+  const T* at(std::size_t offset) const {
+    return reinterpret_cast<const T*>(storage_.data() + offset);
+  }
+
+  AlignedBuffer storage_;
+  std::size_t offset_[5] = {};  // bytes: values, rows, column offsets, column values, column rows
   Index batched_min_rows_ = 1;
   Index in_ = 0, out_ = 0, nnz_ = 0, group_cols_ = 0, block_rows_ = 0, blocks_ = 0;
   Isa isa_ = Isa::portable;
