@@ -19,6 +19,6 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDENSEKIT_PYTH
   -DCMAKE_PREFIX_PATH="$("$py" -m cmeel cmake)" \
   -DDENSEKIT_OPENBLAS_DIR="$openblas" -DDENSEKIT_ONEDNN_PREFIX="$onednn" >&2
 cmake --build "$build" -j 2 --target gemm_candidates >&2
-export OMP_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
+export OMP_NUM_THREADS=2
 LD_LIBRARY_PATH="${onednn:+$onednn/lib:}${openblas:+$openblas/lib:}${LD_LIBRARY_PATH:-}" \
   "$build/gemm_candidates" "$@"

@@ -9,17 +9,20 @@
 
 #include <omp.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "densekit/kernels/gemm_engine.hpp"
+#include "densekit/parallel.hpp"
 
 namespace densekit_bench {
 
@@ -124,6 +127,27 @@ inline bool close_to(const std::vector<float>& got, const std::vector<float>& wa
   return err <= 1e-4 * scale;
 }
 
+// Eigen as densekit trains today: dense.hpp's three products through parallel.hpp's gemm().
+inline std::function<void()> eigen_call(const Product& p, Operands& b) {
+  using densekit::ConstMatrixMap;
+  using densekit::MatrixMap;
+  float* out = b.out.data();
+  if (p.op == Op::forward)
+    return [&p, &b, out] {
+      densekit::gemm(MatrixMap<float>(out, p.B, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN),
+                     ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT));
+    };
+  if (p.op == Op::weight_grad)
+    return [&p, &b, out] {
+      densekit::gemm(MatrixMap<float>(out, p.IN, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN).transpose(),
+                     ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT));
+    };
+  return [&p, &b, out] {
+    densekit::gemm(MatrixMap<float>(out, p.B, p.IN), ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT),
+                   ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT).transpose());
+  };
+}
+
 // Runs body(part, parts, ctx) for every part on OpenMP threads (the engine's Threading::run).
 inline void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
 #pragma omp parallel for schedule(static) num_threads(std::min(parts, omp_get_max_threads()))
@@ -159,6 +183,15 @@ inline double time_call(const std::function<void()>& call, int samples, double t
   }
   std::nth_element(times.begin(), times.begin() + samples / 2, times.end());
   return times[std::size_t(samples / 2)];
+}
+
+// densekit's Python package lets OpenMP threads spin only briefly before sleeping
+// (GOMP_SPINCOUNT=20000, python/densekit/_native.py), which keeps a busy machine usable;
+// libgomp reads it when it loads, so a benchmark re-runs itself once with it set.
+inline void use_densekit_openmp_waits(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("GOMP_SPINCOUNT", "20000", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run with the default
 }
 
 inline std::string load_average() {

@@ -24,27 +24,6 @@ using Call = std::function<void()>;
 
 namespace {
 
-// Eigen as densekit trains today: dense.hpp's three products through parallel.hpp's gemm().
-Call eigen_call(const Product& p, Operands& b) {
-  using densekit::ConstMatrixMap;
-  using densekit::MatrixMap;
-  float* out = b.out.data();
-  if (p.op == Op::forward)
-    return [&p, &b, out] {
-      densekit::gemm(MatrixMap<float>(out, p.B, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN),
-                     ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT));
-    };
-  if (p.op == Op::weight_grad)
-    return [&p, &b, out] {
-      densekit::gemm(MatrixMap<float>(out, p.IN, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN).transpose(),
-                     ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT));
-    };
-  return [&p, &b, out] {
-    densekit::gemm(MatrixMap<float>(out, p.B, p.IN), ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT),
-                   ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT).transpose());
-  };
-}
-
 // The engine with densekit's partitioning: parts = the machine's cores, threads run them.
 Call engine_call(const Product& p, Operands& b, bool inference, dk::PackedWeights<float>& packed) {
   const dk::Threading t{densekit::partition_count(), &omp_run};
@@ -72,6 +51,7 @@ Call engine_call(const Product& p, Operands& b, bool inference, dk::PackedWeight
 }  // namespace
 
 int main(int argc, char** argv) {
+  use_densekit_openmp_waits(argv);
   std::vector<int> thread_counts = {1, 2};
   double peak = 0;
   int samples = 9;

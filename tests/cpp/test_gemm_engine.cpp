@@ -248,7 +248,7 @@ void test_packed_batch_invariance(const std::vector<dk::Isa>& paths) {
       if (s.every_batch) {
         for (Index b = 1; b <= kRows; ++b) batches.push_back(b);
       } else {
-        batches.assign(std::begin(some_batches), std::end(some_batches));
+        for (Index b : some_batches) batches.push_back(b);
       }
       for (Index b : batches) {
         // Every batch size at a position that moves with it (start, end, anywhere between), or

@@ -9,12 +9,15 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx2 {
 namespace {
 
@@ -62,7 +65,6 @@ struct Tile {
   static constexpr int kMrF32 = 6, kNvF32 = 2;  // 6 × 16 floats
   static constexpr int kMrF64 = 6, kNvF64 = 2;  // 6 × 8 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 2;
-  static constexpr Index kPanelBytes = 64 * 1024;
 };
 
 }  // namespace
@@ -70,9 +72,12 @@ struct Tile {
 #include "gemm_microkernel.inc"
 
 }  // namespace avx2
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif

@@ -10,12 +10,15 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,f16c")
+#endif
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx512 {
 namespace {
 
@@ -59,7 +62,6 @@ struct Tile {
   static constexpr int kMrF32 = 8, kNvF32 = 2;  // 8 × 32 floats
   static constexpr int kMrF64 = 8, kNvF64 = 2;  // 8 × 16 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 4;
-  static constexpr Index kPanelBytes = 64 * 1024;
 };
 
 }  // namespace
@@ -67,9 +69,12 @@ struct Tile {
 #include "gemm_microkernel.inc"
 
 }  // namespace avx512
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif

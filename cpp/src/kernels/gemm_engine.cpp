@@ -20,10 +20,10 @@ namespace {
 const detail::GemmPath& path_for(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(__i386__)
-    case Isa::avx512: return detail::avx512::gemm_path;
-    case Isa::avx2: return detail::avx2::gemm_path;
+    case Isa::avx512: return avx512::gemm_path;
+    case Isa::avx2: return avx2::gemm_path;
 #endif
-    default: return detail::portable::gemm_path;
+    default: return portable::gemm_path;
   }
 }
 
@@ -213,6 +213,7 @@ PackedWeights<T>::PackedWeights(PackedWeights&& other) noexcept
       in_(std::exchange(other.in_, 0)),
       out_(std::exchange(other.out_, 0)),
       nr_(std::exchange(other.nr_, 0)),
+      bytes_(std::exchange(other.bytes_, 0)),
       isa_(other.isa_) {}
 
 template <class T>
@@ -224,6 +225,7 @@ PackedWeights<T>& PackedWeights<T>::operator=(PackedWeights&& other) noexcept {
     in_ = std::exchange(other.in_, 0);
     out_ = std::exchange(other.out_, 0);
     nr_ = std::exchange(other.nr_, 0);
+    bytes_ = std::exchange(other.bytes_, 0);
     isa_ = other.isa_;
   }
   return *this;
@@ -243,7 +245,11 @@ void PackedWeights<T>::pack(const T* w, Index ldw, Index in, Index out, Isa isa)
                                 isa_name(isa) + " path");
   const Index nr = tile_of<T>(path_for(isa)).cols;
   const Index panels = (out + nr - 1) / nr;
-  const std::size_t need = std::size_t(panels) * std::size_t(in) * std::size_t(nr);
+  // A last panel at most half full is stored half as wide (the kernels run half-width tiles
+  // on it): less to read at batch 1, where the weights' bytes are the cost.
+  const Index tail = out - (panels - 1) * nr;
+  const Index last_width = panels > 0 && tail <= nr / 2 ? nr / 2 : nr;
+  const std::size_t need = std::size_t(in) * std::size_t((panels > 0 ? panels - 1 : 0) * nr + (panels > 0 ? last_width : 0));
   if (need > capacity_) {
     const std::size_t bytes = (need * sizeof(T) + 63) / 64 * 64;
     T* fresh = static_cast<T*>(std::aligned_alloc(64, bytes));
@@ -257,18 +263,20 @@ void PackedWeights<T>::pack(const T* w, Index ldw, Index in, Index out, Isa isa)
   nr_ = nr;
   isa_ = isa;
   for (Index q = 0; q < panels; ++q) {
-    const Index j0 = q * nr, cols = std::min(nr, out - j0);
+    const Index j0 = q * nr, cols = std::min(nr, out - j0), width = q + 1 == panels ? last_width : nr;
     T* panel = data_ + std::size_t(q) * std::size_t(in * nr);
     for (Index p = 0; p < in; ++p) {
-      std::memcpy(panel + p * nr, w + p * ldw + j0, std::size_t(cols) * sizeof(T));
-      std::fill(panel + p * nr + cols, panel + (p + 1) * nr, T(0));
+      std::memcpy(panel + p * width, w + p * ldw + j0, std::size_t(cols) * sizeof(T));
+      std::fill(panel + p * width + cols, panel + (p + 1) * width, T(0));
     }
   }
+  bytes_ = need * sizeof(T);
 }
 
 template <class T>
 void PackedWeights<T>::clear() {
   in_ = out_ = 0;
+  bytes_ = 0;
 }
 
 template class PackedWeights<float>;
@@ -276,38 +284,39 @@ template class PackedWeights<double>;
 
 // ---- references: the contract's chain with a plain multiply and add ----
 
+namespace {
+// c (m,n): acc = (accumulate ? c : 0) [+ bias]; acc = acc + a(i,p)·b(p,j) for p = 0..k-1.
+template <class T, class A, class B>
+void chain_ref(T* c, Index ldc, Index m, Index n, Index k, A a, B b, const T* bias, bool accumulate) {
+  for (Index i = 0; i < m; ++i)
+    for (Index j = 0; j < n; ++j) {
+      T acc = accumulate ? c[i * ldc + j] : T(0);
+      if (bias) acc = acc + bias[j];
+      for (Index p = 0; p < k; ++p) acc = acc + a(i, p) * b(p, j);
+      c[i * ldc + j] = acc;
+    }
+}
+}  // namespace
+
 template <class T>
 void gemm_forward_ref(T* z, Index ldz, const T* x, Index ldx, const T* w, Index ldw, const T* bias,
                       Index B, Index IN, Index OUT, bool accumulate) {
-  for (Index i = 0; i < B; ++i)
-    for (Index j = 0; j < OUT; ++j) {
-      T acc = accumulate ? z[i * ldz + j] : T(0);
-      if (bias) acc = acc + bias[j];
-      for (Index p = 0; p < IN; ++p) acc = acc + x[i * ldx + p] * w[p * ldw + j];
-      z[i * ldz + j] = acc;
-    }
+  chain_ref(z, ldz, B, OUT, IN, [=](Index i, Index p) { return x[i * ldx + p]; },
+            [=](Index p, Index j) { return w[p * ldw + j]; }, bias, accumulate);
 }
 
 template <class T>
 void gemm_weight_grad_ref(T* dw, Index lddw, const T* x, Index ldx, const T* dz, Index lddz, Index B,
                           Index IN, Index OUT, bool accumulate) {
-  for (Index i = 0; i < IN; ++i)
-    for (Index j = 0; j < OUT; ++j) {
-      T acc = accumulate ? dw[i * lddw + j] : T(0);
-      for (Index p = 0; p < B; ++p) acc = acc + x[p * ldx + i] * dz[p * lddz + j];
-      dw[i * lddw + j] = acc;
-    }
+  chain_ref(dw, lddw, IN, OUT, B, [=](Index i, Index p) { return x[p * ldx + i]; },
+            [=](Index p, Index j) { return dz[p * lddz + j]; }, static_cast<const T*>(nullptr), accumulate);
 }
 
 template <class T>
 void gemm_input_grad_ref(T* dx, Index lddx, const T* dz, Index lddz, const T* w, Index ldw, Index B,
                          Index IN, Index OUT, bool accumulate) {
-  for (Index i = 0; i < B; ++i)
-    for (Index j = 0; j < IN; ++j) {
-      T acc = accumulate ? dx[i * lddx + j] : T(0);
-      for (Index p = 0; p < OUT; ++p) acc = acc + dz[i * lddz + p] * w[j * ldw + p];
-      dx[i * lddx + j] = acc;
-    }
+  chain_ref(dx, lddx, B, IN, OUT, [=](Index i, Index p) { return dz[i * lddz + p]; },
+            [=](Index p, Index j) { return w[j * ldw + p]; }, static_cast<const T*>(nullptr), accumulate);
 }
 
 template <class T>

@@ -40,17 +40,18 @@ struct GemmPath {
   void (*gemm_f64)(const GemmProblem<double>& problem);
 };
 
-// Each defined in its gemm_<isa>.cpp (the avx2/avx512 ones only on x86-64).
+}  // namespace detail
+
+// Each defined in its gemm_<isa>.cpp (the avx2/avx512 ones only on x86-64), in the namespace
+// densekit::kernels::<isa> that every ISA-specific kernel file uses.
 namespace portable {
-extern const GemmPath gemm_path;
+extern const detail::GemmPath gemm_path;
 }
 namespace avx2 {
-extern const GemmPath gemm_path;
+extern const detail::GemmPath gemm_path;
 }
 namespace avx512 {
-extern const GemmPath gemm_path;
+extern const detail::GemmPath gemm_path;
 }
-
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit

@@ -8,7 +8,6 @@
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace portable {
 namespace {
 
@@ -51,7 +50,6 @@ struct Tile {
   static constexpr int kMrF32 = 4, kNvF32 = 2;  // 4 × 8 floats
   static constexpr int kMrF64 = 4, kNvF64 = 2;  // 4 × 4 doubles
   static constexpr int kSmallRows = 3, kSmallPanels = 2;
-  static constexpr Index kPanelBytes = 64 * 1024;
 };
 
 }  // namespace
@@ -59,6 +57,5 @@ struct Tile {
 #include "gemm_microkernel.inc"
 
 }  // namespace portable
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit

@@ -68,8 +68,9 @@ void gemm_input_grad(double* dx, Index lddx, const double* dz, Index lddz, const
 // ---- inference on pre-packed weights --------------------------------------------------------
 
 // w (IN,OUT) rearranged for the micro-kernel of one ISA path: ceil(OUT/NR) panels of IN rows by
-// NR columns each (zero-padded past OUT), one contiguous 64-byte-aligned buffer. Owns its
-// storage; packing again reuses it when the new weights fit (no allocation in steady state).
+// NR columns each, IN·NR elements apart (the last one NR/2 wide when at most half full,
+// zero-padded past OUT), in one 64-byte-aligned buffer. Owns its storage; packing again reuses
+// it when the new weights fit (no allocation in steady state).
 template <class T>
 class PackedWeights {
  public:
@@ -91,14 +92,13 @@ class PackedWeights {
   Isa isa() const { return isa_; }
   Index panel_width() const { return nr_; }
   const T* data() const { return data_; }
-  std::size_t bytes() const { return std::size_t(panels()) * std::size_t(in_ * nr_) * sizeof(T); }
+  std::size_t bytes() const { return bytes_; }  // of the packed weights
 
  private:
-  Index panels() const { return nr_ ? (out_ + nr_ - 1) / nr_ : 0; }
-
   T* data_ = nullptr;
   std::size_t capacity_ = 0;  // elements
   Index in_ = 0, out_ = 0, nr_ = 0;
+  std::size_t bytes_ = 0;
   Isa isa_ = Isa::portable;
 };
 
