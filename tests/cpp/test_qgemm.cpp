@@ -28,8 +28,8 @@
 namespace dk = densekit::kernels;
 using dk::Index;
 
-namespace densekit::kernels::detail::avxvnni_evex_twin {
-extern const QgemmPath qgemm_path;
+namespace densekit::kernels::avxvnni_evex_twin {
+extern const detail::QgemmPath qgemm_path;
 }
 
 namespace {
@@ -115,7 +115,7 @@ std::vector<Runner> runners() {
   std::vector<Runner> out;
   for (dk::Int8Path p : runnable_int8_paths()) out.push_back({dk::int8_path_name(p), p, nullptr});
   if (have_evex_twin() && !dk::int8_path_supported(dk::Int8Path::avxvnni))
-    out.push_back({"avxvnni(evex twin)", dk::Int8Path::avx512vnni, &dk::detail::avxvnni_evex_twin::qgemm_path});
+    out.push_back({"avxvnni(evex twin)", dk::Int8Path::avx512vnni, &dk::avxvnni_evex_twin::qgemm_path});
   return out;
 }
 

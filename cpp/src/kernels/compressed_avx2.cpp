@@ -9,12 +9,15 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx2 {
 namespace {
 
@@ -64,15 +67,18 @@ struct CT {
 
 #include "compressed_kernels.inc"
 
-extern const CompressedPath compressed_path;
-const CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
+extern const detail::CompressedPath compressed_path;
+const detail::CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
                                             &sparse,          &sparse_batched,       4 * VT::L,
                                             CT::kSparseGroupCols, CT::kSparseBlockRows};
 
 }  // namespace avx2
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif

@@ -74,16 +74,18 @@ const CompressedPath& compressed_path_for(Isa isa);
 std::uint16_t f32_to_f16_scalar(float value);
 float f16_to_f32_scalar(std::uint16_t half);
 
+}  // namespace detail
+
+// Each defined in its compressed_<isa>.cpp (avx2/avx512 only on x86-64), in the namespace
+// densekit::kernels::<isa> of the ISA-specific kernel files.
 namespace portable {
-extern const CompressedPath compressed_path;
+extern const detail::CompressedPath compressed_path;
 }
 namespace avx2 {
-extern const CompressedPath compressed_path;
+extern const detail::CompressedPath compressed_path;
 }
 namespace avx512 {
-extern const CompressedPath compressed_path;
+extern const detail::CompressedPath compressed_path;
 }
-
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit

@@ -5,7 +5,6 @@
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace portable {
 namespace {
 
@@ -62,7 +61,7 @@ struct VT {
     return out;
   }
   static void cvtps_ph(std::uint16_t* p, V v) {
-    for (int l = 0; l < L; ++l) p[l] = f32_to_f16_scalar(v[l]);
+    for (int l = 0; l < L; ++l) p[l] = detail::f32_to_f16_scalar(v[l]);
   }
 };
 
@@ -80,12 +79,11 @@ struct CT {
 
 #include "compressed_kernels.inc"
 
-extern const CompressedPath compressed_path;
-const CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
+extern const detail::CompressedPath compressed_path;
+const detail::CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
                                             &sparse,          &sparse_batched,       4 * VT::L,
                                             CT::kSparseGroupCols, CT::kSparseBlockRows};
 
 }  // namespace portable
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit

@@ -43,10 +43,10 @@ std::uint16_t f32_to_f16_scalar(float value) {
 const CompressedPath& compressed_path_for(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(__i386__)
-    case Isa::avx512: return avx512::compressed_path;
-    case Isa::avx2: return avx2::compressed_path;
+    case Isa::avx512: return kernels::avx512::compressed_path;
+    case Isa::avx2: return kernels::avx2::compressed_path;
 #endif
-    default: return portable::compressed_path;
+    default: return kernels::portable::compressed_path;
   }
 }
 
@@ -75,10 +75,10 @@ namespace {
 const detail::GemmPath& engine_for(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(__i386__)
-    case Isa::avx512: return detail::avx512::gemm_path;
-    case Isa::avx2: return detail::avx2::gemm_path;
+    case Isa::avx512: return avx512::gemm_path;
+    case Isa::avx2: return avx2::gemm_path;
 #endif
-    default: return detail::portable::gemm_path;
+    default: return portable::gemm_path;
   }
 }
 
@@ -120,7 +120,12 @@ void f16_block(const F16Split& s, Index r0, Index m, Index p0, Index p1) {
   for (Index p = p0; p < p1; ++p) {
     const Index jp = p * nr, cols = std::min(nr, w.out() - jp);
     if (cols <= 0) break;
-    detail::compressed_path_for(w.isa()).f16_to_f32(converted, w.data() + p * panel_floats, panel_floats);
+    const detail::CompressedPath& path = detail::compressed_path_for(w.isa());
+    if (cols <= nr / 2) {  // the engine reads a last panel at most half full as NR/2 wide
+      for (Index r = 0; r < k; ++r) path.f16_to_f32(converted + r * (nr / 2), w.data() + p * panel_floats + r * nr, nr / 2);
+    } else {
+      path.f16_to_f32(converted, w.data() + p * panel_floats, panel_floats);
+    }
     const detail::GemmProblem<float> pr{m,       cols,  k,    x,
                                         s.ldx,   1,     converted, nr,
                                         false,   true,  s.bias ? s.bias + jp : nullptr,

@@ -11,12 +11,15 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx2 {
 namespace {
 
@@ -76,7 +79,7 @@ struct DotWide {
 #include "qgemm_microkernel.inc"
 
 namespace {
-void forward(const QgemmProblem& problem) {
+void forward(const detail::QgemmProblem& problem) {
   if (problem.widened)
     run_qgemm<DotWide>(problem);
   else
@@ -84,13 +87,16 @@ void forward(const QgemmProblem& problem) {
 }
 }  // namespace
 
-extern const QgemmPath qgemm_path;
-const QgemmPath qgemm_path = {DotBytes::kMr, &forward, &quantize_rows};
+extern const detail::QgemmPath qgemm_path;
+const detail::QgemmPath qgemm_path = {DotBytes::kMr, &forward, &quantize_rows};
 
 }  // namespace avx2
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif

@@ -11,12 +11,15 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma")
+#endif
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace avx512vnni {
 namespace {
 
@@ -86,16 +89,19 @@ struct Dot {
 #include "qgemm_microkernel.inc"
 
 namespace {
-void forward(const QgemmProblem& problem) { run_qgemm<Dot>(problem); }
+void forward(const detail::QgemmProblem& problem) { run_qgemm<Dot>(problem); }
 }  // namespace
 
-extern const QgemmPath qgemm_path;
-const QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
+extern const detail::QgemmPath qgemm_path;
+const detail::QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
 
 }  // namespace avx512vnni
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif

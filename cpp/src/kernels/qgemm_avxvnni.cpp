@@ -11,20 +11,28 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
-#pragma GCC push_options
 #ifdef DENSEKIT_QGEMM_EVEX_TWIN
-#pragma GCC target("avx2,fma,avx512f,avx512vl,avx512vnni")
 #define DENSEKIT_QGEMM_NS avxvnni_evex_twin
 #define DENSEKIT_DPBUSD _mm256_dpbusd_epi32
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,avx512f,avx512vl,avx512vnni"))), apply_to = function)
 #else
-#pragma GCC target("avx2,fma,avxvnni")
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512vl,avx512vnni")
+#endif
+#else
 #define DENSEKIT_QGEMM_NS avxvnni
 #define DENSEKIT_DPBUSD _mm256_dpbusd_avx_epi32
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma,avxvnni"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avxvnni")
+#endif
 #endif
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace DENSEKIT_QGEMM_NS {
 namespace {
 
@@ -57,14 +65,13 @@ struct Dot {
 #include "qgemm_microkernel.inc"
 
 namespace {
-void forward(const QgemmProblem& problem) { run_qgemm<Dot>(problem); }
+void forward(const detail::QgemmProblem& problem) { run_qgemm<Dot>(problem); }
 }  // namespace
 
-extern const QgemmPath qgemm_path;
-const QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
+extern const detail::QgemmPath qgemm_path;
+const detail::QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
 
 }  // namespace DENSEKIT_QGEMM_NS
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
 

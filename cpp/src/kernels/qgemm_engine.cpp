@@ -25,11 +25,11 @@ namespace {
 const detail::QgemmPath& path_for(Int8Path path) {
   switch (path) {
 #if defined(__x86_64__) || defined(__i386__)
-    case Int8Path::avx512vnni: return detail::avx512vnni::qgemm_path;
-    case Int8Path::avxvnni: return detail::avxvnni::qgemm_path;
-    case Int8Path::avx2: return detail::avx2::qgemm_path;
+    case Int8Path::avx512vnni: return avx512vnni::qgemm_path;
+    case Int8Path::avxvnni: return avxvnni::qgemm_path;
+    case Int8Path::avx2: return avx2::qgemm_path;
 #endif
-    default: return detail::portable::qgemm_path;
+    default: return portable::qgemm_path;
   }
 }
 

@@ -50,19 +50,21 @@ struct QgemmPath {
                    const float* x, Index ldx, Index B, Index IN, const ActivationQuant& act);
 };
 
+}  // namespace detail
+
+// Each defined in its qgemm_<path>.cpp (all but portable only on x86-64), in the namespace
+// densekit::kernels::<path> of the ISA-specific kernel files.
 namespace portable {
-extern const QgemmPath qgemm_path;
+extern const detail::QgemmPath qgemm_path;
 }
 namespace avx2 {
-extern const QgemmPath qgemm_path;
+extern const detail::QgemmPath qgemm_path;
 }
 namespace avxvnni {
-extern const QgemmPath qgemm_path;
+extern const detail::QgemmPath qgemm_path;
 }
 namespace avx512vnni {
-extern const QgemmPath qgemm_path;
+extern const detail::QgemmPath qgemm_path;
 }
-
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit

@@ -7,7 +7,6 @@
 
 namespace densekit {
 namespace kernels {
-namespace detail {
 namespace portable {
 namespace {
 
@@ -113,13 +112,12 @@ struct Dot {
 #include "qgemm_microkernel.inc"
 
 namespace {
-void forward(const QgemmProblem& problem) { run_qgemm<Dot>(problem); }
+void forward(const detail::QgemmProblem& problem) { run_qgemm<Dot>(problem); }
 }  // namespace
 
-extern const QgemmPath qgemm_path;
-const QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
+extern const detail::QgemmPath qgemm_path;
+const detail::QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
 
 }  // namespace portable
-}  // namespace detail
 }  // namespace kernels
 }  // namespace densekit
