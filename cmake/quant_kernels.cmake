@@ -1,6 +1,10 @@
 # The low-precision and sparse inference kernels (int8, float16 weights, pruned weights): their
 # per-ISA objects join the kernel layer's (same baseline flags, same no-weak-symbols check), their
-# fronts join densekit_kernels. Included from cmake/kernels.cmake once those targets exist.
+# fronts join densekit_kernels. Included at the end of cmake/kernels.cmake; nothing to do in a
+# build without the kernel layer (the Python extension's, today).
+if(NOT TARGET densekit_kernels)
+  return()
+endif()
 
 target_sources(densekit_kernel_paths PRIVATE
   cpp/src/kernels/qgemm_portable.cpp

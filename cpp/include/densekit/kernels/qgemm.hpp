@@ -37,7 +37,8 @@
 namespace densekit {
 namespace kernels {
 
-// The int8 kernel paths, most portable first.
+// The int8 kernel paths, most portable first. No AMX (tdpbusd) path yet: it could not be run
+// where this was written (no AMX CPU, no emulator), and an untested path does not ship.
 enum class Int8Path {
   portable = 0,    // baseline vectors
   avx2 = 1,        // vpmaddubsw (7-bit schemes) or vpmaddwd on widened values (8×8-bit)
