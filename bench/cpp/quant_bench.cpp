@@ -137,23 +137,35 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   std::vector<dk::PackedWeights<float>> p32(W1::kLayers);
   std::vector<dk::PackedF16Weights> p16(W1::kLayers);
-  std::vector<std::vector<std::int8_t>> wq(W1::kLayers);
-  std::vector<std::vector<float>> wscale(W1::kLayers);
+  // Weights quantized with 8 bits (index 0) and 7 bits (index 1).
+  std::vector<std::vector<std::int8_t>> wq[2] = {std::vector<std::vector<std::int8_t>>(W1::kLayers),
+                                                 std::vector<std::vector<std::int8_t>>(W1::kLayers)};
+  std::vector<std::vector<float>> wscale[2] = {std::vector<std::vector<float>>(W1::kLayers),
+                                               std::vector<std::vector<float>>(W1::kLayers)};
   for (int l = 0; l < W1::kLayers; ++l) {
     const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
     p32[std::size_t(l)].pack(net.w[l].data(), OUT, IN, OUT);
     std::vector<std::uint16_t> h(net.w[l].size());
     dk::f32_to_f16(h.data(), net.w[l].data(), Index(h.size()));
     p16[std::size_t(l)].pack(h.data(), OUT, IN, OUT);
-    wq[std::size_t(l)].resize(net.w[l].size());
-    wscale[std::size_t(l)].resize(std::size_t(OUT));
-    dk::quantize_weights(wq[std::size_t(l)].data(), OUT, wscale[std::size_t(l)].data(), net.w[l].data(), OUT, IN, OUT, 127);
+    for (int bits7 = 0; bits7 < 2; ++bits7) {
+      wq[bits7][std::size_t(l)].resize(net.w[l].size());
+      wscale[bits7][std::size_t(l)].resize(std::size_t(OUT));
+      dk::quantize_weights(wq[bits7][std::size_t(l)].data(), OUT, wscale[bits7][std::size_t(l)].data(), net.w[l].data(),
+                           OUT, IN, OUT, bits7 ? 63 : 127);
+    }
   }
-  auto packed_int8 = [&](int l, dk::Int8Path path, int act_max) {
+  // The schemes: activations × weights, u8 × s8, u7 × s8 (7-bit activations), u8 × s7.
+  struct Scheme {
+    const char* name;
+    int act_max, weight_bits7;
+  };
+  const Scheme schemes[] = {{"u8×s8", 255, 0}, {"u7×s8", 127, 0}, {"u8×s7", 255, 1}};
+  auto packed_int8 = [&](int l, dk::Int8Path path, const Scheme& sc) {
     dk::PackedInt8Weights qw;
     const Index IN = net.sizes[l], OUT = net.sizes[l + 1];
-    qw.pack(wq[std::size_t(l)].data(), OUT, wscale[std::size_t(l)].data(), net.b[l].data(), IN, OUT,
-            dk::ActivationQuant{act_max, true, 0, 0, 0}, path);
+    qw.pack(wq[sc.weight_bits7][std::size_t(l)].data(), OUT, wscale[sc.weight_bits7][std::size_t(l)].data(),
+            net.b[l].data(), IN, OUT, dk::ActivationQuant{sc.act_max, true, 0, 0, 0}, path);
     return qw;
   };
   for (Index B : {Index(1), Index(256)})
@@ -167,9 +179,9 @@ int main(int argc, char** argv) {
       for (int p = dk::kInt8PathCount - 1; p >= 0; --p) {
         const dk::Int8Path path = dk::Int8Path(p);
         if (!dk::int8_path_supported(path)) continue;
-        for (int act_max : {255, 127}) {
-          const dk::PackedInt8Weights qw = packed_int8(l, path, act_max);
-          rows.push_back({std::string("int8 ") + dk::int8_path_name(path) + (act_max == 255 ? " u8" : " u7") +
+        for (const Scheme& sc : schemes) {
+          const dk::PackedInt8Weights qw = packed_int8(l, path, sc);
+          rows.push_back({std::string("int8 ") + dk::int8_path_name(path) + " " + sc.name +
                               (qw.widened() ? " (widened)" : ""),
                           name, B,
                           measure([&] { dk::qdense_forward(z.data(), OUT, x.data(), IN, qw, B, dk::Epilogue::relu); }, o),
@@ -273,11 +285,10 @@ int main(int argc, char** argv) {
 
   // ---- the whole W1 forward, three layers chained ----
   rows.clear();
-  std::vector<dk::PackedInt8Weights> q8(W1::kLayers);
   const dk::Int8Path best = dk::active_int8_path();
-  for (int l = 0; l < W1::kLayers; ++l) q8[std::size_t(l)] = packed_int8(l, best, 255);
-  std::vector<dk::PackedInt8Weights> q7(W1::kLayers);
-  for (int l = 0; l < W1::kLayers; ++l) q7[std::size_t(l)] = packed_int8(l, best, 127);
+  std::vector<dk::PackedInt8Weights> q8[3];  // per scheme
+  for (int sc = 0; sc < 3; ++sc)
+    for (int l = 0; l < W1::kLayers; ++l) q8[sc].push_back(packed_int8(l, best, schemes[sc]));
   const std::size_t s90 = 6;  // sparsities[6] = 0.9
   auto network = [&](const std::string& kind, Index B, const dk::Threading& t) -> std::function<void()> {
     float* a = z.data();
@@ -290,18 +301,19 @@ int main(int argc, char** argv) {
         relu(b, std::size_t(B * 100));
         dk::gemm_packed(a, 10, b, 100, p32[2], net.b[2].data(), B, t);
       };
-    if (kind == "int8 u8" || kind == "int8 u7") {
-      const auto& q = kind == "int8 u8" ? q8 : q7;
+    for (int sc = 0; sc < 3; ++sc) {
+      if (kind != std::string("int8 ") + schemes[sc].name) continue;
+      const auto& q = q8[sc];
       return [&, a, b, B, t] {
         dk::qdense_forward(a, 300, x.data(), 784, q[0], B, dk::Epilogue::relu, t);
         dk::qdense_forward(b, 100, a, 300, q[1], B, dk::Epilogue::relu, t);
         dk::qdense_forward(a, 10, b, 100, q[2], B, dk::Epilogue::identity, t);
       };
     }
-    if (kind == "int8 u8, last layer fp32")
+    if (kind == "int8 u8×s8, last layer fp32")
       return [&, a, b, B, t] {
-        dk::qdense_forward(a, 300, x.data(), 784, q8[0], B, dk::Epilogue::relu, t);
-        dk::qdense_forward(b, 100, a, 300, q8[1], B, dk::Epilogue::relu, t);
+        dk::qdense_forward(a, 300, x.data(), 784, q8[0][0], B, dk::Epilogue::relu, t);
+        dk::qdense_forward(b, 100, a, 300, q8[0][1], B, dk::Epilogue::relu, t);
         dk::gemm_packed(a, 10, b, 100, p32[2], net.b[2].data(), B, t);
       };
     if (kind == "fp16")
@@ -321,7 +333,8 @@ int main(int argc, char** argv) {
       dk::sparse_gemm(a, 10, b, 100, sw[2][s90], net.b[2].data(), B, t);
     };
   };
-  const char* kinds[] = {"fp32", "int8 u8", "int8 u7", "int8 u8, last layer fp32", "fp16", "sparse 90%"};
+  const char* kinds[] = {"fp32",  "int8 u8×s8", "int8 u7×s8", "int8 u8×s7", "int8 u8×s8, last layer fp32",
+                         "fp16", "sparse 90%"};
   for (Index B : {Index(1), Index(256)})
     for (const char* kind : kinds)
       rows.push_back({kind, "W1", B, measure(network(kind, B, one), o), 2.0 * double(B) * (784 * 300 + 300 * 100 + 100 * 10)});
