@@ -67,10 +67,6 @@ struct CT {
 
 #include "compressed_kernels.inc"
 
-extern const detail::CompressedPath compressed_path;
-const detail::CompressedPath compressed_path = {&f16_direct,      &f16_to_f32_bulk,      &f32_to_f16_bulk,
-                                            &sparse,          &sparse_batched,       4 * VT::L,
-                                            CT::kSparseGroupCols, CT::kSparseBlockRows};
 
 }  // namespace avx2
 }  // namespace kernels

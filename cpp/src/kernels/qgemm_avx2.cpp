@@ -74,21 +74,13 @@ struct DotWide {
   }
 };
 
+// The kernels of this path: Fast for every scheme it is exact for, Wide for the others.
+using Fast = DotBytes;
+using Wide = DotWide;
+
 }  // namespace
 
 #include "qgemm_microkernel.inc"
-
-namespace {
-void forward(const detail::QgemmProblem& problem) {
-  if (problem.widened)
-    run_qgemm<DotWide>(problem);
-  else
-    run_qgemm<DotBytes>(problem);
-}
-}  // namespace
-
-extern const detail::QgemmPath qgemm_path;
-const detail::QgemmPath qgemm_path = {DotBytes::kMr, &forward, &quantize_rows};
 
 }  // namespace avx2
 }  // namespace kernels

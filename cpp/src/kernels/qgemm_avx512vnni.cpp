@@ -84,16 +84,13 @@ struct Dot {
   static void finish(const Acc* acc, std::int32_t* out) { _mm512_storeu_si512(out, acc[0]); }
 };
 
+// The kernels of this path: Fast for every scheme it is exact for, Wide for the others.
+using Fast = Dot;
+using Wide = Dot;
+
 }  // namespace
 
 #include "qgemm_microkernel.inc"
-
-namespace {
-void forward(const detail::QgemmProblem& problem) { run_qgemm<Dot>(problem); }
-}  // namespace
-
-extern const detail::QgemmPath qgemm_path;
-const detail::QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
 
 }  // namespace avx512vnni
 }  // namespace kernels

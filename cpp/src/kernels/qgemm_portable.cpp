@@ -107,16 +107,13 @@ struct Dot {
   }
 };
 
+// The kernels of this path: Fast for every scheme it is exact for, Wide for the others.
+using Fast = Dot;
+using Wide = Dot;
+
 }  // namespace
 
 #include "qgemm_microkernel.inc"
-
-namespace {
-void forward(const detail::QgemmProblem& problem) { run_qgemm<Dot>(problem); }
-}  // namespace
-
-extern const detail::QgemmPath qgemm_path;
-const detail::QgemmPath qgemm_path = {Dot::kMr, &forward, &quantize_rows};
 
 }  // namespace portable
 }  // namespace kernels
