@@ -112,3 +112,6 @@ if(DENSEKIT_GEMM_CANDIDATES)
     target_link_libraries(gemm_candidates PRIVATE ${DENSEKIT_LIBXSMM} ${DENSEKIT_LIBXSMM_NOBLAS} dl pthread)
   endif()
 endif()
+
+# The int8, float16 and sparse inference kernels join the layer above.
+include(${CMAKE_CURRENT_LIST_DIR}/quant_kernels.cmake)

@@ -3,7 +3,8 @@
 Builds the kernel library and its test programs alone (DENSEKIT_PYTHON=OFF, no Python module
 involved) and runs them through CTest: the product engine on every ISA path this CPU can run
 against its references, batch invariance of packed inference, thread independence, the
-DENSEKIT_ISA override, and the absence of weak symbols in the per-ISA kernel objects.
+DENSEKIT_ISA override, the int8, float16 and sparse inference kernels against their references,
+and the absence of weak symbols in the per-ISA kernel objects.
 """
 
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = ["test_gemm_engine", "test_kernel_dispatch"]
+TARGETS = ["test_gemm_engine", "test_kernel_dispatch", "test_qgemm", "test_f16", "test_sparse_gemm"]
 
 
 @pytest.fixture(scope="module")
