@@ -15,6 +15,7 @@
 
 #include "densekit/kernels/activations.hpp"
 #include "densekit/kernels/dense.hpp"
+#include "densekit/kernels/elementwise.hpp"
 #include "densekit/runtime/rng.hpp"
 #include "densekit/runtime/types.hpp"
 
@@ -160,15 +161,15 @@ class ActivationStage {
   }
   void forward(const T* z, MatrixMap<T> y, const StepContext& ctx, std::uint64_t seed,
                const T* alpha) {
-    activation_forward(y.data(), z, alpha, y.rows(), y.cols(), spec, ctx.training,
-                       derive_key(seed, ctx.step));
+    kernels::elementwise<T>().activation_forward(y.data(), z, alpha, y.rows(), y.cols(), spec,
+                                                 ctx.training, derive_key(seed, ctx.step));
   }
   // z: the pre-activation of the last training forward (z() for Dense, the input for an
   // Activation layer).
   void backward(const T* z, ConstMatrixMap<T> y, MatrixMap<T> g, const StepContext& ctx,
                 std::uint64_t seed, const T* alpha, T* dalpha) {
-    activation_backward(g.data(), dalpha, z, y.data(), alpha, g.rows(), g.cols(), spec,
-                        derive_key(seed, ctx.step));
+    kernels::elementwise<T>().activation_backward(g.data(), dalpha, z, y.data(), alpha, g.rows(),
+                                                  g.cols(), spec, derive_key(seed, ctx.step));
   }
   const T* z() const { return needs_preactivation(spec.kind) ? z_.data() : nullptr; }
 

@@ -48,7 +48,7 @@ class BatchNormLayer : public Layer<T> {
       batchnorm_affine_forward(y.data(), x.data(), scale_.data(), shift_.data(), n, d);
       return;
     }
-    batchnorm_forward_train(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
+    kernels::elementwise<T>().batchnorm_forward_train(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
                             ctx.update_statistics ? state("moving_mean") : nullptr,
                             ctx.update_statistics ? state("moving_variance") : nullptr, x.data(),
                             gamma, beta, n, d, momentum_, epsilon_);
@@ -64,7 +64,7 @@ class BatchNormLayer : public Layer<T> {
     }
     Param<T>* gamma = this->find_param("gamma");
     Param<T>* beta = this->find_param("beta");
-    batchnorm_backward_train(dx, this->trainable && gamma ? gamma->grad : nullptr,
+    kernels::elementwise<T>().batchnorm_backward_train(dx, this->trainable && gamma ? gamma->grad : nullptr,
                              this->trainable && beta ? beta->grad : nullptr, sum_dy_.data(),
                              sum_dy_xhat_.data(), dx_scale_.data(), g.data(), xhat_.data(),
                              inv_std_.data(), gamma ? gamma->value : nullptr, n, d);
