@@ -131,3 +131,18 @@ def test_cpp_verifies_the_checksum_python_wrote(predict_binary, tmp_path):
     assert "checksum mismatch" in out.stderr and str(bad) in out.stderr, out.stderr
     assert run(predict_binary, good, X[:2]).returncode == 0  # the untouched file still loads
 
+
+def test_cpp_serves_python_models_from_many_threads(cpp_build, tmp_path):
+    """8 threads × 10,000 predictions with mixed batch sizes on one loaded model, float32 and
+    float64 models trained here: every row equals the single-threaded, one-row-at-a-time result
+    bit for bit (the program also checks batch invariance on shifted windows)."""
+    paths = []
+    for dtype in ("float32", "float64"):
+        model, _ = every_layer_model(dtype)
+        paths.append(tmp_path / f"{dtype}.dk")
+        model.save(paths[-1])
+    env = dict(os.environ, DENSEKIT_MODEL_THREADS_FILE=":".join(str(p) for p in paths))
+    out = subprocess.run([str(cpp_build / "test_model_threads")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.stdout.count("0 mismatched") == 3, out.stdout  # float32; float64 with both I/O types

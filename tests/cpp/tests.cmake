@@ -6,7 +6,8 @@ set(densekit_cpp_tests
   test_elementwise       # each path's element-wise kernels against the portable one
   test_kernel_dispatch   # DENSEKIT_ISA honoured in a fresh process
   test_optimizers        # tiled updates equal untiled ones
-  test_sha256 test_container test_model_file)  # the model file
+  test_sha256 test_container test_model_file  # the model file
+  test_model_threads)    # a loaded model's const predict from many threads, bit for bit
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
   target_link_libraries(${test} PRIVATE densekit_core)
@@ -16,6 +17,9 @@ endforeach()
 foreach(test gemm_engine elementwise optimizers sha256 container model_file)
   add_test(NAME ${test} COMMAND test_${test})
 endforeach()
+# DENSEKIT_MODEL_THREADS_FILE: model files to serve, ':'-separated (test_cpp_deployment.py passes
+# Python-trained ones); without it the program writes its own.
+add_test(NAME model_threads COMMAND test_model_threads)
 # DENSEKIT_ISA is honoured (or refused when the CPU lacks the ISA) by a fresh process.
 foreach(isa portable avx2 avx512)
   add_test(NAME kernel_dispatch_${isa} COMMAND test_kernel_dispatch ${isa})

@@ -19,6 +19,14 @@ namespace densekit {
 // How training products are split: into partition_count() parts at most, run by run_parallel.
 inline kernels::Threading training_threads() { return {partition_count(), &run_parallel}; }
 
+// Inference splits a product between threads only from this many rows up: one or a few rows are
+// a latency-bound read of the weights, where waking a second thread costs more than it saves
+// (and stalls whenever the other core is busy).
+constexpr Index kParallelInferenceRows = 8;
+inline kernels::Threading inference_threads(Index rows) {
+  return {rows >= kParallelInferenceRows ? partition_count() : 1, &run_parallel};
+}
+
 // x (B,IN), W (IN,OUT), b (OUT) or null -> z (B,OUT)
 template <class T>
 void dense_forward(T* z, const T* x, const T* W, const T* b, Index B, Index IN, Index OUT) {
