@@ -102,11 +102,11 @@ message(STATUS "densekit: nlohmann/json from ${DENSEKIT_JSON_INCLUDE_DIR}")
 # --- pybind11, for the extension module only ---
 if(DENSEKIT_PYTHON)
   find_package(pybind11 CONFIG REQUIRED)
-  get_target_property(pybind11_include pybind11::headers INTERFACE_INCLUDE_DIRECTORIES)
-  densekit_in_python_env(pybind11_from_wheel "${pybind11_include}")
-  if(pybind11_from_wheel AND EXISTS "${pybind11_INCLUDE_DIR}/pybind11/pybind11.h")
+  densekit_in_python_env(pybind11_from_wheel "${pybind11_INCLUDE_DIR}")
+  if(pybind11_from_wheel AND TARGET pybind11::pybind11_headers
+     AND EXISTS "${pybind11_INCLUDE_DIR}/pybind11/pybind11.h")
     densekit_mirror_headers("${pybind11_INCLUDE_DIR}" "${DENSEKIT_DEPS_DIR}/pybind11" pybind11)
-    set_target_properties(pybind11::headers PROPERTIES
+    set_target_properties(pybind11::pybind11_headers PROPERTIES
                           INTERFACE_INCLUDE_DIRECTORIES "${DENSEKIT_DEPS_DIR}/pybind11")
   endif()
 endif()
