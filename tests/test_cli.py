@@ -144,7 +144,8 @@ def test_info_describes_the_file(classifier, work):
     assert f"parameters: {model.count_params():,}" in out
     assert "optimizer state: saved" in out
     assert "Total params" in out   # the summary
-    assert "core built with" in ok(densekit("info", cwd=work))   # no MODEL: the build
+    build = ok(densekit("info", cwd=work))   # no MODEL: the build and the kernel path chosen
+    assert f"kernels: {dk._native.ISA} path" in build
 
 
 def test_train_regression_with_target_and_predict_names_the_column(work):

@@ -13,6 +13,21 @@ namespace densekit::bindings {
 
 namespace {
 
+// A writable zero-copy view of a layer's tensor: the layer keeps its inference copies aside
+// while the view (or any array derived from it) lives, and rebuilds them after (layers.hpp).
+template <class T>
+py::array_t<T> tracked_view(const std::shared_ptr<Layer<T>>& layer, T* data, py::ssize_t rows,
+                            py::ssize_t cols) {
+  layer->view_opened();
+  auto* keep = new std::shared_ptr<Layer<T>>(layer);
+  py::capsule owner(keep, [](void* p) {
+    auto* held = static_cast<std::shared_ptr<Layer<T>>*>(p);
+    (*held)->view_closed();
+    delete held;
+  });
+  return view<T>(data, rows, cols, owner);
+}
+
 template <class T>
 Param<T>& param_of(Layer<T>& layer, const std::string& name) {
   Param<T>* p = layer.find_param(name);
@@ -95,10 +110,14 @@ void register_network(py::module_& m, const std::string& suffix) {
                                return names;
                              })
       // Zero-copy views (parameters and states); the array's base keeps this layer alive.
-      .def("value", [](py::object self, const std::string& name) {
+      // writable=False gives a read-only view, which leaves the inference copies alone.
+      .def("value", [](py::object self, const std::string& name, bool writable) {
         Param<T>& p = param_of(self.cast<L&>(), name);
-        return view<T>(p.value, p.rows, p.cols, self);
-      }, py::arg("name"))
+        if (writable) return tracked_view<T>(self.cast<std::shared_ptr<L>>(), p.value, p.rows, p.cols);
+        py::array_t<T> v = view<T>(p.value, p.rows, p.cols, self);
+        v.attr("setflags")(py::arg("write") = false);
+        return v;
+      }, py::arg("name"), py::arg("writable") = true)
       .def("grad", [](py::object self, const std::string& name) {
         Param<T>* pp = self.cast<L&>().find_param(name);
         if (!pp) throw py::key_error("no trainable parameter '" + name + "'");
@@ -214,7 +233,7 @@ void register_network(py::module_& m, const std::string& suffix) {
           py::arg("batch_stats").noconvert() = py::none())
       .def(
           "predict",
-          [](Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
+          [](const Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("predict: X has the wrong shape");
             if (out.ndim() != 2 || out.shape(0) != X.shape(0) || out.shape(1) != n.output_dim())
@@ -228,7 +247,7 @@ void register_network(py::module_& m, const std::string& suffix) {
           py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("batch_size"))
       .def(
           "predict_mc",
-          [](Net& n, CArray<T> X, py::ssize_t samples, CArray<T> mean, CArray<T> stddev,
+          [](const Net& n, CArray<T> X, py::ssize_t samples, CArray<T> mean, CArray<T> stddev,
              py::ssize_t batch_size, std::uint64_t key) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("predict_mc: X has the wrong shape");

@@ -1,5 +1,5 @@
-"""Type stubs for densekit's compiled core (densekit._core and its ISA variants _core_avx2,
-_core_avx512, which have the same API).
+"""Type stubs for densekit's compiled core, densekit._core (one module for every CPU: its kernels
+are chosen at run time).
 
 Generated with pybind11-stubgen from the bound module, then checked by hand (enum members
 written as values); tests/test_core_stubs.py fails when the module and this file disagree on a
@@ -12,7 +12,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'activation_backward', 'activation_forward', 'get_num_threads', 'isa', 'orthogonal', 'set_num_threads', 'variance_scaling']
+__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'activation_backward', 'activation_forward', 'cpu_model', 'get_num_threads', 'kernel_isa', 'orthogonal', 'set_num_threads', 'variance_scaling']
 class ActivationKind(enum.IntEnum):
     """Activation functions (densekit.activations resolves names to these)."""
 
@@ -391,8 +391,16 @@ def activation_forward(kind: ActivationKind, alpha: typing.SupportsFloat | typin
 @typing.overload
 def activation_forward(kind: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, z: numpy.typing.NDArray[numpy.float64], training: bool, key: typing.SupportsInt | typing.SupportsIndex, prelu_alpha: numpy.typing.NDArray[numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float64]:
     ...
+def cpu_model() -> str:
+    """
+    The CPU's model name as the operating system reports it ('' where unknown).
+    """
 def get_num_threads() -> int:
     ...
+def kernel_isa() -> str:
+    """
+    The instruction-set path the kernels run (portable, avx2, avx512): the best this CPU supports, or DENSEKIT_ISA's when it does.
+    """
 @typing.overload
 def orthogonal(w: numpy.typing.NDArray[numpy.float32], gain: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
@@ -409,4 +417,3 @@ def variance_scaling(w: numpy.typing.NDArray[numpy.float32], scale: typing.Suppo
 @typing.overload
 def variance_scaling(w: numpy.typing.NDArray[numpy.float64], scale: typing.SupportsFloat | typing.SupportsIndex, mode: FanMode, distribution: Distribution, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
-isa: str  # the compiler flags of this build, e.g. '-march=x86-64-v3 -mtune=generic'

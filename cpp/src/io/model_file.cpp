@@ -120,18 +120,30 @@ ActivationSpec activation_spec(const Reader& r, const std::string& name, const J
   return s;
 }
 
-// Parameters and state a layer will allocate for input width `in` (an upper bound), so a file
-// cannot make the loader allocate more than its own data section holds.
+// Parameters and state a layer will allocate for input width `in`, so a file cannot make the
+// loader allocate more than its own data section holds. Exact for valid configs (a layer without
+// tensors needs nothing), so a valid file is never refused; in double: no overflow for any claim.
 double layer_footprint(const std::string& cls, const Json& cfg, Index in) {
   const double w = double(in);
+  auto flag = [&](const char* key) {  // a boolean option, true unless the config says false
+    const auto it = cfg.is_object() ? cfg.find(key) : cfg.end();
+    return !(it != cfg.end() && it->is_boolean() && !it->get<bool>());
+  };
+  auto activation_is_prelu = [&] {
+    const auto it = cfg.is_object() ? cfg.find("activation") : cfg.end();
+    if (it == cfg.end()) return false;
+    const Json* name = it->is_object() && it->contains("name") ? &(*it)["name"] : &*it;
+    return name->is_string() && name->get<std::string>() == "prelu";
+  };
   if (cls == "Dense") {
     const auto u = cfg.is_object() ? cfg.find("units") : cfg.end();
     const double units = u != cfg.end() && u->is_number() && u->get<double>() > 0 ? u->get<double>() : 0.0;
-    return w * units + 2.0 * units;  // in double: no overflow for any claimed size
+    return w * units + (flag("use_bias") ? units : 0.0) + (activation_is_prelu() ? units : 0.0);
   }
-  if (cls == "BatchNormalization") return 4.0 * w;
+  if (cls == "BatchNormalization") return (2.0 + flag("center") + flag("scale")) * w;
   if (cls == "Normalization") return 2.0 * w;
-  return w;  // PReLU's α at most
+  if (cls == "PReLU" || (cls == "Activation" && activation_is_prelu())) return w;  // α
+  return 0.0;  // dropout and activation layers hold no tensors
 }
 
 template <class T>
@@ -321,6 +333,7 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
   if (model_checksum(file) != checksum->second)
     r.fail("checksum mismatch: the file is corrupted (its checksum does not match its contents)");
   m.f32_ ? check_finite(r, *m.f32_) : check_finite(r, *m.f64_);
+  m.f32_ ? m.f32_->prepare_inference() : m.f64_->prepare_inference();  // packed once, here
   return m;
 }
 
@@ -331,26 +344,34 @@ std::size_t Model::layer_count() const {
 }
 
 namespace {
-// Runs `net` (element type N) on caller arrays of element type E, converting when they differ.
+constexpr Index kServingChunk = 1024;  // rows per inference pass
+
+// Runs `net` (element type N) on caller arrays of element type E, converting when they differ
+// (in this thread's grow-only buffers, chunk by chunk).
 template <class N, class E>
-void run(Network<N>& net, const E* x, Index n, E* out) {
+void run(const Network<N>& net, const E* x, Index n, E* out) {
   const Index in = net.input_dim(), o = net.output_dim();
   if constexpr (std::is_same_v<N, E>) {
-    net.predict(ConstMatrixMap<N>(x, n, in), MatrixMap<N>(out, n, o), 1024);
+    net.predict(ConstMatrixMap<N>(x, n, in), MatrixMap<N>(out, n, o), kServingChunk);
   } else {
-    Matrix<N> xc = ConstMatrixMap<E>(x, n, in).template cast<N>();
-    Matrix<N> oc(n, o);
-    net.predict(ConstMatrixMap<N>(xc.data(), n, in), MatrixMap<N>(oc.data(), n, o), 1024);
-    MatrixMap<E>(out, n, o) = oc.template cast<E>();
+    thread_local Buffer<N> xc, oc;
+    for (Index start = 0; start < n; start += kServingChunk) {
+      const Index rows = std::min(kServingChunk, n - start);
+      xc.reserve(rows * in);
+      oc.reserve(rows * o);
+      MatrixMap<N>(xc.data(), rows, in) = ConstMatrixMap<E>(x + start * in, rows, in).template cast<N>();
+      net.predict(ConstMatrixMap<N>(xc.data(), rows, in), MatrixMap<N>(oc.data(), rows, o), kServingChunk);
+      MatrixMap<E>(out + start * o, rows, o) = MatrixMap<N>(oc.data(), rows, o).template cast<E>();
+    }
   }
 }
 }  // namespace
 
-void Model::predict(const float* x, Index n, float* out) {
+void Model::predict(const float* x, Index n, float* out) const {
   f32_ ? run(*f32_, x, n, out) : run(*f64_, x, n, out);
 }
 
-void Model::predict(const double* x, Index n, double* out) {
+void Model::predict(const double* x, Index n, double* out) const {
   f64_ ? run(*f64_, x, n, out) : run(*f32_, x, n, out);
 }
 

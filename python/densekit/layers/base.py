@@ -141,7 +141,7 @@ class Layer(Configurable):
     def get_state(self):
         """Copies of every tensor, by name ({name: array in the core's shape})."""
         self._require_built("get_state")
-        return {name: np.array(self._core.value(name), copy=True)
+        return {name: np.array(self._core.value(name, writable=False), copy=True)
                 for name in self.parameter_names + self.state_names}
 
     def set_state(self, state):
@@ -158,12 +158,15 @@ class Layer(Configurable):
         if not isinstance(state, dict) or set(state) != set(names):
             raise ValueError(f"layer {self.name!r}: set_state needs the tensors {list(names)}, got "
                              f"{sorted(state) if isinstance(state, dict) else type(state).__name__}")
-        self._check_arrays([state[n] for n in names], [self._core.value(n) for n in names], names)
+        self._check_arrays([state[n] for n in names],
+                           [self._core.value(n, writable=False) for n in names], names)
 
     # -- weights (Keras order and shapes) ----------------------------------------------------
-    def _view(self, name):
-        """Zero-copy view of parameter `name` in its Keras shape (vectors are 1-D)."""
-        v = self._core.value(name)
+    def _view(self, name, writable=True):
+        """Zero-copy view of parameter `name` in its Keras shape (vectors are 1-D). A writable
+        view makes predictions read the parameters themselves while it lives (writes through it
+        show at once); read-only ones leave the layer's packed inference copies in use."""
+        v = self._core.value(name, writable=writable)
         return v.reshape(-1) if name != "kernel" else v
 
     def _require_built(self, what):
@@ -175,10 +178,13 @@ class Layer(Configurable):
     def weights(self):
         """Parameters and state (e.g. BN's moving statistics) as zero-copy NumPy views, in Keras
         order."""
+        return self._weight_views(writable=True)
+
+    def _weight_views(self, writable):
         if not self.built:
             return []
         present = set(self._core.param_names) | set(self._core.state_names)
-        return [self._view(n) for n in self._weight_names if n in present]
+        return [self._view(n, writable) for n in self._weight_names if n in present]
 
     @property
     def trainable_weights(self):
@@ -187,10 +193,12 @@ class Layer(Configurable):
         return [self._view(n) for n in self._weight_names if n in self._core.param_names]
 
     def count_trainable_params(self):
-        return sum(int(w.size) for w in self.trainable_weights)
+        if not (self.built and self._trainable):
+            return 0
+        return sum(int(self._core.value(n, writable=False).size) for n in self._core.param_names)
 
     def get_weights(self):
-        return [w.copy() for w in self.weights]
+        return [w.copy() for w in self._weight_views(writable=False)]
 
     def set_weights(self, weights):
         views = self.check_weights(weights)
@@ -220,7 +228,7 @@ class Layer(Configurable):
                 raise ValueError(f"layer {self.name!r}, {what}: contains NaN or Inf")
 
     def count_params(self):
-        return sum(int(w.size) for w in self.weights)
+        return sum(int(w.size) for w in self._weight_views(writable=False))
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self):

@@ -105,7 +105,8 @@ class Normalization(Layer):
         if self.built and self.input_dim == input_dim and np.dtype(dtype) != self.dtype:
             # adapt() built it before the model's dtype was known: rebuild, keeping the statistics
             # (at the precision adapt computed them, unless they were changed since).
-            stats = (self._view("mean").astype(np.float64), self._view("variance").astype(np.float64))
+            stats = (self._view("mean", False).astype(np.float64),
+                     self._view("variance", False).astype(np.float64))
             adapted = getattr(self, "_adapted", None)
             if adapted is not None and all(np.array_equal(a.astype(self.dtype), b.astype(self.dtype))
                                            for a, b in zip(adapted, stats)):

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "densekit/kernels/elementwise.hpp"
 #include "densekit/kinds.hpp"
 #include "densekit/runtime/parallel.hpp"
 #include "densekit/runtime/types.hpp"
@@ -190,6 +191,23 @@ void nadam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T*
   theta -= T(s.lr) * (cm * m + cg * grad) / (sq * T(1 / s.bias2) + T(c.epsilon)).sqrt();
 }
 
+// The rule c.kind names, over n elements of one tensor. slot0..slot2 are the tensor's slots in
+// slot_names(c) order, null where the rule does not keep or (momentum 0) does not use one. The
+// entry the ISA paths instantiate (kernels/elementwise.hpp); Optimizer calls it through them.
+template <class T>
+void apply_rule(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* slot0,
+                T* slot1, T* slot2, Index n) {
+  switch (c.kind) {
+    case OptimizerKind::sgd: sgd(c, s, th, g, slot0, n); break;
+    case OptimizerKind::adagrad: adagrad(c, s, th, g, slot0, n); break;
+    case OptimizerKind::rmsprop: rmsprop(c, s, th, g, slot0, slot1, slot2, n); break;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw: adam(c, s, th, g, slot0, slot1, slot2, n); break;
+    case OptimizerKind::adamax: adamax(c, s, th, g, slot0, slot1, n); break;
+    case OptimizerKind::nadam: nadam(c, s, th, g, slot0, slot1, n); break;
+  }
+}
+
 }  // namespace update
 
 // One parameter tensor as the optimizer sees it.
@@ -290,34 +308,17 @@ class Optimizer {
     return s;
   }
 
+  // Tile [off, off+n) of parameter i, through the active ISA path's copy of update::apply_rule.
   void apply(std::size_t i, const StepScalars& s, Index off, Index n) {
     const auto& p = params_[i];
-    T* th = p.value + off;
-    const T* g = p.grad + off;
-    auto sl = [&](int k) { return slot(i, k) + off; };  // k: the slot's index in slot_names()
-    const bool momentum = config_.momentum != 0.0;
-    switch (config_.kind) {
-      case OptimizerKind::sgd:
-        update::sgd(config_, s, th, g, momentum ? sl(0) : nullptr, n);
-        break;
-      case OptimizerKind::adagrad:
-        update::adagrad(config_, s, th, g, sl(0), n);
-        break;
-      case OptimizerKind::rmsprop:
-        update::rmsprop(config_, s, th, g, sl(0), momentum ? sl(1) : nullptr,
-                        config_.centered ? sl(2) : nullptr, n);
-        break;
-      case OptimizerKind::adam:
-      case OptimizerKind::adamw:
-        update::adam(config_, s, th, g, sl(0), sl(1), config_.amsgrad ? sl(2) : nullptr, n);
-        break;
-      case OptimizerKind::adamax:
-        update::adamax(config_, s, th, g, sl(0), sl(1), n);
-        break;
-      case OptimizerKind::nadam:
-        update::nadam(config_, s, th, g, sl(0), sl(1), n);
-        break;
+    T* slot[3] = {nullptr, nullptr, nullptr};  // in slot_names() order; rows past nslots_ stay null
+    for (int k = 0; k < nslots_ && k < 3; ++k) slot[k] = this->slot(i, k) + off;
+    if (config_.momentum == 0.0) {  // the momentum slot is kept but neither read nor written
+      if (config_.kind == OptimizerKind::sgd) slot[0] = nullptr;
+      if (config_.kind == OptimizerKind::rmsprop) slot[1] = nullptr;
     }
+    kernels::elementwise<T>().optimizer_update(config_, s, p.value + off, p.grad + off, slot[0],
+                                               slot[1], slot[2], n);
   }
 
   void clip_gradients() {
