@@ -2,7 +2,7 @@
 
 The reference is a transcription of SPEC; here it is checked against PyTorch where the two
 conventions agree (float64, tight tolerances) and against central finite differences for every
-backward. Where SPEC and torch differ on purpose (epsilon inside the root, BN moving variance,
+backward. Where SPEC and torch differ on purpose (Adagrad's and RMSprop's epsilon inside the root, BN moving variance,
 clip_grad_norm_'s +1e-6, ...) the test says so and compares with the difference made explicit.
 """
 
@@ -527,6 +527,19 @@ OPT_TABLE = [
                                  decoupled_weight_decay=False, weight_decay=0.0, **NO_FOREACH)),
     ("nadam_fast_decay", lambda: ref.Nadam(0.05, epsilon=0.0, momentum_decay=0.3),
      lambda p: torch.optim.NAdam(p, lr=0.05, eps=0.0, momentum_decay=0.3, **NO_FOREACH)),
+    # The Adam family puts ε outside the root, as torch does: equal at any ε.
+    ("adam_eps", lambda: ref.Adam(0.05, epsilon=1e-3),
+     lambda p: torch.optim.Adam(p, lr=0.05, eps=1e-3, **NO_FOREACH)),
+    ("adam_amsgrad_eps", lambda: ref.Adam(0.05, amsgrad=True, epsilon=1e-3),
+     lambda p: torch.optim.Adam(p, lr=0.05, eps=1e-3, amsgrad=True, **NO_FOREACH)),
+    ("adamw_eps", lambda: ref.AdamW(0.05, weight_decay=0.1, epsilon=1e-3),
+     lambda p: torch.optim.AdamW(p, lr=0.05, weight_decay=0.1, eps=1e-3, **NO_FOREACH)),
+    ("nadam_eps", lambda: ref.Nadam(0.05, epsilon=1e-3),
+     lambda p: torch.optim.NAdam(p, lr=0.05, eps=1e-3, momentum_decay=4e-3, **NO_FOREACH)),
+    ("adam_default_eps", lambda: ref.Adam(0.05),
+     lambda p: torch.optim.Adam(p, lr=0.05, eps=1e-7, **NO_FOREACH)),
+    ("nadam_default_eps", lambda: ref.Nadam(0.05),
+     lambda p: torch.optim.NAdam(p, lr=0.05, eps=1e-7, momentum_decay=4e-3, **NO_FOREACH)),
 ]
 
 
@@ -578,7 +591,8 @@ def test_step_counter_advances_once_per_step_not_per_tensor():
             np.testing.assert_array_equal(a, b)
 
 
-# epsilon > 0 (inside the root): first step from zero state in closed form
+# epsilon > 0 (inside the root for Adagrad and RMSprop, outside for the Adam family unless
+# epsilon_inside_root, added to u for Adamax): first step from zero state in closed form
 G1 = np.array([0.3, -2.0, 1e-4])
 
 
@@ -587,8 +601,12 @@ G1 = np.array([0.3, -2.0, 1e-4])
     (lambda: ref.RMSprop(0.1), -0.1 * G1 / np.sqrt(0.1 * G1 ** 2 + 1e-7)),
     (lambda: ref.RMSprop(0.1, centered=True),
      -0.1 * G1 / np.sqrt(0.1 * G1 ** 2 - 0.01 * G1 ** 2 + 1e-7)),
-    (lambda: ref.Adam(0.1), -0.1 * G1 / np.sqrt(G1 ** 2 + 1e-7)),
-    (lambda: ref.Adam(0.1, amsgrad=True), -0.1 * G1 / np.sqrt(G1 ** 2 + 1e-7)),
+    (lambda: ref.Adam(0.1), -0.1 * G1 / (np.abs(G1) + 1e-7)),
+    (lambda: ref.Adam(0.1, amsgrad=True), -0.1 * G1 / (np.abs(G1) + 1e-7)),
+    (lambda: ref.AdamW(0.1, weight_decay=0.0), -0.1 * G1 / (np.abs(G1) + 1e-7)),
+    (lambda: ref.Adam(0.1, epsilon_inside_root=True), -0.1 * G1 / np.sqrt(G1 ** 2 + 1e-7)),
+    (lambda: ref.Adam(0.1, amsgrad=True, epsilon_inside_root=True),
+     -0.1 * G1 / np.sqrt(G1 ** 2 + 1e-7)),
     (lambda: ref.Adamax(0.1), -0.1 * G1 / (np.abs(G1) + 1e-7)),
     (lambda: ref.SGD(), -0.01 * G1),
 ])
@@ -607,6 +625,9 @@ def test_nadam_first_step_with_epsilon():
     s_hat = 0.001 * G1 ** 2 / (1 - 0.999)
     p = [np.zeros(3)]
     ref.Nadam(0.1).step(p, [G1.copy()])
+    np.testing.assert_allclose(p[0], -0.1 * m_hat / (np.sqrt(s_hat) + 1e-7), rtol=1e-12)
+    p = [np.zeros(3)]
+    ref.Nadam(0.1, epsilon_inside_root=True).step(p, [G1.copy()])
     np.testing.assert_allclose(p[0], -0.1 * m_hat / np.sqrt(s_hat + 1e-7), rtol=1e-12)
 
 

@@ -51,11 +51,43 @@ class Sequential:
         self.stop_training = False
         self.diverged = False
         self.default_callbacks = None  # fit's callbacks when none are given (presets set them)
+        self._feature_names = None
+        self._target_name = None
         self._shuffle_rng = np.random.default_rng(_native.derive_seed(self.seed, 1_000_003))
         for layer in layers or []:
             self.add(layer)
         if self.input_dim is not None and self.layers:
             self.build()
+
+    # -- column names (kept in the model file) ----------------------------------------------
+    @property
+    def feature_names(self):
+        """The names of the input columns, one per input (None when unknown). `densekit train`
+        and the scikit-learn estimators set them from the training data; saved in the model
+        file, so predictions can match data columns by name."""
+        return None if self._feature_names is None else list(self._feature_names)
+
+    @feature_names.setter
+    def feature_names(self, names):
+        if names is not None:
+            names = list(names) if isinstance(names, (list, tuple, np.ndarray)) else names
+            if not (isinstance(names, list) and all(isinstance(c, str) and c for c in names)):
+                raise TypeError(f"feature_names must be a list of non-empty str (or None), got {names!r}")
+            if self.input_dim is not None and len(names) != self.input_dim:
+                raise ValueError(f"feature_names: the model takes {self.input_dim} inputs, got "
+                                 f"{len(names)} names")
+        self._feature_names = names
+
+    @property
+    def target_name(self):
+        """The name of the column the model predicts (None when unknown); saved in the file."""
+        return self._target_name
+
+    @target_name.setter
+    def target_name(self, name):
+        if name is not None and not (isinstance(name, str) and name):
+            raise TypeError(f"target_name must be a non-empty str or None, got {name!r}")
+        self._target_name = name
 
     # -- structure -------------------------------------------------------------------------
     def add(self, layer):

@@ -33,7 +33,10 @@ using io::Json;
 static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float sizes expected");
 
 constexpr const char* kFormatName = "densekit";
-constexpr const char* kFormatVersion = "1";
+// Every version this reader reads. Version 2 moved the Adam family's ε outside the root (an
+// optimizer matter: inference is the same) and added the optional column names, which inference
+// does not need either; its architecture entries are version 1's plus new layer classes.
+constexpr std::string_view kFormatVersions[] = {"1", "2"};
 
 // Text from the file as it may be quoted in a message: non-printable bytes escaped as \xNN.
 std::string printable(const std::string& text) {
@@ -280,9 +283,11 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
   if (format == meta.end() || format->second != kFormatName)
     r.fail("not a densekit model file (no \"format\": \"densekit\" in the metadata)");
   const auto version = meta.find("format_version");
-  if (version == meta.end() || version->second != kFormatVersion)
+  if (version == meta.end() ||
+      std::find(std::begin(kFormatVersions), std::end(kFormatVersions), version->second) ==
+          std::end(kFormatVersions))
     r.fail("unsupported format version \"" + (version == meta.end() ? std::string() : version->second) +
-           "\" (this reader reads version " + kFormatVersion + ")");
+           "\" (this reader reads versions 1 and 2)");
   for (const auto& kv : meta)
     if (kv.first != "format" && kv.first != "format_version" && kv.first != "densekit" &&
         kv.first != "checksum")
