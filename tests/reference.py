@@ -138,6 +138,16 @@ def activation_forward(name, z, **params):
         return z * sigmoid(z)
     if name == "softplus":
         return softplus(z)
+    if name == "mish":
+        return z * np.tanh(softplus(z))
+    if name == "hard_sigmoid":  # Keras 3's: relu6(z + 3) / 6
+        return np.clip(z + 3.0, 0.0, 6.0) / 6.0
+    if name == "softsign":
+        return z / (1.0 + np.abs(z))
+    if name == "exponential":
+        return np.exp(z)
+    if name == "relu6":
+        return np.clip(z, 0.0, 6.0)
     raise ValueError(f"unknown activation {name!r}")
 
 
@@ -172,6 +182,17 @@ def activation_grad(name, z, **params):
         return s + z * s * (1.0 - s)
     if name == "softplus":
         return sigmoid(z)
+    if name == "mish":
+        t = np.tanh(softplus(z))
+        return t + z * sigmoid(z) * (1.0 - t * t)
+    if name == "hard_sigmoid":  # the kinks at -3 and 3 take the flat side, as torch
+        return np.where((z > -3.0) & (z < 3.0), 1.0 / 6.0, 0.0)
+    if name == "softsign":
+        return 1.0 / (1.0 + np.abs(z)) ** 2
+    if name == "exponential":
+        return np.exp(z)
+    if name == "relu6":  # the kinks at 0 and 6 take the flat side, as torch
+        return np.where((z > 0.0) & (z < 6.0), 1.0, 0.0)
     if name == "softmax":
         raise ValueError("softmax is not elementwise: use softmax_backward(z, dout)")
     raise ValueError(f"unknown activation {name!r}")

@@ -29,6 +29,11 @@ class ActivationKind(enum.IntEnum):
     gelu = 10
     swish = 11
     softplus = 12
+    mish = 13
+    hard_sigmoid = 14
+    softsign = 15
+    exponential = 16
+    relu6 = 17
     # aliases
     silu = 11  # swish
     logistic = 8  # sigmoid

@@ -19,6 +19,8 @@ import numbers
 import numpy as np
 
 from . import _native
+from . import learning_rate_schedule as schedules  # dk.optimizers.schedules, as Keras's
+from ._arguments import refuse
 from ._config import Configurable
 from ._checks import is_real as _is_real
 from ._checks import positive as _positive
@@ -435,16 +437,10 @@ _KERAS_ONLY = {
 
 
 def _common(opt, kwargs):
-    """The shared keyword arguments out of kwargs; anything else is a TypeError naming the
-    argument and, where Keras has it, the densekit way."""
-    unknown = [k for k in kwargs if k not in _COMMON]
-    if unknown:
-        k = unknown[0]
-        hint = _KERAS_ONLY.get(k)
-        cls = type(opt).__name__
-        raise TypeError(f"{cls}() got an unexpected keyword argument {k!r}"
-                        + (f": {hint}" if hint else
-                           f"; it takes its own hyperparameters and {', '.join(_COMMON)}"))
+    """kwargs if it holds only the shared keyword arguments; anything else is a TypeError naming
+    the argument and, where Keras has it, the densekit way."""
+    refuse(f"{type(opt).__name__}()", {k: v for k, v in kwargs.items() if k not in _COMMON},
+           _KERAS_ONLY, ("its own hyperparameters",) + _COMMON)
     return kwargs
 
 

@@ -324,9 +324,14 @@ def _build(doc, raw, compile, version):
 
     for tname, (tcode, _, _) in raw.items():
         _require(tcode == code, f"tensor {tname!r} is {tcode} in a {dtype_name} model")
+    input_shape = cfg.get("input_shape", [input_dim])
+    _require(isinstance(input_shape, list) and all(_is_int(d, 1) for d in input_shape)
+             and math.prod(input_shape) == input_dim,
+             f"input_shape {input_shape!r} does not describe {input_dim} inputs")
     layers = _build_layers(layer_entries, shared, input_dim, raw)
     try:
-        model = model_class([Input(input_dim)] + layers, seed=seed, dtype=dtype_name, name=name)
+        model = model_class([Input(tuple(input_shape))] + layers, seed=seed, dtype=dtype_name,
+                            name=name)
     except Exception as e:
         fail(f"cannot build the model ({type(e).__name__}: {e})", e)
 
