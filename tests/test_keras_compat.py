@@ -646,3 +646,23 @@ def test_flatten_model_exports_to_onnx_with_its_sample_shape(tmp_path):
     x = np.random.default_rng(0).normal(size=(5, 2, 3)).astype(np.float32)
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     np.testing.assert_allclose(got, model.predict(x), rtol=1e-5, atol=1e-6)
+
+
+def test_lambda_callback():
+    X, y = blobs(32)
+    seen = []
+    cb = dk.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append((epoch, logs["loss"])),
+                                     on_batch_end=lambda batch, logs: seen.append(("batch", batch)))
+    small_model().fit(X, y, batch_size=16, epochs=2, verbose=0, callbacks=[cb])
+    assert [s[0] for s in seen] == ["batch", "batch", 0, "batch", "batch", 1]
+    with pytest.raises(TypeError, match="did you mean on_epoch_end"):
+        dk.callbacks.LambdaCallback(on_epoch_ends=print)
+
+
+@pytest.mark.parametrize("module,name,way", [
+    (dk.layers, "Conv2D", "dense"), (dk.layers, "Lambda", "C++"),
+    (dk.optimizers, "Adafactor", "Nadam"), (dk.callbacks, "BackupAndRestore", "ModelCheckpoint"),
+])
+def test_keras_names_densekit_lacks_say_what_to_use(module, name, way):
+    with pytest.raises(AttributeError, match=way):
+        getattr(module, name)

@@ -751,6 +751,85 @@ class ScheduleCallback(Callback):
             logs["learning_rate"] = float(opt.learning_rate)
 
 
+class LambdaCallback(Callback):
+    """Keras's LambdaCallback: hooks given as functions, e.g.
+    LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"])). Each argument
+    is one of the hooks (on_batch_begin/on_batch_end as Keras's aliases of the train-batch
+    hooks); a function takes what that hook takes (epoch or batch, then logs; logs alone for
+    on_train/test/predict begin and end)."""
+
+    def __init__(self, **hooks):
+        super().__init__()
+        unknown = [name for name in hooks if name not in HOOKS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], HOOKS, n=1)
+            raise TypeError(f"LambdaCallback: {unknown[0]!r} is not a callback hook"
+                            + (f" (did you mean {close[0]}?)" if close else "")
+                            + f"; the hooks are {', '.join(HOOKS)}")
+        for name, fn in hooks.items():
+            if fn is not None and not callable(fn):
+                raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}")
+        self._hooks = {name: fn for name, fn in hooks.items() if fn is not None}
+
+    def _call(self, name, *args, logs=None):
+        fn = self._hooks.get(name)
+        if fn is not None:
+            fn(*args, logs)
+
+    @property
+    def wants_batches(self):
+        return any(h in self._hooks for h in _BATCH_HOOKS["train"])
+
+    @property
+    def wants_test_batches(self):
+        return any(h in self._hooks for h in _BATCH_HOOKS["test"])
+
+    @property
+    def wants_predict_batches(self):
+        return any(h in self._hooks for h in _BATCH_HOOKS["predict"])
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs=logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs=logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs=logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs=logs)
+    def on_batch_begin(self, batch, logs=None): self._call("on_batch_begin", batch, logs=logs)
+    def on_batch_end(self, batch, logs=None): self._call("on_batch_end", batch, logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+        self.on_batch_end(batch, logs)
+
+    def on_test_begin(self, logs=None): self._call("on_test_begin", logs=logs)
+    def on_test_end(self, logs=None): self._call("on_test_end", logs=logs)
+    def on_test_batch_begin(self, batch, logs=None): self._call("on_test_batch_begin", batch, logs=logs)
+    def on_test_batch_end(self, batch, logs=None): self._call("on_test_batch_end", batch, logs=logs)
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs=logs)
+    def on_predict_end(self, logs=None): self._call("on_predict_end", logs=logs)
+    def on_predict_batch_begin(self, batch, logs=None): self._call("on_predict_batch_begin", batch, logs=logs)
+    def on_predict_batch_end(self, batch, logs=None): self._call("on_predict_batch_end", batch, logs=logs)
+
+
+# Keras callbacks densekit does not have, and the densekit way (module attribute lookups).
+_KERAS_ONLY = {
+    "BackupAndRestore": "save with dk.callbacks.ModelCheckpoint and resume with "
+                        "dk.load_model(path) (the file holds the optimizer state: training "
+                        "resumes bit for bit)",
+    "ProgbarLogger": "fit(verbose=1) draws the progress bar",
+    "RemoteMonitor": "write a dk.callbacks.Callback (or LambdaCallback) that posts the logs",
+    "SwapEMAWeights": "densekit keeps no exponential moving average of the weights",
+}
+
+
+def __getattr__(name):
+    if name in _KERAS_ONLY:
+        raise AttributeError(f"densekit.callbacks has no {name}: {_KERAS_ONLY[name]}")
+    raise AttributeError(f"module 'densekit.callbacks' has no attribute {name!r}")
+
+
 def as_callback(item):
     """A callback for fit's list: a bare learning-rate schedule is wrapped in ScheduleCallback."""
     return ScheduleCallback(item) if isinstance(item, LearningRateSchedule) else item

@@ -447,6 +447,16 @@ def _common(opt, kwargs):
 _BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
             "adamax": Adamax, "nadam": Nadam}
 
+# Keras optimizers densekit does not have, and what to use instead.
+_MISSING = {name: f"densekit's optimizers are the chapter's: {', '.join(c.__name__ for c in _BY_NAME.values())}"
+            for name in ("Adadelta", "Adafactor", "Ftrl", "Lion", "Lamb", "Loss_scale_optimizer")}
+
+
+def __getattr__(name):
+    if name in _MISSING:
+        raise AttributeError(f"densekit.optimizers has no {name}: {_MISSING[name]}")
+    raise AttributeError(f"module 'densekit.optimizers' has no attribute {name!r}")
+
 
 def get(identifier):
     if isinstance(identifier, Optimizer):
