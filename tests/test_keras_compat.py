@@ -272,7 +272,8 @@ def test_input_shape_then_flatten_and_a_missing_flatten():
     lambda: [L.Input(5)],
     lambda: [L.Input(batch_shape=(None, 5))],
     lambda: [L.InputLayer(shape=(5,))],
-], ids=["tuple", "list", "int", "batch_shape", "InputLayer"])
+    lambda: [dk.Input(shape=(5,))],
+], ids=["tuple", "list", "int", "batch_shape", "InputLayer", "keras.Input"])
 def test_input_spellings(first):
     model = dk.Sequential(first() + [L.Dense(3)])
     assert model.input_dim == 5 and model.built
