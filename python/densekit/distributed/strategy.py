@@ -89,13 +89,13 @@ class MPIStrategy:
             raise ValueError(f"MPIStrategy: threads must be 'auto', an int >= 1 or None, "
                              f"got {threads!r}")
         MPI = mpi_runtime.mpi4py_MPI()
-        self._comm = MPI.COMM_WORLD if comm is None else comm
-        self.rank, self.size = self._comm.Get_rank(), self._comm.Get_size()
+        self.comm = MPI.COMM_WORLD if comm is None else comm  # the mpi4py communicator
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.data, self.timeout, self.reduction = data, float(timeout), reduction
-        self._native = mpi_runtime.native_communicator(MPI, self._comm, reduction == "ordered",
+        self._native = mpi_runtime.native_communicator(MPI, self.comm, reduction == "ordered",
                                                        self.timeout)
         if threads == "auto":
-            share = mpi_runtime.cores_per_rank(MPI, self._comm)
+            share = mpi_runtime.cores_per_rank(MPI, self.comm)
             _native.set_num_threads(max(1, min(_native.get_num_threads(), share)))
         elif threads is not None:
             _native.set_num_threads(threads)
@@ -105,6 +105,17 @@ class MPIStrategy:
     @property
     def is_root(self):
         return self.rank == 0
+
+    def allreduce(self, array):
+        """Sums a C-contiguous float32 or float64 NumPy array over the ranks, in place, as a
+        training step sums its gradients (same reduction, same watchdog); returns it."""
+        if not (isinstance(array, np.ndarray) and array.dtype in (np.float32, np.float64)
+                and array.flags.c_contiguous and array.flags.writeable):
+            raise TypeError("MPIStrategy.allreduce: expected a writeable C-contiguous float32 or "
+                            f"float64 ndarray, got {type(array).__name__} "
+                            f"{getattr(array, 'dtype', '')}")
+        self._native.allreduce(array)
+        return array
 
     def __repr__(self):
         return (f"MPIStrategy(rank={self.rank}, size={self.size}, data={self.data!r}, "
@@ -146,7 +157,7 @@ class MPIStrategy:
                              settings=settings)
         state = model.get_state() if self.is_root else None
         state = self._collective("broadcasting the model state from rank 0",
-                                 self._comm.bcast, state, 0)
+                                 self.comm.bcast, state, 0)
         if not self.is_root:
             model.set_state(state)
         seed = None
@@ -187,7 +198,7 @@ class MPIStrategy:
                     "batch_size": batch_size, "settings": settings,
                     "fingerprint": _fingerprint(arrays) if self.data == "global" else None}
         everyone = self._collective(f"the ranks' agreement before {where}",
-                                    self._comm.allgather, mine)
+                                    self.comm.allgather, mine)
         self._agreed = True
         # From here every rank judges the same list, so a refusal is raised by all of them.
         self._refused = True
@@ -222,7 +233,7 @@ class MPIStrategy:
             digest.update(key.encode())
             digest.update(np.ascontiguousarray(value).tobytes())
         digests = self._collective("comparing the ranks' weights after fit",
-                                   self._comm.allgather, digest.hexdigest())
+                                   self.comm.allgather, digest.hexdigest())
         differ = [r for r, d in enumerate(digests) if d != digests[0]]
         if differ:
             raise DistributedError(f"fit: the weights of ranks {differ} differ from rank 0's "
