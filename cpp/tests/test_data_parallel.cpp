@@ -132,7 +132,7 @@ void check_ranks(int P, const Matrix<double>& X, const Matrix<double>& Y,
   Group group(P);
   std::vector<std::unique_ptr<Network<double>>> nets;
   for (int r = 0; r < P; ++r) nets.push_back(make_network());
-  std::vector<RunStats> got(std::size_t(P));
+  std::vector<RunStats> got(static_cast<std::size_t>(P));
   std::vector<std::thread> threads;
   for (int r = 0; r < P; ++r) {
     threads.emplace_back([&, r] {
