@@ -211,6 +211,13 @@ def fmt_us(s):
     return f"{s * 1e6:,.0f}" if s >= 1e-5 else f"{s * 1e6:.1f}"
 
 
+def table(header, rows, first_left=False):
+    """Markdown table lines: numbers right-aligned, the first column left-aligned if asked."""
+    align = ["---" if first_left and i == 0 else "---:" for i in range(len(header))]
+    return (["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+            + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 def write_report(data, path):
     m, curve, work, single = data["machine"], data["allreduce"], data["workloads"], data["single"]
     lines = [
@@ -233,12 +240,12 @@ def write_report(data, path):
         "MPI_Allgatherv: bit-reproducible by construction, the default); `mpi` is "
         "MPI_Allreduce.",
         "",
-        "| bytes | ordered µs | mpi µs | ordered / mpi |",
-        "|---:|---:|---:|---:|",
     ]
+    rows = []
     for size in SIZES:
         o, p = curve["ordered"][str(size)], curve["mpi"][str(size)]
-        lines.append(f"| {size:,} | {fmt_us(o)} | {fmt_us(p)} | {o / p:.2f} |")
+        rows.append([f"{size:,}", fmt_us(o), fmt_us(p), f"{o / p:.2f}"])
+    lines += table(["bytes", "ordered µs", "mpi µs", "ordered / mpi"], rows)
     lines += [
         "",
         "## Per workload: the step's all-reduces against the step",
@@ -249,17 +256,17 @@ def write_report(data, path):
         "all-reduces per BN layer, each timed alone; *share* = all-reduce / step. *1 process* = "
         "the same global batch in one process with 2 threads; *speed-up* = 1 process / 2 ranks.",
         "",
-        "| workload | params | bytes/step | step, 2 ranks (ms) | all-reduce (ms) | share | "
-        "1 process, 2 threads (ms) | speed-up |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    rows = []
     for name in WORKLOADS:
         w, s = work[name], single[name]
         comm = w["grad_allreduce_s"] + 2 * w["bn_layers"] * w["bn_allreduce_s"]
-        lines.append(
-            f"| {name} (batch {w['batch']}) | {w['params']:,} | {4 * (w['params'] + 4):,} | "
-            f"{w['step_s'] * 1e3:.2f} | {comm * 1e3:.3f} | {comm / w['step_s']:.0%} | "
-            f"{s['b_2threads'] * 1e3:.2f} | {s['b_2threads'] / w['step_s']:.2f} |")
+        rows.append([f"{name} (batch {w['batch']})", f"{w['params']:,}",
+                     f"{4 * (w['params'] + 4):,}", f"{w['step_s'] * 1e3:.2f}",
+                     f"{comm * 1e3:.3f}", f"{comm / w['step_s']:.0%}",
+                     f"{s['b_2threads'] * 1e3:.2f}", f"{s['b_2threads'] / w['step_s']:.2f}"])
+    lines += table(["workload", "params", "bytes/step", "step, 2 ranks (ms)", "all-reduce (ms)",
+                    "share", "1 process, 2 threads (ms)", "speed-up"], rows, first_left=True)
     lines += [
         "",
         "## What this implies for a 10 Gb/s cluster (model)",
@@ -277,17 +284,19 @@ def write_report(data, path):
         "workload's batch B over 2 nodes: step = compute(B/2) + all-reduce, against compute(B) "
         "on one node.",
         "",
-        "| workload | all-reduce per step, P=2 / 8 / 64 (ms) | weak-scaling efficiency, "
-        "P=2 / 8 / 64 | strong scaling P=2: speed-up |",
-        "|---|---|---|---:|",
     ]
+    rows = []
     for name in WORKLOADS:
         w, s = work[name], single[name]
         comms = [cluster_step_comm_s(w, p) for p in PROJECTED_RANKS]
         eff = [s["b_1thread"] / (s["b_1thread"] + c) for c in comms]
         strong = s["b_1thread"] / (s["half_b_1thread"] + comms[0])
-        lines.append(f"| {name} | {' / '.join(f'{c * 1e3:.2f}' for c in comms)} | "
-                     f"{' / '.join(f'{e:.0%}' for e in eff)} | {strong:.2f} |")
+        rows.append([name, " / ".join(f"{c * 1e3:.2f}" for c in comms),
+                     " / ".join(f"{e:.0%}" for e in eff), f"{strong:.2f}"])
+    ranks = " / ".join(str(p) for p in PROJECTED_RANKS)
+    lines += table(["workload", f"all-reduce per step, P={ranks} (ms)",
+                    f"weak-scaling efficiency, P={ranks}", "strong scaling P=2: speed-up"], rows,
+                   first_left=True)
     lines += [
         "",
         "Reading it: the all-reduce moves 4 bytes per parameter per step whatever the batch, "
