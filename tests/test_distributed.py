@@ -161,6 +161,14 @@ def test_rank_0_alone_prints_and_writes_files_and_all_stop_together(main_run):
     assert stops == {2}  # EarlyStopping(patience=0) ended every rank after epoch 2
 
 
+def test_each_rank_caps_its_threads_at_its_share_of_the_cores(main_run):
+    ranks, _, results, _, _ = main_run
+    share = max(1, (os.cpu_count() or 1) // ranks)
+    for res in results:
+        threads, now = res["threads"]
+        assert 1 <= threads <= share and now == threads
+
+
 def test_a_refusal_on_one_rank_raises_on_every_rank(main_run):
     ranks, _, results, _, _ = main_run
     messages = [str(res["refusal"]) for res in results]

@@ -116,6 +116,7 @@ def main_scenario(strategy, out):
         results["refusal"] = np.array(f"{type(exc).__name__}: {exc}")
 
     results["float32_weights"] = float32_fit(strategy)
+    results["threads"] = np.array([strategy.threads, dk.get_num_threads()])
     np.savez(os.path.join(out, f"rank{strategy.rank}.npz"), **results)
 
 
