@@ -38,34 +38,44 @@ sys.path.insert(0, str(HERE))
 
 SIZES = [1 << k for k in range(10, 24)]  # 1 KiB ... 8 MiB
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
+REDUCTIONS = ("ordered", "mpi")
 LINK_BYTES_PER_S = 10e9 / 8  # 10 Gb/s
 LINK_LATENCY_S = 20e-6       # per message over TCP on 10 GbE (typically 10–50 µs)
 PROJECTED_RANKS = (2, 8, 64)
 
 
 # -- workers (run under mpiexec) -------------------------------------------------------------
-def _time_allreduce(strategy, n, reps, trials):
-    buf = np.ones(n, dtype=np.float32)
-    strategy.allreduce(buf)  # warm up (first call sizes the scratch)
-    best = []
+def _time_allreduce(strategies, n, reps, trials):
+    """Median seconds per all-reduce of n float32 elements for each strategy, the strategies
+    taking turns trial by trial so that load from other processes hits them alike."""
+    bufs = [np.ones(n, dtype=np.float32) for _ in strategies]
+    for s, buf in zip(strategies, bufs):
+        s.allreduce(buf)  # warm up (the first call sizes the scratch)
+    times = [[] for _ in strategies]
     for _ in range(trials):
-        strategy.comm.Barrier()
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            strategy.allreduce(buf)
-        best.append((time.perf_counter() - t0) / reps)
-    return statistics.median(best)
+        for s, buf, out in zip(strategies, bufs, times):
+            buf.fill(1.0)  # stay finite
+            s.comm.Barrier()
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                s.allreduce(buf)
+            out.append((time.perf_counter() - t0) / reps)
+    return [statistics.median(t) for t in times]
+
+
+def _both_reductions():
+    import densekit as dk
+    return [dk.distributed.MPIStrategy(reduction=r, threads=1) for r in REDUCTIONS]
 
 
 def worker_allreduce(quick):
-    import densekit as dk
-    out = {}
-    for reduction in ("ordered", "mpi"):
-        s = dk.distributed.MPIStrategy(reduction=reduction, threads=1)
-        out[reduction] = {}
-        for size in SIZES:
-            reps = max(5, min(400, int(2e7 / size))) // (4 if quick else 1)
-            out[reduction][size] = _time_allreduce(s, size // 4, max(reps, 3), 3 if quick else 7)
+    strategies = _both_reductions()
+    out = {r: {} for r in REDUCTIONS}
+    for size in SIZES:
+        reps = max(3, max(5, min(400, int(2e7 / size))) // (4 if quick else 1))
+        for r, t in zip(REDUCTIONS, _time_allreduce(strategies, size // 4, reps,
+                                                    3 if quick else 9)):
+            out[r][size] = t
     return out
 
 
@@ -110,7 +120,8 @@ def worker_workloads(quick):
     from timing import synthetic_data
     from workloads import WORKLOADS as TABLE
 
-    s = dk.distributed.MPIStrategy(threads=1)
+    strategies = _both_reductions()
+    s = strategies[0]  # the default reduction, "ordered"
     out = {}
     for name in WORKLOADS:
         wl = TABLE[name]
@@ -119,13 +130,15 @@ def worker_workloads(quick):
         model = fw_densekit.build(wl)
         step = _step_time(model, x, y, wl.batch, steps, quick, strategy=s)
         params, bn = _model_facts(model)
-        reps = 20 if quick else 50
-        grad = _time_allreduce(s, params + 4, reps, 5)
+        reps, trials = (10, 3) if quick else (20, 7)
+        grad = _time_allreduce(strategies, params + 4, reps, trials)
         pad = 16  # float32 elements per 64 bytes: BN's two sums sit at a padded offset
-        bn_one = _time_allreduce(s, 2 * max(bn) + pad, reps, 5) if bn else 0.0
+        bn_one = (_time_allreduce(strategies, 2 * max(bn) + pad, reps, trials) if bn
+                  else [0.0, 0.0])
         out[name] = {"step_s": step, "params": params, "bn_layers": len(bn),
-                     "bn_units": max(bn) if bn else 0, "grad_allreduce_s": grad,
-                     "bn_allreduce_s": bn_one, "batch": wl.batch, "steps": steps}
+                     "bn_units": max(bn) if bn else 0, "batch": wl.batch, "steps": steps,
+                     "grad_allreduce_s": dict(zip(REDUCTIONS, grad)),
+                     "bn_allreduce_s": dict(zip(REDUCTIONS, bn_one))}
     return out
 
 
@@ -238,7 +251,8 @@ def write_report(data, path):
         "The core's all-reduce on a float32 buffer (`MPIStrategy.allreduce`, what a training "
         "step calls), median µs per call. `ordered` sums in rank order (MPI_Alltoallv, add, "
         "MPI_Allgatherv: bit-reproducible by construction, the default); `mpi` is "
-        "MPI_Allreduce.",
+        "MPI_Allreduce. The two take turns, trial by trial, so that other processes' load "
+        "hits both alike.",
         "",
     ]
     rows = []
@@ -251,22 +265,26 @@ def write_report(data, path):
         "## Per workload: the step's all-reduces against the step",
         "",
         "2 ranks × 1 thread on this machine, `fit(..., strategy=MPIStrategy())` at the "
-        "workload's batch as the global batch (synthetic data). *all-reduce* = the flat "
-        "gradient buffer (trainable parameters + 4 sums, float32) plus 2 BatchNormalization "
-        "all-reduces per BN layer, each timed alone; *share* = all-reduce / step. *1 process* = "
-        "the same global batch in one process with 2 threads; *speed-up* = 1 process / 2 ranks.",
+        "workload's batch as the global batch (synthetic data), default reduction (ordered). "
+        "*all-reduce* = the flat gradient buffer (trainable parameters + 4 sums, float32) plus "
+        "2 BatchNormalization all-reduces per BN layer, each timed alone, for both reductions; "
+        "*share* = ordered all-reduce / step. *1 process* = the same global batch in one "
+        "process with 2 threads; *speed-up* = 1 process / 2 ranks.",
         "",
     ]
     rows = []
     for name in WORKLOADS:
         w, s = work[name], single[name]
-        comm = w["grad_allreduce_s"] + 2 * w["bn_layers"] * w["bn_allreduce_s"]
+        comm = {r: w["grad_allreduce_s"][r] + 2 * w["bn_layers"] * w["bn_allreduce_s"][r]
+                for r in REDUCTIONS}
         rows.append([f"{name} (batch {w['batch']})", f"{w['params']:,}",
                      f"{4 * (w['params'] + 4):,}", f"{w['step_s'] * 1e3:.2f}",
-                     f"{comm * 1e3:.3f}", f"{comm / w['step_s']:.0%}",
+                     f"{comm['ordered'] * 1e3:.3f}", f"{comm['ordered'] / w['step_s']:.0%}",
+                     f"{comm['mpi'] * 1e3:.3f}",
                      f"{s['b_2threads'] * 1e3:.2f}", f"{s['b_2threads'] / w['step_s']:.2f}"])
-    lines += table(["workload", "params", "bytes/step", "step, 2 ranks (ms)", "all-reduce (ms)",
-                    "share", "1 process, 2 threads (ms)", "speed-up"], rows, first_left=True)
+    lines += table(["workload", "params", "bytes/step", "step, 2 ranks (ms)",
+                    "all-reduce, ordered (ms)", "share", "all-reduce, mpi (ms)",
+                    "1 process, 2 threads (ms)", "speed-up"], rows, first_left=True)
     lines += [
         "",
         "## What this implies for a 10 Gb/s cluster (model)",

@@ -10,8 +10,10 @@
 // - "mpi": MPI_Allreduce in place — the library's own algorithm, fastest;
 // - "ordered": each rank owns a slice of the buffer, receives every rank's copy of it
 //   (MPI_Alltoallv), adds them in rank order 0, 1, ..., P−1 and hands the total back to all
-//   (MPI_Allgatherv). The order of every sum is fixed by construction, whatever algorithm the
-//   library picks, so float32 runs repeat bit for bit and every rank holds the same bits.
+//   (MPI_Allgatherv); small buffers (BatchNormalization's sums) are gathered whole instead
+//   (MPI_Allgather, one collective) and every rank adds them in rank order. The order of every
+//   sum is fixed by construction, whatever algorithm the library picks, so float32 runs repeat
+//   bit for bit and every rank holds the same bits.
 // Each collective runs under a watchdog: a rank that waits longer than the timeout (another rank
 // died, hung or stopped calling) prints why and aborts the whole job (MPI_Abort) rather than
 // hang. It must not be used for anything but these sums: the core is the only caller.
@@ -106,12 +108,14 @@ class Watchdog {
 
 // The MPI functions used, as addresses from Python, and the handles they take.
 struct MpiFunctions {
-  std::uintptr_t allreduce = 0, alltoallv = 0, allgatherv = 0, abort = 0;
+  std::uintptr_t allreduce = 0, alltoallv = 0, allgatherv = 0, allgather = 0, abort = 0;
   std::int64_t comm = 0, float32 = 0, float64 = 0, sum = 0, in_place = 0;
 };
 
 // Largest count one MPI call takes (an int); longer buffers go in pieces.
 constexpr Index kMaxCount = Index(1) << 30;
+// Up to this many bytes gathered from all ranks, the ordered sum gathers whole buffers.
+constexpr std::size_t kGatherBytes = 64 * 1024;
 
 // What Python holds: the core's Communicator, plus the watchdog and the abort, which the Python
 // side's own collectives (mpi4py calls: the state broadcast, log reductions) use too.
@@ -130,6 +134,7 @@ class MpiCommunicator final : public JobCommunicator {
   using AlltoallvFn = int (*)(const void*, const int*, const int*, H, void*, const int*,
                               const int*, H, H);
   using AllgathervFn = int (*)(const void*, int, H, void*, const int*, const int*, H, H);
+  using AllgatherFn = int (*)(const void*, int, H, void*, int, H, H);
   using AbortFn = int (*)(H, int);
 
  public:
@@ -140,6 +145,7 @@ class MpiCommunicator final : public JobCommunicator {
         allreduce_(reinterpret_cast<AllreduceFn>(f.allreduce)),
         alltoallv_(reinterpret_cast<AlltoallvFn>(f.alltoallv)),
         allgatherv_(reinterpret_cast<AllgathervFn>(f.allgatherv)),
+        allgather_(reinterpret_cast<AllgatherFn>(f.allgather)),
         abort_(reinterpret_cast<AbortFn>(f.abort)),
         comm_(H(f.comm)),
         float32_(H(f.float32)),
@@ -194,6 +200,7 @@ class MpiCommunicator final : public JobCommunicator {
   template <class T>
   void ordered_sum(T* data, Index n, H type) {
     const Index P = size_;
+    if (std::size_t(P * n) * sizeof(T) <= kGatherBytes) return gathered_sum(data, n, type);
     for (Index k = 0; k < P; ++k) {
       const Index lo = k * n / P, hi = (k + 1) * n / P;
       counts_[k] = int(hi - lo);
@@ -217,6 +224,18 @@ class MpiCommunicator final : public JobCommunicator {
           "MPI_Allgatherv");
   }
 
+  // Small buffers: every rank gathers every rank's whole buffer and adds them in rank order.
+  template <class T>
+  void gathered_sum(T* data, Index n, H type) {
+    const std::size_t bytes = std::size_t(size_ * n) * sizeof(T);
+    if (scratch_.size() < bytes) scratch_.resize(bytes);
+    T* all = reinterpret_cast<T*>(scratch_.data());
+    check(allgather_(data, int(n), type, all, int(n), type, comm_), "MPI_Allgather");
+    ArrayMap<T> total(data, n);
+    total = ConstArrayMap<T>(all, n);
+    for (Index k = 1; k < size_; ++k) total += ConstArrayMap<T>(all + k * n, n);
+  }
+
   void check(int code, const char* what) {
     if (code == 0) return;
     watchdog_.disarm();
@@ -229,6 +248,7 @@ class MpiCommunicator final : public JobCommunicator {
   const AllreduceFn allreduce_;
   const AlltoallvFn alltoallv_;
   const AllgathervFn allgatherv_;
+  const AllgatherFn allgather_;
   const AbortFn abort_;
   const H comm_, float32_, float64_, sum_;
   void* const in_place_;
@@ -266,13 +286,14 @@ void register_distributed(py::module_& m) {
              fn.allreduce = f["MPI_Allreduce"].cast<std::uintptr_t>();
              fn.alltoallv = f["MPI_Alltoallv"].cast<std::uintptr_t>();
              fn.allgatherv = f["MPI_Allgatherv"].cast<std::uintptr_t>();
+             fn.allgather = f["MPI_Allgather"].cast<std::uintptr_t>();
              fn.abort = f["MPI_Abort"].cast<std::uintptr_t>();
              fn.comm = f["comm"].cast<std::int64_t>();
              fn.float32 = f["float32"].cast<std::int64_t>();
              fn.float64 = f["float64"].cast<std::int64_t>();
              fn.sum = f["sum"].cast<std::int64_t>();
              fn.in_place = f["in_place"].cast<std::int64_t>();
-             if (!fn.allreduce || !fn.alltoallv || !fn.allgatherv || !fn.abort)
+             if (!fn.allreduce || !fn.alltoallv || !fn.allgatherv || !fn.allgather || !fn.abort)
                throw py::value_error("MPICommunicator: a function address is null");
              if (size < 1 || rank < 0 || rank >= size)
                throw py::value_error("MPICommunicator: rank must be in [0, size)");

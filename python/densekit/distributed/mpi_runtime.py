@@ -18,7 +18,7 @@ from .. import _native
 
 __all__ = ["mpi4py_MPI", "native_communicator", "cores_per_rank"]
 
-_FUNCTIONS = ("MPI_Allreduce", "MPI_Alltoallv", "MPI_Allgatherv", "MPI_Abort")
+_FUNCTIONS = ("MPI_Allreduce", "MPI_Alltoallv", "MPI_Allgatherv", "MPI_Allgather", "MPI_Abort")
 
 
 def mpi4py_MPI():
