@@ -169,6 +169,13 @@ def test_each_rank_caps_its_threads_at_its_share_of_the_cores(main_run):
         assert 1 <= threads <= share and now == threads
 
 
+def test_strategy_allreduce_sums_arrays_over_the_ranks(main_run):
+    ranks, _, results, _, _ = main_run
+    for res in results:
+        np.testing.assert_array_equal(res["allreduce"], [ranks * (ranks + 1) / 2, ranks * 0.5])
+        assert "float32 or float64" in str(res["allreduce_refused"])
+
+
 def test_a_refusal_on_one_rank_raises_on_every_rank(main_run):
     ranks, _, results, _, _ = main_run
     messages = [str(res["refusal"]) for res in results]

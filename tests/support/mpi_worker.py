@@ -117,6 +117,14 @@ def main_scenario(strategy, out):
 
     results["float32_weights"] = float32_fit(strategy)
     results["threads"] = np.array([strategy.threads, dk.get_num_threads()])
+    summed = strategy.allreduce(np.array([strategy.rank + 1.0, 0.5], dtype=np.float32))
+    try:
+        strategy.allreduce(np.arange(3))
+        refused = "no error"
+    except TypeError as exc:
+        refused = str(exc)
+    results["allreduce"] = np.array([float(summed[0]), float(summed[1])])
+    results["allreduce_refused"] = np.array(refused)
     np.savez(os.path.join(out, f"rank{strategy.rank}.npz"), **results)
 
 
