@@ -173,6 +173,9 @@ class MpiCommunicator final : public JobCommunicator {
   void abort_all(const std::string& message, int code) override {
     std::fprintf(stderr, "%s\n", message.c_str());
     std::fflush(stderr);
+    // Let the launcher forward what this rank wrote before MPI_Abort tears the job down: MPICH's
+    // Hydra can otherwise drop a dying rank's last output, the message that says why.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
     abort_(comm_, code);
     std::_Exit(code);  // MPI_Abort returned (it should not): still never hang
   }
