@@ -9,6 +9,7 @@ set(densekit_cpp_tests
   test_sha256 test_container test_model_file  # the model file
   test_model_threads     # a loaded model's const predict from many threads, bit for bit
   test_data_parallel     # sharded steps over an in-process communicator equal one process's
+  test_shared_layers     # networks sharing a layer, used from two threads
   fuzz_model_file)       # the loader on mutated model files (a loop harness; libFuzzer with clang)
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
@@ -16,7 +17,8 @@ foreach(test IN LISTS densekit_cpp_tests)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
-foreach(test gemm_engine elementwise optimizers sha256 container model_file data_parallel)
+foreach(test gemm_engine elementwise optimizers sha256 container model_file data_parallel
+             shared_layers)
   add_test(NAME ${test} COMMAND test_${test})
 endforeach()
 # A short fuzz loop over the shared seed corpus (seconds); the long run: docs/reliability.md.
