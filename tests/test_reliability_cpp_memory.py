@@ -22,6 +22,15 @@ L = dk.layers
 X = np.random.default_rng(0).normal(size=(20_000, 8)).astype(np.float32)
 Y = np.random.default_rng(1).normal(size=(20_000, 1)).astype(np.float32)
 
+def expect_memory_error(*calls):
+    for call in calls:
+        try:
+            call()
+        except MemoryError:
+            pass
+        else:
+            raise SystemExit("no MemoryError")
+
 def wide_model():
     m = dk.Sequential([L.Input(8), L.Dense(100_000, activation="relu"), L.Dense(1)], seed=3)
     m.compile(optimizer="adam", loss="mse")
@@ -41,12 +50,7 @@ def test_predict_after_memory_error_gives_the_same_result(threads):
         before = m.predict(X[:10])
         limit_address_space(1 << 30)
         for _ in range(2):
-            try:
-                m.predict(X, batch_size=20_000)
-            except MemoryError:
-                pass
-            else:
-                raise SystemExit("no MemoryError")
+            expect_memory_error(lambda: m.predict(X, batch_size=20_000))
             np.testing.assert_array_equal(m.predict(X[:10]), before)
         print("ok")
     ''', threads)
@@ -59,14 +63,9 @@ def test_training_and_evaluate_after_memory_error_match_an_untroubled_model(thre
         m.train_on_batch(X[:16], Y[:16])
         ref.train_on_batch(X[:16], Y[:16])
         limit_address_space(1 << 30)
-        for call in (lambda: m.train_on_batch(X, Y), lambda: m.evaluate(X, Y, batch_size=20_000),
-                     lambda: m.fit(X, Y, batch_size=20_000, epochs=1, verbose=0)):
-            try:
-                call()
-            except MemoryError:
-                pass
-            else:
-                raise SystemExit("no MemoryError")
+        expect_memory_error(lambda: m.train_on_batch(X, Y),
+                            lambda: m.evaluate(X, Y, batch_size=20_000),
+                            lambda: m.fit(X, Y, batch_size=20_000, epochs=1, verbose=0))
         # The failed calls changed nothing: the next steps match the model that never failed.
         for model in (m, ref):
             model.train_on_batch(X[16:32], Y[16:32])
@@ -95,14 +94,8 @@ def test_two_threads_under_a_memory_limit_raise_memory_error_instead_of_exiting(
         worker.start()  # before the limit: a Python thread needs its stack too
         limit_address_space(4 << 20)
         limited.append(m.predict(X[:64]))
-        for call in (lambda: m.predict(X, batch_size=20_000),
-                     lambda: m.fit(X, Y, batch_size=20_000, verbose=0)):
-            try:
-                call()
-            except MemoryError:
-                pass
-            else:
-                raise SystemExit("no MemoryError")
+        expect_memory_error(lambda: m.predict(X, batch_size=20_000),
+                            lambda: m.fit(X, Y, batch_size=20_000, verbose=0))
         go.set()
         worker.join()
         resource.setrlimit(resource.RLIMIT_AS, unlimited)
