@@ -2,7 +2,8 @@
 // GIL-free run that Ctrl-C can stop.
 //
 // interruptible(f) runs f with the GIL released and installs a poll (runtime/interrupt.hpp) that
-// takes the GIL back briefly every ~50 ms to run Python's signal handlers (PyErr_CheckSignals);
+// takes the GIL back briefly every ~50 ms to run Python's signal handlers (PyErr_CheckSignals;
+// on Python's main thread only, where handlers run);
 // when one raises (KeyboardInterrupt), the core stops at its next check and the Python exception
 // propagates with the model as after its last whole step. Only bindings include this.
 #pragma once
@@ -42,13 +43,27 @@ class SignalPoll {
 
  private:
   bool due_and_raised() {
+    if (off_) return false;
     const auto now = std::chrono::steady_clock::now();
     if (now < next_) return false;
     next_ = now + std::chrono::milliseconds(50);
     py::gil_scoped_acquire gil;
+    // Python runs signal handlers on its main thread only: a call on another thread stops
+    // taking the GIL (which would stall it behind busy Python threads) after its first look.
+    if (!main_thread_known_) {
+      main_thread_known_ = true;
+      try {
+        const py::object main = py::module_::import("threading").attr("main_thread")().attr("ident");
+        off_ = main.cast<unsigned long>() != PyThread_get_thread_ident();
+      } catch (const std::exception&) {  // cannot tell: keep looking, as on the main thread
+      }
+      if (off_) return false;
+    }
     return PyErr_CheckSignals() != 0;  // runs the handlers; sets KeyboardInterrupt on Ctrl-C
   }
   std::chrono::steady_clock::time_point next_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+  bool main_thread_known_ = false;
+  bool off_ = false;
 };
 }  // namespace detail
 

@@ -66,8 +66,8 @@ inline void check_hyperparameter(const char* name, double value, double low, dou
   if (ok) return;
   const std::string range = high_open ? "in [" + format_number(low) + ", " + format_number(high) + ")"
                                       : "finite and >= " + format_number(low);
-  throw std::invalid_argument(std::string(where) + ": " + name + " must be a number " + range +
-                              ", got " + format_number(value));
+  throw std::invalid_argument(std::string(where) + ": " + name + " must be " + range + ", got " +
+                              format_number(value));
 }
 inline void check_learning_rate(double v, const char* where = "optimizer") {
   check_hyperparameter("learning_rate", v, 0.0, HUGE_VAL, false, where);
