@@ -17,7 +17,9 @@ option(DENSEKIT_CPP_TESTS "Build the C++ tests (tests/cpp) and register them wit
        ${densekit_cpp_tests_default})
 option(DENSEKIT_GEMM_CANDIDATES "Build bench/cpp/gemm_candidates (needs the measurement-only libraries)" OFF)
 
-if(NOT DENSEKIT_PYTHON OR DENSEKIT_CPP_TESTS OR DENSEKIT_BENCHMARKS OR DENSEKIT_GEMM_CANDIDATES)
+# Always built: the core (and so the Python extension) runs the int8, float16 and sparse inference
+# kernels through it.
+if(TRUE)
   if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
     set(DENSEKIT_KERNEL_BASELINE -march=x86-64-v2 -mtune=generic)
   else()

@@ -15,4 +15,5 @@ PYBIND11_MODULE(DENSEKIT_MODULE_NAME, m) {
   densekit::bindings::register_kernels(m);
   densekit::bindings::register_network<float>(m, "32");
   densekit::bindings::register_network<double>(m, "64");
+  densekit::bindings::register_quantized(m);  // after Layer32, its base class
 }

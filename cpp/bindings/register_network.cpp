@@ -94,11 +94,45 @@ void register_network(py::module_& m, const std::string& suffix) {
                                for (auto& p : l.states()) names.push_back(p.name);
                                return names;
                              })
-      // Zero-copy views (parameters and states); the array's base keeps this layer alive.
+      // Zero-copy views (parameters and states); the array's base keeps this layer alive. A
+      // writable view may be written at any time, so caches derived from the weights (sparse
+      // inference) are invalidated now and not trusted until the view is released.
       .def("value", [](py::object self, const std::string& name) {
-        Param<T>& p = param_of(self.cast<L&>(), name);
-        return view<T>(p.value, p.rows, p.cols, self);
+        auto layer = self.cast<std::shared_ptr<L>>();
+        Param<T>& p = param_of(*layer, name);
+        layer->weights_changed();
+        ++layer->open_views;
+        auto* keep = new std::shared_ptr<L>(layer);
+        py::capsule owner(keep, [](void* q) {
+          auto* k = static_cast<std::shared_ptr<L>*>(q);
+          --(*k)->open_views;
+          delete k;
+        });
+        return view<T>(p.value, p.rows, p.cols, owner);
       }, py::arg("name"))
+      // Pruning mask of parameter `name`: a uint8 copy (1 kept, 0 pruned) or None.
+      .def("mask", [](L& l, const std::string& name) -> py::object {
+        Param<T>& p = param_of(l, name);
+        if (p.mask.empty()) return py::none();
+        py::array_t<std::uint8_t, py::array::c_style> out({p.rows, p.cols});
+        std::copy(p.mask.begin(), p.mask.end(), out.mutable_data());
+        return out;
+      }, py::arg("name"))
+      .def("set_mask", [](L& l, const std::string& name,
+                          std::optional<py::array_t<std::uint8_t, py::array::c_style>> mask) {
+        Param<T>* p = l.find_param(name);
+        if (!p) throw py::key_error(std::string(l.kind()) + " layer has no trainable parameter '" +
+                                    name + "'");
+        if (!mask) {
+          p->mask.clear();
+          return;
+        }
+        if (mask->ndim() != 2 || mask->shape(0) != p->rows || mask->shape(1) != p->cols)
+          throw py::value_error("set_mask: the mask must have the parameter's shape (" +
+                                std::to_string(p->rows) + ", " + std::to_string(p->cols) + ")");
+        p->mask.assign(mask->data(), mask->data() + mask->size());
+        for (auto& m : p->mask) m = m ? 1 : 0;
+      }, py::arg("name"), py::arg("mask").noconvert())
       .def("grad", [](py::object self, const std::string& name) {
         Param<T>* pp = self.cast<L&>().find_param(name);
         if (!pp) throw py::key_error("no trainable parameter '" + name + "'");
@@ -126,7 +160,20 @@ void register_network(py::module_& m, const std::string& suffix) {
                                                     ActivationSpec{act, alpha, lower, upper});
            }),
            py::arg("input_dim"), py::arg("units"), py::arg("use_bias"), py::arg("activation"),
-           py::arg("alpha"), py::arg("lower"), py::arg("upper"));
+           py::arg("alpha"), py::arg("lower"), py::arg("upper"))
+      // Which product an inference forward of `rows` rows runs: "sparse-grouped",
+      // "sparse-batched", "dense-engine" (a sparse layer at a batch size where the engine wins) or
+      // "default" (not sparse, or float64). Builds the sparse form if the weights changed.
+      .def("inference_path", [](DenseLayer<T>& l, Index rows) -> std::string {
+        if (rows < 1) throw py::value_error("inference_path: rows must be >= 1");
+        Matrix<T> x = Matrix<T>::Zero(rows, l.input_dim()), y(rows, l.output_dim());
+        l.reserve(rows);
+        l.forward(ConstMatrixMap<T>(x.data(), rows, l.input_dim()),
+                  MatrixMap<T>(y.data(), rows, l.output_dim()), StepContext{});
+        return l.sparse_inference().path(rows);
+      }, py::arg("rows"))
+      .def_property_readonly("sparse_zero_fraction",
+                             [](DenseLayer<T>& l) { return l.sparse_inference().zero_fraction(); });
 
   py::class_<ActivationLayer<T>, L, std::shared_ptr<ActivationLayer<T>>>(
       m, ("ActivationLayer" + suffix).c_str())

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -15,6 +16,7 @@
 
 #include "densekit/kernels/activations.hpp"
 #include "densekit/kernels/dense.hpp"
+#include "densekit/model/sparse_inference.hpp"
 #include "densekit/runtime/rng.hpp"
 #include "densekit/runtime/types.hpp"
 
@@ -31,6 +33,9 @@ struct Param {
   ConstraintKind constraint = ConstraintKind::none;
   double constraint_value = 0.0;  // MaxNorm's r
   int constraint_axis = 0;
+  // Pruning mask (dk.prune): one byte per element, 0 where the weight is held at exactly zero
+  // through training; empty when the parameter is not pruned (model/weight_mask.hpp).
+  std::vector<std::uint8_t> mask;
   Index size() const { return rows * cols; }
 };
 
@@ -95,6 +100,13 @@ class Layer {
   bool trainable = true;
   std::uint64_t seed = 0;  // key of the layer's random streams (RReLU slopes, dropout masks)
 
+  // Caches derived from the weights (sparse inference forms) are keyed by this version, bumped
+  // whenever the parameters may have changed: an optimizer step, a view handed to Python. While
+  // a writable view is alive (open_views > 0) no such cache is trusted.
+  std::uint64_t weights_version() const { return weights_version_.load(std::memory_order_acquire); }
+  void weights_changed() { weights_version_.fetch_add(1, std::memory_order_acq_rel); }
+  std::atomic<int> open_views{0};
+
  protected:
   // Allocates one block for all parameters and one for their gradients, in declaration order.
   void allocate(const std::vector<std::pair<std::string, std::pair<Index, Index>>>& shapes) {
@@ -136,6 +148,7 @@ class Layer {
   }
 
   Index input_dim_, output_dim_;
+  std::atomic<std::uint64_t> weights_version_{0};
   AlignedVector<T> storage_;
   AlignedVector<T> grads_;
   std::vector<Param<T>> params_;
@@ -199,7 +212,11 @@ class DenseLayer : public Layer<T> {
     Param<T>& W = this->params_[0];
     const Param<T>* b = this->find_param("bias");
     T* z = act_.z_target(y, ctx);
-    dense_forward<T>(z, x.data(), W.value, b ? b->value : nullptr, x.rows(), W.rows, W.cols);
+    const T* bias = b ? b->value : nullptr;
+    // Inference on a mostly-zero kernel may take the sparse kernels (same bits as the engine).
+    if (ctx.training || !sparse_.forward(z, x.data(), W.value, bias, x.rows(), W.rows, W.cols,
+                                         this->weights_version(), this->open_views.load()))
+      dense_forward<T>(z, x.data(), W.value, bias, x.rows(), W.rows, W.cols);
     const Param<T>* a = alpha();
     act_.forward(z, y, ctx, this->seed, a ? a->value : nullptr);
   }
@@ -220,11 +237,13 @@ class DenseLayer : public Layer<T> {
 
   ActivationKind output_activation() const override { return act_.spec.kind; }
   const T* preactivation() const override { return act_.z(); }
+  const SparseInference<T>& sparse_inference() const { return sparse_; }
 
  private:
   Param<T>* alpha() { return this->find_param("alpha"); }
   const Param<T>* alpha() const { return const_cast<DenseLayer*>(this)->find_param("alpha"); }
   ActivationStage<T> act_;
+  SparseInference<T> sparse_;
 };
 
 // A stand-alone activation (Activation("elu"), ReLU(), PReLU(), ...): y = f(x).
