@@ -34,6 +34,9 @@ class Layer(Configurable):
     `_initialize(seed)` and `get_config()`; `_weight_names` gives the Keras weight order."""
 
     _weight_names = ()
+    # True for layers that only run inference (a quantized model's Dense): a model holding one
+    # refuses fit and train_on_batch.
+    inference_only = False
 
     def __init__(self, name=None, trainable=True):
         if name is not None and not isinstance(name, str):
