@@ -166,6 +166,7 @@ void register_network(py::module_& m, const std::string& suffix) {
       // "default" (not sparse, or float64). Builds the sparse form if the weights changed.
       .def("inference_path", [](DenseLayer<T>& l, Index rows) -> std::string {
         if (rows < 1) throw py::value_error("inference_path: rows must be >= 1");
+        if (l.open_views.load() > 0) return "default";  // a writable view may have changed W
         Matrix<T> x = Matrix<T>::Zero(rows, l.input_dim()), y(rows, l.output_dim());
         l.reserve(rows);
         l.forward(ConstMatrixMap<T>(x.data(), rows, l.input_dim()),

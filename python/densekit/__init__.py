@@ -10,14 +10,15 @@ load it on their own.
 import importlib
 
 from . import (activations, callbacks, cloning, constraints, datasets, diagnostics,
-               initializers, layers, losses, optimizers, presets, pretrain, regularizers, saving,
-               schedules)
+               initializers, layers, losses, optimizers, presets, pretrain, pruning, regularizers,
+               saving, schedules)
 from ._native import core as _core
 from ._native import get_num_threads, set_num_threads
 from ._version import __version__
 from .cloning import clone_model
 from .learning_rate_finder import lr_finder
 from .models import Sequential
+from .pruning import prune
 from .saving import ModelFileError, load_model
 
 
@@ -33,4 +34,4 @@ def __getattr__(name):
 __all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",
-           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx"]
+           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx", "prune", "pruning"]
