@@ -61,7 +61,8 @@ def fold_batchnorm(model, model_class, keep_dropout=False):
     folded = model_class([L.Input(model.input_dim)] + out, seed=model.seed, dtype=model.dtype,
                         name=model.name + "_folded")
     for layer, w in zip(folded.layers, weights):
-        layer.set_weights([np.asarray(a, dtype=folded.dtype) for a in w])
+        # A quantized layer's tensors keep their own dtypes (int8, float16).
+        layer.set_weights(w if layer.inference_only else [np.asarray(a, dtype=folded.dtype) for a in w])
     if model.optimizer is not None:
         folded.compile(optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)),
                        loss=model.loss, metrics=model.metrics_names[1:])
