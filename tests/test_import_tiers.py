@@ -42,7 +42,7 @@ TIERS = {
         "integrations.ray", "export", "export.onnx_activations", "export.onnx_graph",
         "export.onnx_layers", "export.onnx_quantized", "export.onnx_model"],
     7: ["cli", "cli.columns", "cli.data", "cli.demo", "cli.describe", "cli.errors", "cli.export",
-        "cli.inference", "cli.train", "__main__"],
+        "cli.inference", "cli.quantize", "cli.train", "__main__"],
     8: [""],  # the package facade, densekit/__init__.py
 }
 TIER_OF = {name: tier for tier, names in TIERS.items() for name in names}
