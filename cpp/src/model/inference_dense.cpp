@@ -80,8 +80,9 @@ void InferenceDenseLayer::set_int8(const std::int8_t* kernel, const float* scale
   const Index in = input_dim_, out = output_dim_;
   for (Index i = 0; i < in * out; ++i)
     if (kernel[i] < -weight_max_ || kernel[i] > weight_max_)
-      throw std::invalid_argument("QuantizedDense: an int8 weight is outside ±" +
-                                  std::to_string(weight_max_) + " (the layer's weight bits)");
+      throw std::invalid_argument("QuantizedDense: an int8 weight is outside [-" +
+                                  std::to_string(weight_max_) + ", " + std::to_string(weight_max_) +
+                                  "] (the layer's weight bits)");
   check_finite(scales, out, "kernel_scale");
   for (Index j = 0; j < out; ++j)
     if (scales[j] < 0) throw std::invalid_argument("QuantizedDense: a kernel scale is negative");

@@ -143,7 +143,9 @@ class QuantizedDense(Layer):
         """A read-only copy of tensor `name` (kernel (in, units) in the layer's precision, the
         others (1, units) float32)."""
         self._check_name(name, "variable")
-        if name == "kernel":
+        if not self._core.ready:  # built, weights not set yet: zeros of the right shape and dtype
+            value = np.zeros(self._shape_of(name), self._dtype_of(name))
+        elif name == "kernel":
             raw = self._core.kernel()
             value = raw.view(np.float16) if self.precision == "float16" else raw
         else:

@@ -5,7 +5,7 @@
 //   model.predict(x, n, out);   // x (n, input_dim) row-major -> out (n, output_dim)
 //
 // Reads the file `model.save(path)` writes in Python (safetensors with the architecture as JSON
-// metadata, format "densekit" version 1): io/safetensors.hpp checks the container, this file
+// metadata, format "densekit" versions 1 and 2): io/safetensors.hpp checks the container, this file
 // rebuilds the layers from the metadata, checks every tensor's name, dtype and shape, verifies
 // the SHA-256 checksum (io/checksum.hpp) and refuses NaN or Inf weights, as the Python loader
 // does. Anything malformed throws ModelFileError; nothing is trusted. Only inference state is
