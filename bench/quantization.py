@@ -260,7 +260,7 @@ def run_q3(model, data, seed):
               verbose=0)
     return {"acc": metric("E1", model, Xt, yt), "dense_acc": metric("E1", dense, Xt, yt),
             "sparsity": model.sparsity(exact=True), "fine_tune_s": time.perf_counter() - t0,
-            "paths_b1": {l.name: l.native.inference_path(1) for l in model.layers},
+            "paths_b1": {l.name: l.inference_path(1) for l in model.layers},
             "pruned": speed(model.predict, Xt), "dense": speed(dense.predict, Xt),
             "int8_of_pruned": metric("E1", model.quantize("int8"), Xt, yt)}
 

@@ -169,7 +169,7 @@ def test_sparse_inference_gives_the_engine_bits_and_is_batch_invariant(data):
     X, Y = data
     m = model(out=10)
     dk.prune(m, 0.9, scope="layer")
-    paths = {r: [layer.native.inference_path(r) for layer in m.layers] for r in (1, 4, 64, 256)}
+    paths = {r: [layer.inference_path(r) for layer in m.layers] for r in (1, 4, 64, 256)}
     assert all(p.startswith("sparse") for p in paths[1][:2]), paths
     assert all(p != "default" for p in paths[256]), paths
     X = X[:300]
@@ -184,7 +184,7 @@ def test_sparse_inference_gives_the_engine_bits_and_is_batch_invariant(data):
 def test_dense_layers_keep_their_ordinary_path():
     m = model()
     dk.prune(m, 0.2, scope="layer")
-    assert [layer.native.inference_path(1) for layer in m.layers] == ["default"] * 3
+    assert [layer.inference_path(1) for layer in m.layers] == ["default"] * 3
 
 
 def test_exact_zeros_from_any_source_take_the_sparse_path(data):
@@ -196,7 +196,7 @@ def test_exact_zeros_from_any_source_take_the_sparse_path(data):
         k[np.abs(k) < np.quantile(np.abs(k), 0.85)] = 0.0
         del k
     assert all(layer.weight_mask() is None for layer in m.layers)
-    assert m.layers[0].native.inference_path(1).startswith("sparse")
+    assert m.layers[0].inference_path(1).startswith("sparse")
     np.testing.assert_array_equal(m.predict(X), engine_twin(m).predict(X))
 
 
@@ -207,11 +207,11 @@ def test_writes_through_a_view_are_seen(data):
     before = m.predict(X[:5])
     k = m.layers[0].kernel  # an open writable view: the sparse form is not trusted meanwhile
     k[k != 0] *= 2
-    assert m.layers[0].native.inference_path(1) == "default"
+    assert m.layers[0].inference_path(1) == "default"
     during = m.predict(X[:5])
     del k
     after = m.predict(X[:5])
-    assert m.layers[0].native.inference_path(1).startswith("sparse")
+    assert m.layers[0].inference_path(1).startswith("sparse")
     assert not np.array_equal(during, before)
     np.testing.assert_allclose(after, during, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(after, engine_twin(m).predict(X[:5]))

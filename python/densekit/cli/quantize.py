@@ -1,4 +1,5 @@
-"""`densekit quantize MODEL --int8|--float16 OUT [--calibration DATA]`: a saved model as an
+"""`densekit quantize MODEL --int8|--float16 OUT [--calibration DATA] [--no-speed-check]`: a saved
+model as an
 inference-only int8 or float16 model file (through Sequential.quantize), with the per-layer
 report printed. The column record of a model trained on a CSV (columns.py) is carried over, so
 `predict` matches CSV columns by name for the quantized model too."""
@@ -28,6 +29,10 @@ def add_commands(sub):
                    help="features (CSV, NPZ, NPY or IDX) whose ranges fix the int8 activation "
                         "scales (static quantization; default: per row at run time)")
     p.add_argument("--target", metavar="COL", help="CSV column of --calibration to leave out")
+    p.add_argument("--no-speed-check", dest="speed_check", action="store_false",
+                   help="quantize every layer int8 can serve exactly, without timing int8 against "
+                        "float32 on this CPU (by default a layer where int8 is slower stays "
+                        "float32)")
     p.set_defaults(func=run)
 
 
@@ -45,7 +50,8 @@ def run(args):
     if args.calibration is not None:
         calibration = read_model_inputs(args.calibration, model.input_dim, record,
                                         target=args.target).X
-    quantized = model.quantize(args.mode, calibration=calibration)
+    options = {"speed_check": args.speed_check} if args.mode == "int8" else {}
+    quantized = model.quantize(args.mode, calibration=calibration, **options)
     quantized.save(args.out)
     if record is not None:
         columns.write(args.out, record["features"], record["target"])
