@@ -37,6 +37,22 @@ const E* checked(const std::optional<CArray<E>>& a, py::ssize_t size, const char
   return a->data();
 }
 
+// set_float16 / set_float32: the kernel's shape checked, the core's errors as ValueError.
+template <class E>
+void set_kernel(InferenceDenseLayer& q, const CArray<E>& kernel, const std::optional<CArray<float>>& bias,
+                const std::optional<CArray<float>>& alpha, const char* what,
+                void (InferenceDenseLayer::*set)(const E*, const float*, const float*)) {
+  const py::ssize_t in = q.input_dim(), out = q.output_dim();
+  if (kernel.ndim() != 2 || kernel.shape(0) != in || kernel.shape(1) != out)
+    throw py::value_error(std::string("QuantizedDense: the ") + what + " kernel must have shape (" +
+                          std::to_string(in) + ", " + std::to_string(out) + ")");
+  try {
+    (q.*set)(kernel.data(), checked(bias, out, "bias"), checked(alpha, out, "alpha"));
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+}
+
 WeightPrecision parse_precision(const std::string& name) {
   if (name == "int8") return WeightPrecision::int8;
   if (name == "float16") return WeightPrecision::float16;
@@ -129,15 +145,7 @@ void register_quantized(py::module_& m) {
           "set_float16",
           [](Q& q, CArray<std::uint16_t> kernel, std::optional<CArray<float>> bias,
              std::optional<CArray<float>> alpha) {
-            const py::ssize_t in = q.input_dim(), out = q.output_dim();
-            if (kernel.ndim() != 2 || kernel.shape(0) != in || kernel.shape(1) != out)
-              throw py::value_error("QuantizedDense: the float16 kernel must have shape (" +
-                                    std::to_string(in) + ", " + std::to_string(out) + ")");
-            try {
-              q.set_float16(kernel.data(), checked(bias, out, "bias"), checked(alpha, out, "alpha"));
-            } catch (const std::invalid_argument& e) {
-              throw py::value_error(e.what());
-            }
+            set_kernel(q, kernel, bias, alpha, "float16", &Q::set_float16);
           },
           py::arg("kernel_bits").noconvert(), py::arg("bias").noconvert() = py::none(),
           py::arg("alpha").noconvert() = py::none())
@@ -145,15 +153,7 @@ void register_quantized(py::module_& m) {
           "set_float32",
           [](Q& q, CArray<float> kernel, std::optional<CArray<float>> bias,
              std::optional<CArray<float>> alpha) {
-            const py::ssize_t in = q.input_dim(), out = q.output_dim();
-            if (kernel.ndim() != 2 || kernel.shape(0) != in || kernel.shape(1) != out)
-              throw py::value_error("QuantizedDense: the float32 kernel must have shape (" +
-                                    std::to_string(in) + ", " + std::to_string(out) + ")");
-            try {
-              q.set_float32(kernel.data(), checked(bias, out, "bias"), checked(alpha, out, "alpha"));
-            } catch (const std::invalid_argument& e) {
-              throw py::value_error(e.what());
-            }
+            set_kernel(q, kernel, bias, alpha, "float32", &Q::set_float32);
           },
           py::arg("kernel").noconvert(), py::arg("bias").noconvert() = py::none(),
           py::arg("alpha").noconvert() = py::none())
