@@ -143,19 +143,21 @@ void InferenceDenseLayer::forward(ConstMatrixMap<float> x, MatrixMap<float> y, c
   const bool fused_relu = precision_ == WeightPrecision::int8 &&
                           act_.spec.kind == ActivationKind::relu && !ctx.keep_preactivation;
   float* z = fused_relu ? y.data() : act_.z_target(y, ctx);
-  switch (precision_) {
-    case WeightPrecision::int8:
-      kernels::qdense_forward(z, out, x.data(), in, int8_, B,
-                              fused_relu ? kernels::Epilogue::relu : kernels::Epilogue::identity,
-                              threads);
-      break;
-    case WeightPrecision::float16:
-      kernels::f16_gemm(z, out, x.data(), in, f16_, bias, B, threads);
-      break;
-    case WeightPrecision::float32:
-      kernels::gemm_packed(z, out, x.data(), in, f32_, bias, B, threads);
-      break;
-  }
+  threads_.run(B, [&] {
+    switch (precision_) {
+      case WeightPrecision::int8:
+        kernels::qdense_forward(z, out, x.data(), in, int8_, B,
+                                fused_relu ? kernels::Epilogue::relu : kernels::Epilogue::identity,
+                                threads);
+        break;
+      case WeightPrecision::float16:
+        kernels::f16_gemm(z, out, x.data(), in, f16_, bias, B, threads);
+        break;
+      case WeightPrecision::float32:
+        kernels::gemm_packed(z, out, x.data(), in, f32_, bias, B, threads);
+        break;
+    }
+  });
   if (!fused_relu) act_.forward(z, y, ctx, seed, alpha_.empty() ? nullptr : alpha_.data());
 }
 

@@ -55,17 +55,20 @@ bool SparseInference<float>::forward(float* z, const float* x, const float* W, c
   }
   if (!sparse_) return false;
   const kernels::Threading threads{partition_count(), &run_parallel};
-  switch (sparse_choice(weights_, B)) {
-    case SparseChoice::dense:
-      kernels::gemm_forward(z, OUT, x, IN, W, OUT, b, B, IN, OUT, false, threads);
-      break;
-    case SparseChoice::grouped:
-      kernels::sparse_gemm(z, OUT, x, IN, weights_, b, B, kernels::SparseKernel::grouped, threads);
-      break;
-    case SparseChoice::batched:
-      kernels::sparse_gemm(z, OUT, x, IN, weights_, b, B, kernels::SparseKernel::batched, threads);
-      break;
-  }
+  const SparseChoice choice = sparse_choice(weights_, B);
+  threads_.run(B, [&] {
+    switch (choice) {
+      case SparseChoice::dense:
+        kernels::gemm_forward(z, OUT, x, IN, W, OUT, b, B, IN, OUT, false, threads);
+        break;
+      case SparseChoice::grouped:
+        kernels::sparse_gemm(z, OUT, x, IN, weights_, b, B, kernels::SparseKernel::grouped, threads);
+        break;
+      case SparseChoice::batched:
+        kernels::sparse_gemm(z, OUT, x, IN, weights_, b, B, kernels::SparseKernel::batched, threads);
+        break;
+    }
+  });
   return true;
 }
 

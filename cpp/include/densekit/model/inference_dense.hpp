@@ -22,6 +22,7 @@
 #include "densekit/kernels/f16.hpp"
 #include "densekit/kernels/gemm_engine.hpp"
 #include "densekit/kernels/qgemm.hpp"
+#include "densekit/model/inference_threads.hpp"
 #include "densekit/model/layers.hpp"
 
 namespace densekit {
@@ -87,6 +88,7 @@ class InferenceDenseLayer : public Layer<float> {
   kernels::PackedF16Weights f16_;
   kernels::PackedWeights<float> f32_;
   ActivationStage<float> act_;
+  InferenceThreads threads_;
 };
 
 }  // namespace densekit

@@ -17,6 +17,7 @@
 #include <mutex>
 
 #include "densekit/kernels/sparse_gemm.hpp"
+#include "densekit/model/inference_threads.hpp"
 #include "densekit/runtime/types.hpp"
 
 namespace densekit {
@@ -69,6 +70,7 @@ class SparseInference<float> {
   bool sparse_ = false;
   double zero_fraction_ = 0.0;
   kernels::SparseWeights weights_;
+  InferenceThreads threads_;
 };
 
 }  // namespace densekit
