@@ -7,6 +7,7 @@ includes e.g. NumPy if the framework pulls it in). Anything the framework itself
 stderr: the JSON result is the only thing written to the real stdout.
 
     python bench/_worker.py --framework torch --workload W1 --samples 12000 --epochs 3
+    python bench/_worker.py --framework gemm --workload peak   # the 4096² product (peak.py)
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ ADAPTERS = {  # framework -> (adapter module, extra keyword arguments for train(
 }
 
 
+# framework -> the function of peak.py measuring its library's 4096² product ("gemm" is NumPy's
+# BLAS, as for the GEMM-only limit).
+PEAKS = {"gemm": "numpy_peak", "torch": "torch_peak", "densekit": "densekit_peak"}
+
+
 def _parse(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--framework", required=True, choices=sorted(ADAPTERS))
@@ -49,7 +55,8 @@ def measure(args) -> dict:
 
     from workloads import IMPORTS, WORKLOADS  # stdlib-only module
 
-    wl = WORKLOADS[args.workload]
+    if args.workload == "peak" and args.framework not in PEAKS:
+        return {"status": "unavailable", "reason": f"no peak measurement for {args.framework}"}
     t0 = time.perf_counter()
     try:
         importlib.import_module(IMPORTS[args.framework])
@@ -62,7 +69,11 @@ def measure(args) -> dict:
     module, extra = ADAPTERS[args.framework]
     adapter = importlib.import_module(module)
     info = adapter.setup(args.threads)
+    if args.workload == "peak":
+        import peak as peak_product
+        return {**getattr(peak_product, PEAKS[args.framework])(), "threads": args.threads, "info": info}
 
+    wl = WORKLOADS[args.workload]
     rows = (args.samples or wl.samples) if wl.kind == "train" else wl.batch
     x, y = timing.synthetic_data(rows, wl.n_in)
     data_mib = (x.nbytes + y.nbytes) / 2**20

@@ -49,10 +49,8 @@ def _buffers(wl: Workload, rows: int):
 
 
 def epoch_flops(wl: Workload, samples: int) -> float:
-    """FLOPs of one training epoch: forward 2·b·in·out per Dense, backward twice that (dW and
-    dA), minus the first layer's dA."""
-    per_row = sum(2 * i * o * (2 if l == 0 else 3) for l, (i, o) in enumerate(wl.dense_shapes))
-    return float(per_row) * samples
+    """FLOPs of one training epoch (Workload.train_flops_per_sample per sample)."""
+    return wl.train_flops_per_sample * samples
 
 
 def train(wl: Workload, x, y, epochs: int, warmup: int) -> dict:

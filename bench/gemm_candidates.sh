@@ -15,7 +15,7 @@ onednn=""
 [ -f "$prefix/include/oneapi/dnnl/dnnl.hpp" ] && [ -e "$prefix/lib/libdnnl.so" ] && onednn="$prefix"
 echo "openblas: ${openblas:-not found}; onednn: ${onednn:-not found}" >&2
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDENSEKIT_PYTHON=OFF \
-  -DDENSEKIT_CPP_TESTS=OFF -DDENSEKIT_GEMM_CANDIDATES=ON \
+  -DDENSEKIT_GEMM_CANDIDATES=ON \
   -DCMAKE_PREFIX_PATH="$("$py" -m cmeel cmake)" \
   -DDENSEKIT_OPENBLAS_DIR="$openblas" -DDENSEKIT_ONEDNN_PREFIX="$onednn" >&2
 cmake --build "$build" -j 2 --target gemm_candidates >&2

@@ -41,11 +41,37 @@ def evaluate(t: Target, results: dict, reference: dict) -> dict:
             "op": t.op, "bound": t.bound, "met": met, "reference_ratio": ref}
 
 
-def build(workloads: list[Workload], results: dict, settings: dict, machine: dict) -> dict:
+# Which library each peak worker measured (bench/peak.py).
+PEAK_LIBRARIES = {"torch": "MKL (torch)", "gemm": "OpenBLAS (NumPy)", "densekit": "densekit engine"}
+
+
+def peak_summary(peak: dict) -> dict:
+    """The machine's peak: the best 4096² rate among the libraries measured (GFLOP/s)."""
+    rates = {fw: r["value"] for fw, r in peak.items() if r.get("status") == "ok"}
+    best = max(rates, key=rates.get) if rates else None
+    return {"results": peak, "gflops": rates.get(best), "library": PEAK_LIBRARIES.get(best)}
+
+
+def _add_rates(wl: Workload, res: dict, samples: int | None, peak_gflops: float | None) -> None:
+    """Each training result's GFLOP/s (the products' FLOPs per epoch over its s/epoch) and its
+    fraction of the peak."""
+    if wl.kind != "train" or not samples:
+        return
+    for r in res.values():
+        if r.get("status") == "ok" and r.get("value"):
+            r["gflops"] = wl.train_flops_per_sample * samples / r["value"] / 1e9
+            if peak_gflops:
+                r["peak_fraction"] = r["gflops"] / peak_gflops
+
+
+def build(workloads: list[Workload], results: dict, settings: dict, machine: dict,
+          peak: dict | None = None) -> dict:
     """The whole report as one JSON-able dict."""
-    out = {"machine": machine, "settings": settings, "workloads": {}}
+    out = {"machine": machine, "settings": settings, "peak": peak_summary(peak or {}),
+           "workloads": {}}
     for wl in workloads:
         res = results.get(wl.name, {})
+        _add_rates(wl, res, settings["samples"].get(wl.name), out["peak"]["gflops"])
         out["workloads"][wl.name] = {
             "title": wl.title, "kind": wl.kind, "unit": wl.unit, "batch": wl.batch,
             "samples_per_epoch": settings["samples"].get(wl.name) if wl.kind == "train" else None,
@@ -83,12 +109,16 @@ def _fmt_ratio(c: dict) -> str:
         return "n/a"
     if c["metric"] == "import_s" and c["b"] is None:
         return f"{c['ratio']:.2f} s"
+    if c["metric"] == "peak_fraction":
+        return f"{100 * c['ratio']:.0f} %"
     return f"{c['ratio']:.2f}×"
 
 
 def _fmt_target(c: dict) -> str:
     if c["op"] is None:
         return ""
+    if c["metric"] == "peak_fraction":
+        return f"{OPS[c['op']][0]} {100 * c['bound']:.0f} %"
     suffix = " s" if c["metric"] == "import_s" and c["b"] is None else "×"
     return f"{OPS[c['op']][0]} {c['bound']:.3g}{suffix}"
 
@@ -146,6 +176,29 @@ def resource_rows(report: dict) -> tuple[list[str], list[list[str]]]:
     return header, body
 
 
+def peak_rows(report: dict) -> tuple[list[str], list[list[str]]]:
+    """The 4096² float32 product per library, then each training workload's GFLOP/s per
+    framework and, for densekit, the fraction of the peak."""
+    header = ["what"] + [PEAK_LIBRARIES[fw] for fw in PEAK_LIBRARIES] + ["peak"]
+    p = report["peak"]
+    cells = []
+    for fw in PEAK_LIBRARIES:
+        r = p["results"].get(fw)
+        cells.append(f"{r['value']:.1f}" if r and r.get("status") == "ok" else
+                     ("n/a" if r is None or r.get("status") == "unavailable" else "error"))
+    best = f"{p['gflops']:.1f} ({p['library']})" if p["gflops"] else "n/a"
+    body = [["4096² product, GFLOP/s"] + cells + [best]]
+    for name, w in report["workloads"].items():
+        d = w["results"].get("densekit") or {}
+        if w["kind"] != "train" or "gflops" not in d:
+            continue
+        frac = f" = {100 * d['peak_fraction']:.0f} % of peak" if "peak_fraction" in d else ""
+        others = ", ".join(f"{FRAMEWORKS[fw]} {r['gflops']:.1f}" for fw, r in w["results"].items()
+                           if fw != "densekit" and "gflops" in r)
+        body.append([f"{name} GFLOP/s", f"densekit {d['gflops']:.1f}{frac}", others, "", ""])
+    return header, body
+
+
 def problems(report: dict) -> list[str]:
     seen, lines = set(), []
     for name, w in report["workloads"].items():
@@ -186,8 +239,10 @@ def _md_table(header: list[str], body: list[list[str]]) -> str:
 
 def _settings_line(report: dict) -> str:
     s = report["settings"]
+    busy = s.get("busy_processes")
     return (f"{s['threads']} threads; training: median of {s['epochs']} epochs after "
-            f"{s['warmup']} warm-up; mode: {s['mode']}")
+            f"{s['warmup']} warm-up; mode: {s['mode']}"
+            + (f"; {busy} foreign busy-looping process{'es' if busy > 1 else ''} running" if busy else ""))
 
 
 def text(report: dict) -> str:
@@ -196,6 +251,9 @@ def text(report: dict) -> str:
         f"densekit benchmarks — {m['cpu_model']}, {m['usable_cpus']} CPUs; {_settings_line(report)}",
         "",
         _text_table(*rows(report)),
+        "",
+        "peak (float32, 4096² product) and the training workloads' rates:",
+        _text_table(*peak_rows(report)),
         "",
         "import time / peak RSS (data) per worker:",
         _text_table(*resource_rows(report)),
@@ -237,6 +295,14 @@ def markdown(report: dict) -> str:
         f"## Results ({_settings_line(report)}; command: `{s['command']}`)",
         "",
         _md_table(*rows(report)),
+        "",
+        "## The machine's peak and each training workload's rate",
+        "",
+        "Peak: the best rate of a 4096 × 4096 × 4096 float32 product among the libraries present, "
+        "same threads; a workload's rate counts the FLOPs of its products (forward 2·b·in·out per "
+        "Dense, backward twice that, no dX for the first layer) over its time per epoch.",
+        "",
+        _md_table(*peak_rows(report)),
         "",
         "## Import time / peak RSS (data) per worker",
         "",

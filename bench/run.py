@@ -1,7 +1,10 @@
 """Run the BENCHMARKS.md workloads for densekit and its peers in one run; print and save the table.
 
-For every selected workload, one fresh worker process (bench/_worker.py) per framework measures it:
-the GEMM-only limit, densekit, then the workload's peers. Workers run one after another, with
+First the machine's peak: a 4096² float32 product timed with each library present (MKL through
+torch, OpenBLAS through NumPy, densekit's engine; bench/peak.py), one worker each; the best is the
+peak every training workload's GFLOP/s is reported against. Then for every selected workload, one
+fresh worker process (bench/_worker.py) per framework measures it: the GEMM-only limit, densekit,
+then the workload's peers. Workers run one after another, with
 the same thread count, and hand back JSON; this script computes the ratios against the targets
 and writes bench/results.json and bench/RESULTS.md. A framework that cannot be imported shows as
 n/a and the run goes on.
@@ -9,6 +12,7 @@ n/a and the run goes on.
     python bench/run.py                          # W1 W2 W5 I1 I2 at full size
     python bench/run.py --workloads W1,W2 --quick
     python bench/run.py --workloads W1 --epochs 5 --samples 30000 --frameworks densekit,torch
+    python bench/run.py --workloads W1,W5 --frameworks densekit --quick --busy 1   # contention
 """
 
 from __future__ import annotations
@@ -47,6 +51,11 @@ def _parse(argv):
     p.add_argument("--quick", action="store_true",
                    help=f"{QUICK_SAMPLES:,} samples per epoch unless --samples is given")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--busy", type=int, default=0, metavar="N",
+                   help="keep N foreign busy-looping processes running during every measurement "
+                        "(BENCHMARKS.md's contention target: <= 2x slowdown with one)")
+    p.add_argument("--no-peak", action="store_true",
+                   help="skip the 4096² peak measurement (no %% of peak in the report)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per worker")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                    help="before each worker, wait up to this long for other processes to leave "
@@ -122,8 +131,28 @@ def main(argv=None) -> int:
     calls = {w.name: args.calls or w.samples for w in workloads if w.kind != "train"}
     info = machine.describe(args.threads, os.path.dirname(HERE))
 
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+    try:
+        command = "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        return _measure(args, wanted, workloads, samples, calls, info, command)
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+
+
+def _measure(args, wanted, workloads, samples, calls, info, command) -> int:
     results: dict[str, dict] = {}
     t_start = time.perf_counter()
+    peak: dict[str, dict] = {}
+    for fw in ([] if args.no_peak else ["torch", "gemm", "densekit"]):
+        if args.wait_quiet > 0:
+            _wait_quiet(args.wait_quiet)
+        peak[fw] = r = _worker(fw, "peak", args, None, None)
+        shown = (f"{r['value']:.1f} GFLOP/s" if r.get("status") == "ok"
+                 else f"{r.get('status')}: {r.get('reason')}")
+        print(f"[{time.perf_counter() - t_start:6.1f} s] peak (4096² float32) {FRAMEWORKS[fw]}: "
+              f"{shown}", file=sys.stderr, flush=True)
     for wl in workloads:
         results[wl.name] = {}
         for fw in ["gemm", "densekit", *wl.peers]:
@@ -144,11 +173,12 @@ def main(argv=None) -> int:
         "samples": samples, "calls": calls,
         "mode": ("quick" if args.quick and not args.samples else
                  "custom size" if args.samples or args.calls else "full"),
-        "command": "python bench/run.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": command,
+        "busy_processes": args.busy,
         "wall_s": round(time.perf_counter() - t_start, 1),
     }
     info["load_avg_at_end"] = [round(v, 2) for v in os.getloadavg()]
-    rep = report.build(workloads, results, settings, info)
+    rep = report.build(workloads, results, settings, info, peak)
     print(report.text(rep))
     os.makedirs(args.out_dir, exist_ok=True)
     report.write(rep, os.path.join(args.out_dir, "results.json"),

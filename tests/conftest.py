@@ -1,9 +1,15 @@
-"""Fixtures shared by the test files: small datasets, a model factory, state comparisons and the
-thread-count guard.
+"""Fixtures shared by the test files: small datasets, a model factory, state comparisons, the
+thread-count guard, and the C++ build that every test of the C++ side shares.
 
 Each is small on purpose (a few hundred rows, layers a few units wide): a test file should cost
 seconds. Anything only one file needs stays in that file.
 """
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -79,3 +85,34 @@ def restore_threads():
     before = dk.get_num_threads()
     yield before
     dk.set_num_threads(before)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+CPP_BUILD_DIR = ROOT / "build" / "cpp-tests"
+
+
+@pytest.fixture(scope="session")
+def cpp_build():
+    """The C++ library built alone (DENSEKIT_PYTHON=OFF) with its tests (tests/cpp, CTest) and the
+    example programs, once per test session, in build/cpp-tests: kept between sessions, so a
+    rerun rebuilds only what changed. Returns the build directory. Skips when cmake, ninja-or-make,
+    a C++ compiler or Eigen's CMake package (cmeel-eigen, a test extra) is missing."""
+    if shutil.which("cmake") is None or shutil.which("ctest") is None or (
+            shutil.which("c++") is None and shutil.which("g++") is None):
+        pytest.skip("cmake, ctest and a C++ compiler are needed to build the C++ side")
+    try:
+        prefix = subprocess.run([sys.executable, "-m", "cmeel", "cmake"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        pytest.skip("cmeel-eigen is not installed (pip install cmeel-eigen)")
+    generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    if (CPP_BUILD_DIR / "CMakeCache.txt").exists():
+        generator = []  # the cache knows its generator
+    configure = ["cmake", "-S", str(ROOT), "-B", str(CPP_BUILD_DIR), *generator,
+                 "-DCMAKE_BUILD_TYPE=Release", "-DDENSEKIT_PYTHON=OFF", "-DDENSEKIT_TESTS=ON",
+                 "-DDENSEKIT_EXAMPLES=ON", f"-DCMAKE_PREFIX_PATH={prefix}",
+                 f"-DPython_EXECUTABLE={sys.executable}"]
+    for cmd in (configure, ["cmake", "--build", str(CPP_BUILD_DIR), "-j", "2"]):
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+    return CPP_BUILD_DIR

@@ -1,42 +1,24 @@
 """A model trained in Python runs from C++ without Python (SPEC §3, "Persistence and deployment").
 
-Builds the C++ library alone (DENSEKIT_PYTHON=OFF) and examples/cpp/predict.cpp with CMake, then
-checks that the binary reproduces model.predict for saved models of every layer type, in float32
-and float64, and that corrupted files make it exit with an error message — never crash — and that
-it verifies the checksum Python wrote.
+Uses the C++ library built alone (DENSEKIT_PYTHON=OFF, the session's `cpp_build`) and
+examples/cpp/predict.cpp: the binary reproduces model.predict for saved models of every layer
+type, in float32 and float64; corrupted files make it exit with an error message — never crash —
+and it verifies the checksum Python wrote. A loaded model serves 8 threads at once with the
+single-threaded results, bit for bit (tests/cpp/test_model_threads.cpp on these models).
 """
 
 import os
-import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import densekit as dk
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture(scope="module")
-def predict_binary(tmp_path_factory):
-    if shutil.which("cmake") is None or shutil.which("c++") is None and shutil.which("g++") is None:
-        pytest.skip("cmake and a C++ compiler are needed to build the C++ example")
-    try:
-        prefix = subprocess.run([sys.executable, "-m", "cmeel", "cmake"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        pytest.skip("cmeel-eigen is not installed (pip install cmeel-eigen)")
-    build = tmp_path_factory.mktemp("cxx")
-    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), *gen, "-DCMAKE_BUILD_TYPE=Release",
-                    "-DDENSEKIT_PYTHON=OFF", "-DDENSEKIT_EXAMPLES=ON", f"-DCMAKE_PREFIX_PATH={prefix}"],
-                   check=True, capture_output=True)
-    subprocess.run(["cmake", "--build", str(build), "--target", "densekit_predict", "-j", "2"],
-                   check=True, capture_output=True)
-    return build / "densekit_predict"
+def predict_binary(cpp_build):
+    return cpp_build / "densekit_predict"
 
 
 def run(binary, model_path, X):
@@ -150,7 +132,23 @@ def test_cpp_verifies_the_checksum_python_wrote(predict_binary, tmp_path):
     assert run(predict_binary, good, X[:2]).returncode == 0  # the untouched file still loads
 
 
-# -- quantized and pruned models (format version 2) -------------------------------------------
+def test_cpp_serves_python_models_from_many_threads(cpp_build, tmp_path):
+    """8 threads × 10,000 predictions with mixed batch sizes on one loaded model, float32 and
+    float64 models trained here: every row equals the single-threaded, one-row-at-a-time result
+    bit for bit (the program also checks batch invariance on shifted windows)."""
+    paths = []
+    for dtype in ("float32", "float64"):
+        model, _ = every_layer_model(dtype)
+        paths.append(tmp_path / f"{dtype}.dk")
+        model.save(paths[-1])
+    env = dict(os.environ, DENSEKIT_MODEL_THREADS_FILE=":".join(str(p) for p in paths))
+    out = subprocess.run([str(cpp_build / "test_model_threads")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.stdout.count("0 mismatched") == 3, out.stdout  # float32; float64 with both I/O types
+
+
+# -- quantized and pruned models (format version 3) -------------------------------------------
 def logits_model(seed=5):
     """ReLU layers and linear outputs: every operation is one of the dispatched kernels (int8,
     float16, sparse, the engine) or exact, so the C++ library alone — built for another ISA level

@@ -299,9 +299,9 @@ def test_save_load_continue_equals_uninterrupted_run(name, make_opt, dtype, tmp_
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 cores")
 def test_resume_is_bit_for_bit_when_products_run_multithreaded(tmp_path):
     """As above with layers wide enough that the C++ core splits the products between 2 threads.
-    (Fails at the time of writing: the per-network thread auto-tuner picks 1 or 2 threads per
-    batch from timings, the result of a product depends on the split, and a resumed run starts
-    a fresh tuner — so neither resumed nor repeated runs are bit-identical.)"""
+    The thread auto-tuner picks 1 or 2 threads per batch from timings, and a resumed run starts a
+    fresh tuner; the result must not depend on it (the product engine splits work by shape
+    only, each output one chain over the inner dimension)."""
     before = dk.get_num_threads()
     dk.set_num_threads(2)
     try:

@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "densekit/kernels/gemm_engine.hpp"
-#include "densekit/parallel.hpp"
+#include "eigen_gemm.hpp"
 
 namespace densekit_bench {
 
@@ -127,24 +127,21 @@ inline bool close_to(const std::vector<float>& got, const std::vector<float>& wa
   return err <= 1e-4 * scale;
 }
 
-// Eigen as densekit trains today: dense.hpp's three products through parallel.hpp's gemm().
+// Eigen as densekit trained before the engine: dense.hpp's three products through the former
+// panel-split gemm() (eigen_gemm.hpp).
 inline std::function<void()> eigen_call(const Product& p, Operands& b) {
-  using densekit::ConstMatrixMap;
-  using densekit::MatrixMap;
+  namespace eb = densekit::eigen_baseline;
   float* out = b.out.data();
   if (p.op == Op::forward)
     return [&p, &b, out] {
-      densekit::gemm(MatrixMap<float>(out, p.B, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN),
-                     ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT));
+      eb::gemm(out, b.x.data(), b.w.data(), p.B, p.OUT, p.IN, eb::Trans::no, eb::Trans::no, false);
     };
   if (p.op == Op::weight_grad)
     return [&p, &b, out] {
-      densekit::gemm(MatrixMap<float>(out, p.IN, p.OUT), ConstMatrixMap<float>(b.x.data(), p.B, p.IN).transpose(),
-                     ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT));
+      eb::gemm(out, b.x.data(), b.dz.data(), p.IN, p.OUT, p.B, eb::Trans::yes, eb::Trans::no, false);
     };
   return [&p, &b, out] {
-    densekit::gemm(MatrixMap<float>(out, p.B, p.IN), ConstMatrixMap<float>(b.dz.data(), p.B, p.OUT),
-                   ConstMatrixMap<float>(b.w.data(), p.IN, p.OUT).transpose());
+    eb::gemm(out, b.dz.data(), b.w.data(), p.B, p.IN, p.OUT, eb::Trans::no, eb::Trans::yes, false);
   };
 }
 

@@ -4,9 +4,11 @@
 
 #include "bindings.hpp"
 #include "densekit/kernels/activations.hpp"
+#include "densekit/kernels/elementwise.hpp"
 #include "densekit/kernels/initializers.hpp"
 #include "densekit/kernels/losses.hpp"
 #include "densekit/optim/optimizers.hpp"
+#include "densekit/runtime/cpu_features.hpp"
 #include "densekit/runtime/parallel.hpp"
 
 namespace densekit::bindings {
@@ -40,7 +42,7 @@ void def_typed_kernels(py::module_& m) {
          std::uint64_t key, std::optional<CArray<T>> prelu_alpha) {
         const ActivationSpec s{kind, alpha, lower, upper};
         CArray<T> a({z.shape(0), z.shape(1)});
-        activation_forward<T>(a.mutable_data(), z.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
+        kernels::elementwise<T>().activation_forward(a.mutable_data(), z.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
                               z.shape(0), z.shape(1), s, training, key);
         return a;
       },
@@ -56,7 +58,7 @@ void def_typed_kernels(py::module_& m) {
         CArray<T> dz({g.shape(0), g.shape(1)});
         std::copy(g.data(), g.data() + g.size(), dz.mutable_data());
         CArray<T> dalpha(std::vector<py::ssize_t>{z.shape(1)});
-        activation_backward<T>(dz.mutable_data(), prelu_alpha ? dalpha.mutable_data() : nullptr,
+        kernels::elementwise<T>().activation_backward(dz.mutable_data(), prelu_alpha ? dalpha.mutable_data() : nullptr,
                                z.data(), a.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
                                z.shape(0), z.shape(1), s, key);
         return py::make_tuple(dz, dalpha);
@@ -72,6 +74,11 @@ void register_kernels(py::module_& m) {
   m.def("set_num_threads", &set_num_threads, py::arg("n"),
         "Threads used by densekit's kernels (default: OMP_NUM_THREADS or the core count).");
   m.def("get_num_threads", &num_threads);
+  m.def("kernel_isa", [] { return std::string(kernels::isa_name(kernels::active_isa())); },
+        "The instruction-set path the kernels run (portable, avx2, avx512): the best this CPU "
+        "supports, or DENSEKIT_ISA's when it does.");
+  m.def("cpu_model", [] { return std::string(runtime::cpu_model_name()); },
+        "The CPU's model name as the operating system reports it ('' where unknown).");
   py::class_<OptimizerConfig>(m, "OptimizerConfig")
       .def(py::init<>())
       .def_readwrite("kind", &OptimizerConfig::kind)
@@ -84,6 +91,7 @@ void register_kernels(py::module_& m) {
       .def_readwrite("beta_1", &OptimizerConfig::beta_1)
       .def_readwrite("beta_2", &OptimizerConfig::beta_2)
       .def_readwrite("epsilon", &OptimizerConfig::epsilon)
+      .def_readwrite("epsilon_inside_root", &OptimizerConfig::epsilon_inside_root)
       .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
       .def_readwrite("momentum_decay", &OptimizerConfig::momentum_decay)
       .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)

@@ -13,6 +13,21 @@ namespace densekit::bindings {
 
 namespace {
 
+// A writable zero-copy view of a layer's tensor: the layer keeps its inference copies aside
+// while the view (or any array derived from it) lives, and rebuilds them after (layers.hpp).
+template <class T>
+py::array_t<T> tracked_view(const std::shared_ptr<Layer<T>>& layer, T* data, py::ssize_t rows,
+                            py::ssize_t cols) {
+  layer->view_opened();
+  auto* keep = new std::shared_ptr<Layer<T>>(layer);
+  py::capsule owner(keep, [](void* p) {
+    auto* held = static_cast<std::shared_ptr<Layer<T>>*>(p);
+    (*held)->view_closed();
+    delete held;
+  });
+  return view<T>(data, rows, cols, owner);
+}
+
 template <class T>
 Param<T>& param_of(Layer<T>& layer, const std::string& name) {
   Param<T>* p = layer.find_param(name);
@@ -94,22 +109,15 @@ void register_network(py::module_& m, const std::string& suffix) {
                                for (auto& p : l.states()) names.push_back(p.name);
                                return names;
                              })
-      // Zero-copy views (parameters and states); the array's base keeps this layer alive. A
-      // writable view may be written at any time, so caches derived from the weights (sparse
-      // inference) are invalidated now and not trusted until the view is released.
-      .def("value", [](py::object self, const std::string& name) {
-        auto layer = self.cast<std::shared_ptr<L>>();
-        Param<T>& p = param_of(*layer, name);
-        layer->weights_changed();
-        ++layer->open_views;
-        auto* keep = new std::shared_ptr<L>(layer);
-        py::capsule owner(keep, [](void* q) {
-          auto* k = static_cast<std::shared_ptr<L>*>(q);
-          --(*k)->open_views;
-          delete k;
-        });
-        return view<T>(p.value, p.rows, p.cols, owner);
-      }, py::arg("name"))
+      // Zero-copy views (parameters and states); the array's base keeps this layer alive.
+      // writable=False gives a read-only view, which leaves the inference copies alone.
+      .def("value", [](py::object self, const std::string& name, bool writable) {
+        Param<T>& p = param_of(self.cast<L&>(), name);
+        if (writable) return tracked_view<T>(self.cast<std::shared_ptr<L>>(), p.value, p.rows, p.cols);
+        py::array_t<T> v = view<T>(p.value, p.rows, p.cols, self);
+        v.attr("setflags")(py::arg("write") = false);
+        return v;
+      }, py::arg("name"), py::arg("writable") = true)
       // Pruning mask of parameter `name`: a uint8 copy (1 kept, 0 pruned) or None.
       .def("mask", [](L& l, const std::string& name) -> py::object {
         Param<T>& p = param_of(l, name);
@@ -164,17 +172,11 @@ void register_network(py::module_& m, const std::string& suffix) {
       // Which product an inference forward of `rows` rows runs: "sparse-grouped",
       // "sparse-batched", "dense-engine" (a sparse layer at a batch size where the engine wins) or
       // "default" (not sparse, or float64). Builds the sparse form if the weights changed.
-      .def("inference_path", [](DenseLayer<T>& l, Index rows) -> std::string {
+      .def("inference_path", [](const DenseLayer<T>& l, Index rows) -> std::string {
         if (rows < 1) throw py::value_error("inference_path: rows must be >= 1");
-        if (l.open_views.load() > 0) return "default";  // a writable view may have changed W
-        Matrix<T> x = Matrix<T>::Zero(rows, l.input_dim()), y(rows, l.output_dim());
-        l.reserve(rows);
-        l.forward(ConstMatrixMap<T>(x.data(), rows, l.input_dim()),
-                  MatrixMap<T>(y.data(), rows, l.output_dim()), StepContext{});
-        return l.sparse_inference().path(rows);
+        return l.inference_path(rows);
       }, py::arg("rows"))
-      .def_property_readonly("sparse_zero_fraction",
-                             [](DenseLayer<T>& l) { return l.sparse_inference().zero_fraction(); });
+      .def_property_readonly("sparse_zero_fraction", &DenseLayer<T>::sparse_zero_fraction);
 
   py::class_<ActivationLayer<T>, L, std::shared_ptr<ActivationLayer<T>>>(
       m, ("ActivationLayer" + suffix).c_str())
@@ -262,7 +264,7 @@ void register_network(py::module_& m, const std::string& suffix) {
           py::arg("batch_stats").noconvert() = py::none())
       .def(
           "predict",
-          [](Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
+          [](const Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("predict: X has the wrong shape");
             if (out.ndim() != 2 || out.shape(0) != X.shape(0) || out.shape(1) != n.output_dim())
@@ -276,7 +278,7 @@ void register_network(py::module_& m, const std::string& suffix) {
           py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("batch_size"))
       .def(
           "predict_mc",
-          [](Net& n, CArray<T> X, py::ssize_t samples, CArray<T> mean, CArray<T> stddev,
+          [](const Net& n, CArray<T> X, py::ssize_t samples, CArray<T> mean, CArray<T> stddev,
              py::ssize_t batch_size, std::uint64_t key) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("predict_mc: X has the wrong shape");

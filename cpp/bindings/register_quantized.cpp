@@ -61,18 +61,16 @@ WeightPrecision parse_precision(const std::string& name) {
                         name + "'");
 }
 
-// Median seconds of one forward call of `layer` on `rows` rows of x (rows, IN), after a warm-up.
-double median_forward_seconds(Layer<float>& layer, const CArray<float>& x, int repeats) {
-  const Index rows = x.shape(0);
-  layer.reserve(rows);
-  std::vector<float> y(std::size_t(rows * layer.output_dim()));
-  StepContext ctx;
-  ConstMatrixMap<float> xm(x.data(), rows, layer.input_dim());
-  MatrixMap<float> ym(y.data(), rows, layer.output_dim());
+// Median seconds of one inference call (Layer::infer, the prediction path) of `layer` on the
+// rows of x (rows, IN), after a warm-up (which also builds its inference copies).
+double median_forward_seconds(const Layer<float>& layer, const CArray<float>& x, int repeats) {
+  const Index rows = x.shape(0), in = layer.input_dim(), out = layer.output_dim();
+  std::vector<float> y(std::size_t(rows * out));
+  const StepContext ctx;  // inference
   std::vector<double> times;
   for (int r = -2; r < repeats; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
-    layer.forward(xm, ym, ctx);
+    layer.infer(x.data(), in, y.data(), out, rows, ctx);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (r >= 0) times.push_back(s);
   }
@@ -212,7 +210,7 @@ void register_quantized(py::module_& m) {
         "The int8 kernel path this process runs (portable, avx2, avxvnni, avx512vnni).");
   m.def(
       "median_forward_seconds",
-      [](Layer<float>& layer, CArray<float> x, int repeats) {
+      [](const Layer<float>& layer, CArray<float> x, int repeats) {
         if (x.ndim() != 2 || x.shape(1) != layer.input_dim())
           throw py::value_error("median_forward_seconds: x has the wrong shape");
         if (repeats < 1) throw py::value_error("median_forward_seconds: repeats must be >= 1");
@@ -220,7 +218,7 @@ void register_quantized(py::module_& m) {
         return median_forward_seconds(layer, x, repeats);
       },
       py::arg("layer"), py::arg("x").noconvert(), py::arg("repeats"),
-      "Median wall time of one inference forward of a float32 layer on x.");
+      "Median wall time of one inference call (the prediction path) of a float32 layer on x.");
 }
 
 }  // namespace densekit::bindings

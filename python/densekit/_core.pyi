@@ -1,5 +1,5 @@
-"""Type stubs for densekit's compiled core (densekit._core and its ISA variants _core_avx2,
-_core_avx512, which have the same API).
+"""Type stubs for densekit's compiled core, densekit._core (one module for every CPU: its kernels
+are chosen at run time).
 
 Generated with pybind11-stubgen from the bound module, then checked by hand (enum members
 written as values); tests/test_core_stubs.py fails when the module and this file disagree on a
@@ -12,7 +12,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'QuantizedDenseLayer32', 'activation_backward', 'activation_forward', 'get_num_threads', 'int8_path', 'median_forward_seconds', 'isa', 'orthogonal', 'quantize_weights', 'set_num_threads', 'static_activation_quant', 'variance_scaling']
+__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'QuantizedDenseLayer32', 'activation_backward', 'activation_forward', 'cpu_model', 'get_num_threads', 'int8_path', 'kernel_isa', 'median_forward_seconds', 'orthogonal', 'quantize_weights', 'set_num_threads', 'static_activation_quant', 'variance_scaling']
 class ActivationKind(enum.IntEnum):
     """Activation functions (densekit.activations resolves names to these)."""
 
@@ -29,6 +29,11 @@ class ActivationKind(enum.IntEnum):
     gelu = 10
     swish = 11
     softplus = 12
+    mish = 13
+    hard_sigmoid = 14
+    softsign = 15
+    exponential = 16
+    relu6 = 17
     # aliases
     silu = 11  # swish
     logistic = 8  # sigmoid
@@ -116,6 +121,12 @@ class OptimizerConfig:
         ...
     @epsilon.setter
     def epsilon(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def epsilon_inside_root(self) -> bool:
+        ...
+    @epsilon_inside_root.setter
+    def epsilon_inside_root(self, arg0: bool) -> None:
         ...
     @property
     def global_clipnorm(self) -> float:
@@ -455,13 +466,21 @@ class QuantizedDenseLayer32(Layer32):
 def int8_path() -> str:
     """The int8 kernel path this process runs (portable, avx2, avxvnni, avx512vnni)."""
 def median_forward_seconds(layer: Layer32, x: numpy.typing.NDArray[numpy.float32], repeats: typing.SupportsInt | typing.SupportsIndex) -> float:
-    """Median wall time of one inference forward of a float32 layer on x."""
+    """Median wall time of one inference call (the prediction path) of a float32 layer on x."""
 def quantize_weights(kernel: numpy.typing.NDArray[numpy.float32], weight_bits: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """The int8 scheme's weights: (wq int8 (in, out), per-column scales float32 (out,))."""
 def static_activation_quant(lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex, activation_bits: typing.SupportsInt | typing.SupportsIndex) -> tuple:
     """(scale, inv_scale, zero_point) of a layer input calibrated to the range [lo, hi]."""
+def cpu_model() -> str:
+    """
+    The CPU's model name as the operating system reports it ('' where unknown).
+    """
 def get_num_threads() -> int:
     ...
+def kernel_isa() -> str:
+    """
+    The instruction-set path the kernels run (portable, avx2, avx512): the best this CPU supports, or DENSEKIT_ISA's when it does.
+    """
 @typing.overload
 def orthogonal(w: numpy.typing.NDArray[numpy.float32], gain: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
@@ -478,4 +497,3 @@ def variance_scaling(w: numpy.typing.NDArray[numpy.float32], scale: typing.Suppo
 @typing.overload
 def variance_scaling(w: numpy.typing.NDArray[numpy.float64], scale: typing.SupportsFloat | typing.SupportsIndex, mode: FanMode, distribution: Distribution, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
     ...
-isa: str  # the compiler flags of this build, e.g. '-march=x86-64-v3 -mtune=generic'

@@ -1,6 +1,10 @@
 """Loads the C++ extension and picks its float32/float64 classes (a leaf: imports nothing of
 densekit).
 
+One build of the core serves every x86-64 CPU: its kernels are chosen at run time for the CPU
+(`ISA` says which path: "avx512", "avx2" or "portable"); DENSEKIT_ISA=portable|avx2|avx512 in the
+environment forces a path the CPU supports (tests and benchmarks use it).
+
 The OpenMP wait policy must be chosen before libgomp starts, i.e. before `_core` is imported.
 Threads spin only briefly (GOMP_SPINCOUNT) before sleeping: on a quiet 2-core machine that
 keeps the two halves of each product in step (W1 runs ~1.7x faster on 2 threads than on 1),
@@ -14,46 +18,19 @@ import os
 if "OMP_WAIT_POLICY" not in os.environ and "GOMP_SPINCOUNT" not in os.environ:
     os.environ["GOMP_SPINCOUNT"] = "20000"
 
+_PATHS = ("portable", "avx2", "avx512")
+if os.environ.get("DENSEKIT_ISA", "") not in ("", *_PATHS):
+    raise ImportError(f"DENSEKIT_ISA must be one of {list(_PATHS)}, got {os.environ['DENSEKIT_ISA']!r}")
+
 import importlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-try:  # which instruction sets this CPU has, as NumPy detected them
-    from numpy._core._multiarray_umath import __cpu_features__ as _CPU_FEATURES  # noqa: E402
-except ImportError:  # NumPy < 2
-    from numpy.core._multiarray_umath import __cpu_features__ as _CPU_FEATURES  # noqa: E402
+core = importlib.import_module("._core", __package__)  # the extension module (cpp/bindings)
 
-# Best first. Each entry: module name, the CPU features it needs (NumPy's names).
-_VARIANTS = (
-    ("_core_avx512", ("AVX512F", "AVX512CD", "AVX512BW", "AVX512DQ", "AVX512VL")),
-    ("_core_avx2", ("AVX2", "FMA3")),
-    ("_core", ()),
-)
-
-
-
-
-def _load_core():
-    """Imports the fastest build of the C++ core this CPU runs (DENSEKIT_ISA overrides)."""
-    forced = os.environ.get("DENSEKIT_ISA")
-    names = {"avx512": "_core_avx512", "avx2": "_core_avx2", "portable": "_core", "native": "_core"}
-    if forced:
-        if forced not in names:
-            raise ImportError(f"DENSEKIT_ISA must be one of {sorted(names)}, got {forced!r}")
-        return importlib.import_module(f".{names[forced]}", __package__)
-    features = _CPU_FEATURES
-    for name, needs in _VARIANTS:
-        if all(features.get(f, False) for f in needs):
-            try:
-                return importlib.import_module(f".{name}", __package__)
-            except ImportError:
-                continue  # not built (e.g. a native single-variant build)
-    raise ImportError("densekit: no build of the C++ core could be imported")
-
-
-core = _load_core()
-# The compiler flags this build of the core was made with (e.g. "-march=x86-64-v3 ...").
-ISA = getattr(core, "isa", "unknown")
+# The kernels' instruction-set path on this machine: "avx512", "avx2" or "portable" (a path
+# DENSEKIT_ISA names and the CPU lacks is refused on stderr, and the best one taken).
+ISA = core.kernel_isa()
 
 DTYPES = {"float32": np.float32, "float64": np.float64}
 _SUFFIX = {np.dtype(np.float32): "32", np.dtype(np.float64): "64"}

@@ -58,8 +58,8 @@ def fold_batchnorm(model, model_class, keep_dropout=False):
         out.append(new)
         weights.append(w)
         i += 1
-    folded = model_class([L.Input(model.input_dim)] + out, seed=model.seed, dtype=model.dtype,
-                        name=model.name + "_folded")
+    folded = model_class([L.Input(model.input_shape or model.input_dim)] + out, seed=model.seed,
+                         dtype=model.dtype, name=model.name + "_folded")
     for layer, w in zip(folded.layers, weights):
         # A quantized layer's tensors keep their own dtypes (int8, float16).
         layer.set_weights(w if layer.inference_only else [np.asarray(a, dtype=folded.dtype) for a in w])

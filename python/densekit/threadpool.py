@@ -30,10 +30,10 @@ class DensekitController(threadpoolctl.LibController):
 
     user_api = "densekit"
     internal_api = "densekit"
-    # The core is one of the extension modules `_core`, `_core_avx2`, `_core_avx512` (_native.py
-    # picks the one this CPU runs); threadpoolctl finds them among the loaded shared libraries.
+    # The core is the extension module `_core`; threadpoolctl finds it among the loaded shared
+    # libraries.
     filename_prefixes = ("_core",)
-    check_symbols = ("PyInit__core", "PyInit__core_avx2", "PyInit__core_avx512")
+    check_symbols = ("PyInit__core",)
 
     def get_version(self):
         # Called while threadpoolctl builds the controller: another package's `_core*.so` must

@@ -34,8 +34,11 @@ using io::Json;
 static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float sizes expected");
 
 constexpr const char* kFormatName = "densekit";
-// Versions read: 1, and 2 (int8/float16 kernels of QuantizedDense layers, uint8 pruning masks).
-constexpr const char* kFormatVersions[] = {"1", "2"};
+// Every version this reader reads. Version 2 moved the Adam family's ε outside the root (an
+// optimizer matter: inference is the same) and added the optional column names, which inference
+// does not need either; its architecture entries are version 1's plus new layer classes.
+// Version 3 added QuantizedDense layers (int8 or float16 kernels) and uint8 pruning masks.
+constexpr std::string_view kFormatVersions[] = {"1", "2", "3"};
 constexpr const char* kMaskPrefix = "masks.";
 
 // Text from the file as it may be quoted in a message: non-printable bytes escaped as \xNN.
@@ -123,22 +126,38 @@ ActivationSpec activation_spec(const Reader& r, const std::string& name, const J
   return s;
 }
 
-// Bytes of the tensors a layer of input width `in` reads from the file (at least), so that a
-// file cannot make the loader allocate more than a fixed multiple of its own data section.
+// Bytes of parameters and state a layer will allocate for input width `in` (values of
+// `value_bytes` each; a QuantizedDense kernel in its own precision), so a file cannot make the
+// loader allocate more than its own data section holds. Exact for valid configs (a layer without
+// tensors needs nothing), so a valid file is never refused; in double: no overflow for any claim.
 double layer_footprint(const std::string& cls, const Json& cfg, Index in, std::size_t value_bytes) {
-  const double w = double(in), b = double(value_bytes);
+  const double b = double(value_bytes);
+  const double w = double(in);
+  auto flag = [&](const char* key) {  // a boolean option, true unless the config says false
+    const auto it = cfg.is_object() ? cfg.find(key) : cfg.end();
+    return !(it != cfg.end() && it->is_boolean() && !it->get<bool>());
+  };
+  auto activation_is_prelu = [&] {
+    const auto it = cfg.is_object() ? cfg.find("activation") : cfg.end();
+    if (it == cfg.end()) return false;
+    const Json* name = it->is_object() && it->contains("name") ? &(*it)["name"] : &*it;
+    return name->is_string() && name->get<std::string>() == "prelu";
+  };
   if (cls == "Dense" || cls == "QuantizedDense") {
     const auto u = cfg.is_object() ? cfg.find("units") : cfg.end();
     const double units = u != cfg.end() && u->is_number() && u->get<double>() > 0 ? u->get<double>() : 0.0;
-    if (cls == "Dense") return b * (w * units + 2.0 * units);  // in double: no overflow
-    const auto p = cfg.find("precision");
+    const double vectors = (flag("use_bias") ? units : 0.0) + (activation_is_prelu() ? units : 0.0);
+    if (cls == "Dense") return b * (w * units + vectors);
+    // QuantizedDense: float32 vectors, the kernel in its precision, int8's per-channel scales.
+    const auto p = cfg.is_object() ? cfg.find("precision") : cfg.end();
     const std::string precision = p != cfg.end() && p->is_string() ? p->get<std::string>() : "";
-    const double kernel = precision == "int8" ? 1.0 : precision == "float16" ? 2.0 : 4.0;
-    return kernel * w * units + 4.0 * units;
+    if (precision == "int8") return w * units + 4.0 * (units + vectors);
+    return (precision == "float16" ? 2.0 : 4.0) * w * units + 4.0 * vectors;
   }
-  if (cls == "BatchNormalization") return b * 4.0 * w;
+  if (cls == "BatchNormalization") return b * (2.0 + flag("center") + flag("scale")) * w;
   if (cls == "Normalization") return b * 2.0 * w;
-  return b * w;  // PReLU's α at most
+  if (cls == "PReLU" || (cls == "Activation" && activation_is_prelu())) return b * w;  // α
+  return 0.0;  // dropout and activation layers hold no tensors
 }
 
 // A QuantizedDense layer from its config (float32 models only).
@@ -238,10 +257,29 @@ template <class T>
 std::shared_ptr<Layer<T>> make_layer(const Reader& r, const std::string& cls, const Json& cfg,
                                      Index in, const std::string& where) {
   // Python's activation layer classes and the activation each applies.
+  // Flatten is the identity on the flat samples a network sees (the Python side flattens).
   static const std::map<std::string, std::string> activation_classes = {
-      {"ReLU", "relu"}, {"LeakyReLU", "leaky_relu"}, {"PReLU", "prelu"}, {"RReLU", "rrelu"},
+      {"LeakyReLU", "leaky_relu"}, {"PReLU", "prelu"}, {"RReLU", "rrelu"},
       {"ELU", "elu"}, {"SELU", "selu"}, {"GELU", "gelu"}, {"Swish", "swish"},
-      {"Softplus", "softplus"}, {"Softmax", "softmax"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}};
+      {"Softplus", "softplus"}, {"Softmax", "softmax"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"},
+      {"Mish", "mish"}, {"HardSigmoid", "hard_sigmoid"}, {"Softsign", "softsign"},
+      {"Exponential", "exponential"}, {"ReLU6", "relu6"}, {"Flatten", "linear"}};
+  if (cls == "ReLU") {
+    // ReLU(max_value=6) is relu6 and ReLU(negative_slope=a) a leaky ReLU (Keras's arguments);
+    // Python refuses every other combination.
+    const Json* cap = r.optional(cfg, "max_value");
+    const Json* slope = r.optional(cfg, "negative_slope");
+    if (cap && !cap->is_null()) {
+      if (!cap->is_number() || cap->get<double>() != 6.0) r.fail(where + ": max_value must be 6");
+      return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, "relu6", Json::object()));
+    }
+    if (slope && slope->is_number() && slope->get<double>() != 0.0) {
+      ActivationSpec s = activation_spec(r, "leaky_relu", Json::object());
+      s.alpha = slope->get<double>();
+      return std::make_shared<ActivationLayer<T>>(in, s);
+    }
+    return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, "relu", Json::object()));
+  }
   if (cls == "Dense" || cls == "QuantizedDense") {
     // "relu", or {"name": "leaky_relu", "alpha": 0.3, ...} when not at its defaults.
     const Json& act = r.member(cfg, "activation", where);
@@ -288,7 +326,7 @@ std::shared_ptr<Network<T>> build(const Reader& r, const Json& doc, const Contai
   const char* code = sizeof(T) == 4 ? "F32" : "F64";
   std::vector<std::shared_ptr<Layer<T>>> built;
   std::set<std::string> expected;  // tensor names the architecture accounts for
-  std::uint64_t budget = file.data_size + 512;  // bytes the file can supply (+ slack)
+  std::uint64_t budget = file.data_size + 64 * sizeof(T);  // bytes the file can supply (+ slack)
   Index width = input_dim;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Json& entry = layers[i];
@@ -339,7 +377,7 @@ std::shared_ptr<Network<T>> build(const Reader& r, const Json& doc, const Contai
     if constexpr (std::is_same_v<T, float>)
       if (auto* q = dynamic_cast<InferenceDenseLayer*>(layer.get()))
         fill_quantized(r, file, *q, "layers." + std::to_string(i) + ".", expected);
-    // Pruning masks (version 2): kept with the parameter, as training would keep them.
+    // Pruning masks (version 3): kept with the parameter, as training would keep them.
     for (auto& p : layer->params()) {
       const std::string name = kMaskPrefix + ("layers." + std::to_string(i) + "." + p.name);
       if (!file.tensors.count(name)) continue;
@@ -398,10 +436,10 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
     r.fail("not a densekit model file (no \"format\": \"densekit\" in the metadata)");
   const auto version = meta.find("format_version");
   if (version == meta.end() ||
-      std::none_of(std::begin(kFormatVersions), std::end(kFormatVersions),
-                   [&](const char* v) { return version->second == v; }))
+      std::find(std::begin(kFormatVersions), std::end(kFormatVersions), version->second) ==
+          std::end(kFormatVersions))
     r.fail("unsupported format version \"" + (version == meta.end() ? std::string() : version->second) +
-           "\" (this reader reads versions 1 and 2)");
+           "\" (this reader reads versions 1, 2 and 3)");
   for (const auto& kv : meta)
     if (kv.first != "format" && kv.first != "format_version" && kv.first != "densekit" &&
         kv.first != "checksum")
@@ -440,6 +478,7 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
   if (model_checksum(file) != checksum->second)
     r.fail("checksum mismatch: the file is corrupted (its checksum does not match its contents)");
   m.f32_ ? check_finite(r, *m.f32_) : check_finite(r, *m.f64_);
+  m.f32_ ? m.f32_->prepare_inference() : m.f64_->prepare_inference();  // packed once, here
   return m;
 }
 
@@ -450,26 +489,34 @@ std::size_t Model::layer_count() const {
 }
 
 namespace {
-// Runs `net` (element type N) on caller arrays of element type E, converting when they differ.
+constexpr Index kServingChunk = 1024;  // rows per inference pass
+
+// Runs `net` (element type N) on caller arrays of element type E, converting when they differ
+// (in this thread's grow-only buffers, chunk by chunk).
 template <class N, class E>
-void run(Network<N>& net, const E* x, Index n, E* out) {
+void run(const Network<N>& net, const E* x, Index n, E* out) {
   const Index in = net.input_dim(), o = net.output_dim();
   if constexpr (std::is_same_v<N, E>) {
-    net.predict(ConstMatrixMap<N>(x, n, in), MatrixMap<N>(out, n, o), 1024);
+    net.predict(ConstMatrixMap<N>(x, n, in), MatrixMap<N>(out, n, o), kServingChunk);
   } else {
-    Matrix<N> xc = ConstMatrixMap<E>(x, n, in).template cast<N>();
-    Matrix<N> oc(n, o);
-    net.predict(ConstMatrixMap<N>(xc.data(), n, in), MatrixMap<N>(oc.data(), n, o), 1024);
-    MatrixMap<E>(out, n, o) = oc.template cast<E>();
+    thread_local Buffer<N> xc, oc;
+    for (Index start = 0; start < n; start += kServingChunk) {
+      const Index rows = std::min(kServingChunk, n - start);
+      xc.reserve(rows * in);
+      oc.reserve(rows * o);
+      MatrixMap<N>(xc.data(), rows, in) = ConstMatrixMap<E>(x + start * in, rows, in).template cast<N>();
+      net.predict(ConstMatrixMap<N>(xc.data(), rows, in), MatrixMap<N>(oc.data(), rows, o), kServingChunk);
+      MatrixMap<E>(out + start * o, rows, o) = MatrixMap<N>(oc.data(), rows, o).template cast<E>();
+    }
   }
 }
 }  // namespace
 
-void Model::predict(const float* x, Index n, float* out) {
+void Model::predict(const float* x, Index n, float* out) const {
   f32_ ? run(*f32_, x, n, out) : run(*f64_, x, n, out);
 }
 
-void Model::predict(const double* x, Index n, double* out) {
+void Model::predict(const double* x, Index n, double* out) const {
   f64_ ? run(*f64_, x, n, out) : run(*f32_, x, n, out);
 }
 

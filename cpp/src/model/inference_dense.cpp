@@ -5,14 +5,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "densekit/runtime/parallel.hpp"
+#include "densekit/kernels/dense.hpp"
 
 namespace densekit {
 
 namespace {
-
-// Products split like every other kernel call: into partition_count() parts at most.
-kernels::Threading inference_threads() { return {partition_count(), &run_parallel}; }
 
 void check_finite(const float* p, Index n, const char* what) {
   for (Index i = 0; i < n; ++i)
@@ -89,10 +86,7 @@ void InferenceDenseLayer::set_int8(const std::int8_t* kernel, const float* scale
   set_vectors(bias, alpha);
   kernel_i8_.assign(kernel, kernel + in * out);
   scales_.assign(scales, scales + out);
-  ready_ = false;
-  int8_.pack(kernel_i8_.data(), out, scales_.data(), use_bias_ ? bias_.data() : nullptr, in, out,
-             act_quant_);
-  ready_ = true;
+  stored();
 }
 
 void InferenceDenseLayer::set_float16(const std::uint16_t* kernel, const float* bias, const float* alpha) {
@@ -105,9 +99,7 @@ void InferenceDenseLayer::set_float16(const std::uint16_t* kernel, const float* 
       throw std::invalid_argument("QuantizedDense: a float16 weight is NaN or Inf");
   set_vectors(bias, alpha);
   kernel_f16_.assign(kernel, kernel + in * out);
-  ready_ = false;
-  f16_.pack(kernel_f16_.data(), out, in, out);
-  ready_ = true;
+  stored();
 }
 
 void InferenceDenseLayer::set_float32(const float* kernel, const float* bias, const float* alpha) {
@@ -118,12 +110,30 @@ void InferenceDenseLayer::set_float32(const float* kernel, const float* bias, co
   check_finite(kernel, in * out, "kernel");
   set_vectors(bias, alpha);
   kernel_f32_.assign(kernel, kernel + in * out);
-  ready_ = false;
-  f32_.pack(kernel_f32_.data(), out, in, out);
+  stored();
+}
+
+void InferenceDenseLayer::stored() {
   ready_ = true;
+  parameters_changed();
+  prepare_inference();
+}
+
+void InferenceDenseLayer::rebuild_inference() const {
+  if (!ready_) return;
+  const Index in = input_dim_, out = output_dim_;
+  switch (precision_) {
+    case WeightPrecision::int8:
+      int8_.pack(kernel_i8_.data(), out, scales_.data(), use_bias_ ? bias_.data() : nullptr, in,
+                 out, act_quant_);
+      break;
+    case WeightPrecision::float16: f16_.pack(kernel_f16_.data(), out, in, out); break;
+    case WeightPrecision::float32: f32_.pack(kernel_f32_.data(), out, in, out); break;
+  }
 }
 
 std::size_t InferenceDenseLayer::packed_bytes() const {
+  prepare_inference();
   switch (precision_) {
     case WeightPrecision::int8: return int8_.bytes();
     case WeightPrecision::float16: return f16_.bytes();
@@ -132,32 +142,40 @@ std::size_t InferenceDenseLayer::packed_bytes() const {
   return 0;
 }
 
-void InferenceDenseLayer::forward(ConstMatrixMap<float> x, MatrixMap<float> y, const StepContext& ctx) {
+void InferenceDenseLayer::product(float* z, Index ldz, const float* x, Index ldx, Index rows,
+                                  bool relu) const {
   if (!ready_) throw std::logic_error("QuantizedDense: the layer has no weights yet");
+  const float* bias = use_bias_ ? bias_.data() : nullptr;
+  const kernels::Threading threads = inference_threads(rows);
+  switch (precision_) {
+    case WeightPrecision::int8:
+      kernels::qdense_forward(z, ldz, x, ldx, int8_, rows,
+                              relu ? kernels::Epilogue::relu : kernels::Epilogue::identity, threads);
+      break;
+    case WeightPrecision::float16: kernels::f16_gemm(z, ldz, x, ldx, f16_, bias, rows, threads); break;
+    case WeightPrecision::float32: kernels::gemm_packed(z, ldz, x, ldx, f32_, bias, rows, threads); break;
+  }
+}
+
+// The packs are current whatever `prepared` says: the layer has no parameters a view could open.
+void InferenceDenseLayer::infer_rows(const float* x, Index ldx, float* y, Index ldy, Index rows,
+                                     const StepContext&, bool) const {
+  // ReLU runs inside the int8 epilogue.
+  const bool fused_relu = precision_ == WeightPrecision::int8 && act_.spec.kind == ActivationKind::relu;
+  product(y, ldy, x, ldx, rows, fused_relu);
+  if (!fused_relu)
+    act_.infer(y, ldy, y, ldy, rows, output_dim_, alpha_.empty() ? nullptr : alpha_.data());
+}
+
+void InferenceDenseLayer::forward(ConstMatrixMap<float> x, MatrixMap<float> y, const StepContext& ctx) {
   if (ctx.training)
     throw std::logic_error("QuantizedDense is inference-only: train the float model, then quantize");
-  const Index B = x.rows(), in = input_dim_, out = output_dim_;
-  const float* bias = use_bias_ ? bias_.data() : nullptr;
-  const kernels::Threading threads = inference_threads();
+  prepare_inference();
   // ReLU runs inside the int8 epilogue unless the pre-activation is wanted (a fused loss).
   const bool fused_relu = precision_ == WeightPrecision::int8 &&
                           act_.spec.kind == ActivationKind::relu && !ctx.keep_preactivation;
   float* z = fused_relu ? y.data() : act_.z_target(y, ctx);
-  threads_.run(B, [&] {
-    switch (precision_) {
-      case WeightPrecision::int8:
-        kernels::qdense_forward(z, out, x.data(), in, int8_, B,
-                                fused_relu ? kernels::Epilogue::relu : kernels::Epilogue::identity,
-                                threads);
-        break;
-      case WeightPrecision::float16:
-        kernels::f16_gemm(z, out, x.data(), in, f16_, bias, B, threads);
-        break;
-      case WeightPrecision::float32:
-        kernels::gemm_packed(z, out, x.data(), in, f32_, bias, B, threads);
-        break;
-    }
-  });
+  product(z, output_dim_, x.data(), input_dim_, x.rows(), fused_relu);
   if (!fused_relu) act_.forward(z, y, ctx, seed, alpha_.empty() ? nullptr : alpha_.data());
 }
 

@@ -13,6 +13,33 @@
 
 namespace densekit {
 
+namespace {
+
+// One thread's inference buffers: two activation matrices, rows Network::inference_ld_ apart
+// (64-byte aligned), and MC Dropout's accumulators. Grow-only: steady state allocates nothing.
+template <class T>
+struct InferenceWorkspace {
+  Buffer<T> a, b;
+  Buffer<double> first, sum, sumsq;
+};
+template <class T>
+InferenceWorkspace<T>& inference_workspace() {
+  thread_local InferenceWorkspace<T> workspace;
+  return workspace;
+}
+
+// Announces to every layer, when it goes out of scope, that training changed its parameters
+// (even when a step throws half-way).
+template <class T>
+struct ParametersChanged {
+  const std::vector<std::shared_ptr<Layer<T>>>& layers;
+  ~ParametersChanged() {
+    for (const auto& l : layers) l->parameters_changed();
+  }
+};
+
+}  // namespace
+
 template <class T>
 Network<T>::Network(std::vector<LayerPtr> layers) : layers_(std::move(layers)) {
   if (layers_.empty()) throw std::invalid_argument("a network needs at least one layer");
@@ -37,12 +64,15 @@ Network<T>::Network(std::vector<LayerPtr> layers) : layers_(std::move(layers)) {
   }
   acts_.resize(layers_.size() + 1);
   grads_.resize(layers_.size() + 1);
+  Index widest = input_dim();
+  for (const auto& l : layers_) widest = std::max(widest, l->output_dim());
+  inference_ld_ = padded<T>(widest);
 }
 
 template <class T>
 void Network<T>::compile(const LossSpec& loss, AccuracyKind accuracy,
                          const OptimizerConfig& config) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   loss_ = loss;
   accuracy_ = accuracy;
   optimizer_ = std::make_shared<Optimizer<T>>(config);
@@ -164,7 +194,7 @@ LossSums Network<T>::forward_backward(const T* x, const T* y, const T* w, Index 
 
 template <class T>
 double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   reserve(X.rows());
   StepContext ctx;
@@ -180,11 +210,12 @@ template <class T>
 RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
                            const std::int64_t* idx, Index n, Index batch_size, const double* lrs,
                            const double* momenta, double* batch_stats) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
   reserve(std::min(batch_size, n));
   const Index in = input_dim(), ycols = Y.cols();
+  const ParametersChanged<T> changed{layers_};
   RunStats stats;
   for (Index start = 0, b = 0; start < n; start += batch_size, ++b) {
     const Index rows = std::min(batch_size, n - start);
@@ -228,7 +259,6 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     optimizer_->step();
     apply_constraints();
     for (Param<T>* p : params_) mask_value(*p);     // ... and exactly zero after the update
-    for (const LayerPtr& l : layers_) l->weights_changed();
     ++step_;
     if (auto_threads)
       tuner_.record(threads,
@@ -251,72 +281,101 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
 }
 
 template <class T>
-void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const Index n = X.rows();
+const T* Network<T>::infer(const T* x, Index rows, const StepContext& ctx, Index& ld) const {
+  InferenceWorkspace<T>& ws = inference_workspace<T>();
+  ld = inference_ld_;
+  ws.a.reserve(rows * ld);
+  ws.b.reserve(rows * ld);
+  T* const buffers[2] = {ws.a.data(), ws.b.data()};
+  int current = -1;  // the buffer holding the current activations; -1: still the caller's x
+  const T* in = x;
+  Index ld_in = input_dim();
+  for (const auto& layer : layers_) {
+    const Layer<T>& l = *layer;
+    if (l.infers_in_place()) {
+      // Element-wise layers run on aligned rows: the caller's x is copied in first.
+      if (current < 0) copy_rows(buffers[current = 0], ld, in, ld_in, rows, l.input_dim());
+      l.infer(buffers[current], ld, buffers[current], ld, rows, ctx);
+    } else {
+      const int next = current == 0 ? 1 : 0;
+      l.infer(in, ld_in, buffers[next], ld, rows, ctx);
+      current = next;
+    }
+    in = buffers[current];
+    ld_in = ld;
+  }
+  return in;
+}
+
+template <class T>
+void Network<T>::prepare_inference() const {
+  for (const auto& l : layers_) l->prepare_inference();
+}
+
+template <class T>
+void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  const Index n = X.rows(), o = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
-  reserve(batch_size);
-  StepContext ctx;  // inference
-  const std::size_t L = layers_.size();
+  const StepContext ctx;  // inference
   for (Index start = 0; start < n; start += batch_size) {
     const Index rows = std::min(batch_size, n - start);
-    const T* in = X.data() + start * input_dim();
-    for (std::size_t i = 0; i < L; ++i) {
-      Layer<T>& l = *layers_[i];
-      MatrixMap<T> y(acts_[i + 1].data(), rows, l.output_dim());
-      l.forward(ConstMatrixMap<T>(in, rows, l.input_dim()), y, ctx);
-      in = y.data();
-    }
-    // Computed in our aligned buffer, then copied: the caller's array may sit at any address.
-    out.middleRows(start, rows) = ConstMatrixMap<T>(in, rows, out.cols());
+    Index ld = 0;
+    const T* y = infer(X.data() + start * input_dim(), rows, ctx, ld);
+    // Computed in aligned rows, then copied: the caller's array may sit at any address.
+    copy_rows(out.data() + start * o, o, y, ld, rows, o);
   }
 }
 
 template <class T>
 void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mean,
-                            MatrixMap<T> stddev, Index batch_size, std::uint64_t key) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  const Index n = X.rows(), out = output_dim();
+                            MatrixMap<T> stddev, Index batch_size, std::uint64_t key) const {
+  std::shared_lock<std::shared_mutex> lock(mutex_);
+  const Index n = X.rows(), o = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
-  reserve(batch_size);
   // Shifted accumulation: deviations from the first sample, so a deterministic model gives
-  // std exactly 0 and mean exactly predict(), and nothing cancels catastrophically. The four
-  // accumulators are sized once per call; the sample loop allocates nothing.
-  Eigen::MatrixXd first(batch_size, out), sum(batch_size, out), sumsq(batch_size, out),
-      dev(batch_size, out);
-  const std::size_t L = layers_.size();
+  // std exactly 0 and mean exactly predict(), and nothing cancels catastrophically.
+  InferenceWorkspace<T>& ws = inference_workspace<T>();
+  for (Buffer<double>* acc : {&ws.first, &ws.sum, &ws.sumsq}) acc->reserve(batch_size * o);
+  double *first = ws.first.data(), *sum = ws.sum.data(), *sumsq = ws.sumsq.data();
+  const double inv = 1.0 / double(samples);
   for (Index start = 0; start < n; start += batch_size) {
-    const Index rows = std::min(batch_size, n - start);
-    sum.topRows(rows).setZero();
-    sumsq.topRows(rows).setZero();
+    const Index rows = std::min(batch_size, n - start), count = rows * o;
+    std::fill(sum, sum + count, 0.0);
+    std::fill(sumsq, sumsq + count, 0.0);
     for (Index s = 0; s < samples; ++s) {
       StepContext ctx;
       ctx.dropout = true;
       ctx.step = hash64(key, std::uint64_t(s) * 0x100000001ULL + std::uint64_t(start));
-      forward(ConstMatrixMap<T>(X.data() + start * input_dim(), rows, input_dim()), ctx);
-      const auto y = ConstMatrixMap<T>(acts_[L].data(), rows, out).template cast<double>();
-      if (s == 0) {
-        first.topRows(rows) = y;
-        continue;
-      }
-      auto d = dev.topRows(rows);
-      d = y - first.topRows(rows);
-      sum.topRows(rows) += d;
-      sumsq.topRows(rows) += d.cwiseProduct(d);
+      Index ld = 0;
+      const T* y = infer(X.data() + start * input_dim(), rows, ctx, ld);
+      for (Index r = 0; r < rows; ++r)
+        for (Index c = 0; c < o; ++c) {
+          const double v = double(y[r * ld + c]);
+          double& f = first[r * o + c];
+          if (s == 0) {
+            f = v;
+          } else {
+            const double d = v - f;
+            sum[r * o + c] += d;
+            sumsq[r * o + c] += d * d;
+          }
+        }
     }
-    const double inv = 1.0 / double(samples);
-    auto dm = dev.topRows(rows);
-    dm = sum.topRows(rows) * inv;
-    mean.middleRows(start, rows) = (first.topRows(rows) + dm).cast<T>();
-    stddev.middleRows(start, rows) =
-        (sumsq.topRows(rows) * inv - dm.cwiseProduct(dm)).cwiseMax(0.0).cwiseSqrt().cast<T>();
+    for (Index r = 0; r < rows; ++r)
+      for (Index c = 0; c < o; ++c) {
+        const Index i = r * o + c;
+        const double dm = sum[i] * inv;
+        mean(start + r, c) = T(first[i] + dm);
+        stddev(start + r, c) = T(std::sqrt(std::max(sumsq[i] * inv - dm * dm, 0.0)));
+      }
   }
 }
 
 template <class T>
 RunStats Network<T>::evaluate(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
                               Index batch_size) {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::unique_lock<std::shared_mutex> lock(mutex_);
   const Index n = X.rows(), in = input_dim(), out = output_dim(), ycols = Y.cols();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   reserve(batch_size);

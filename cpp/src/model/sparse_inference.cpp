@@ -3,8 +3,6 @@
 
 #include <algorithm>
 
-#include "densekit/kernels/gemm_engine.hpp"
-#include "densekit/runtime/parallel.hpp"
 
 namespace densekit {
 
@@ -40,36 +38,29 @@ const char* SparseInference<float>::path(Index rows) const {
   return "default";
 }
 
-bool SparseInference<float>::forward(float* z, const float* x, const float* W, const float* b,
-                                     Index B, Index IN, Index OUT, std::uint64_t version,
-                                     int open_views) {
-  if (open_views > 0 || IN > kernels::kSparseMaxInner || IN * OUT == 0) return false;
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!built_ || version != version_) {
-    const Index zeros = Index(std::count(W, W + IN * OUT, 0.0f));  // +0 and -0
-    zero_fraction_ = double(zeros) / double(IN * OUT);
-    sparse_ = zero_fraction_ >= kMinSparseFraction;
-    if (sparse_) weights_.pack(W, OUT, IN, OUT);
-    built_ = true;
-    version_ = version;
-  }
+void SparseInference<float>::rebuild(const float* W, Index IN, Index OUT) {
+  sparse_ = false;
+  zero_fraction_ = 0.0;
+  if (IN * OUT == 0) return;
+  const Index zeros = Index(std::count(W, W + IN * OUT, 0.0f));  // +0 and -0
+  zero_fraction_ = double(zeros) / double(IN * OUT);
+  sparse_ = zero_fraction_ >= kMinSparseFraction && IN <= kernels::kSparseMaxInner;
+  if (sparse_) weights_.pack(W, OUT, IN, OUT);
+}
+
+bool SparseInference<float>::infer(float* z, Index ldz, const float* x, Index ldx, const float* b,
+                                   Index rows, const kernels::Threading& threads) const {
   if (!sparse_) return false;
-  const kernels::Threading threads{partition_count(), &run_parallel};
-  const SparseChoice choice = sparse_choice(weights_, B);
-  threads_.run(B, [&] {
-    switch (choice) {
-      case SparseChoice::dense:
-        kernels::gemm_forward(z, OUT, x, IN, W, OUT, b, B, IN, OUT, false, threads);
-        break;
-      case SparseChoice::grouped:
-        kernels::sparse_gemm(z, OUT, x, IN, weights_, b, B, kernels::SparseKernel::grouped, threads);
-        break;
-      case SparseChoice::batched:
-        kernels::sparse_gemm(z, OUT, x, IN, weights_, b, B, kernels::SparseKernel::batched, threads);
-        break;
-    }
-  });
-  return true;
+  switch (sparse_choice(weights_, rows)) {
+    case SparseChoice::dense: return false;  // the caller's engine product: the same bits
+    case SparseChoice::grouped:
+      kernels::sparse_gemm(z, ldz, x, ldx, weights_, b, rows, kernels::SparseKernel::grouped, threads);
+      return true;
+    case SparseChoice::batched:
+      kernels::sparse_gemm(z, ldz, x, ldx, weights_, b, rows, kernels::SparseKernel::batched, threads);
+      return true;
+  }
+  return false;
 }
 
 }  // namespace densekit

@@ -36,7 +36,9 @@ def run(args):
 
 def _describe_build():
     print(f"densekit {__version__}  (core: {_native.core.__file__})")
-    print(f"core built with: {_native.ISA}")
+    forced = os.environ.get("DENSEKIT_ISA")
+    print(f"kernels: {_native.ISA} path on {_native.core.cpu_model() or 'this CPU'}"
+          + (f" (DENSEKIT_ISA={forced})" if forced else " (the best this CPU runs)"))
     print(f"python {platform.python_version()}, numpy {np.__version__}")
     print(f"threads: {_native.get_num_threads()} (OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}), cores: {os.cpu_count()}")

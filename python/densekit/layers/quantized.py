@@ -204,10 +204,10 @@ class QuantizedDense(Layer):
         else:
             self._core.set_float32(t["kernel"], vec["bias"], vec["alpha"])
 
-    @property
-    def weights(self):
+    def _weight_views(self, writable):
         """Copies of the stored tensors in Keras order (kernel, kernel_scale, bias, alpha as
-        present; vectors 1-D)."""
+        present; vectors 1-D), whatever `writable` says: the C++ layer keeps its own copies (its
+        packed forms are built from them), so there is no view to write through."""
         if not self.built:
             return []
         return [v.reshape(-1) if n != "kernel" else v

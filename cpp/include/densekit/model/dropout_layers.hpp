@@ -45,6 +45,22 @@ class MaskedDropoutLayer : public Layer<T> {
   }
 
  protected:
+  // Inference: the identity, or (MC Dropout) the mask of (seed, ctx.step) over the rows·units
+  // elements in row order, as forward() draws it.
+  void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
+                  bool prepared) const override {
+    (void)prepared;
+    const Index d = this->output_dim_;
+    if (!(ctx.dropout && rate_ > 0.0)) {
+      copy_rows(y, ldy, x, ldx, rows, d);
+      return;
+    }
+    thread_local Buffer<T> mask;
+    mask.reserve(rows * d);
+    dropout_mask<T>(mask.data(), rows * d, rate_, derive_key(this->seed, ctx.step), T(keep_value_));
+    for (Index r = 0; r < rows; ++r) transform(y + r * ldy, x + r * ldx, mask.data() + r * d, d);
+  }
+
   // y (n) from x (n) and the mask (n), when dropping.
   virtual void transform(T* y, const T* x, const T* mask, Index n) const = 0;
 

@@ -10,7 +10,10 @@
 //   product engine's pre-packed weights (kernels/gemm_engine.hpp).
 // Every path is batch-invariant and gives the same bits on every run of the same build; the int8
 // path gives the same bits on every CPU. The stored tensors are what model files keep; the packed
-// forms are rebuilt from them by set_*() (microseconds) and never leave the layer.
+// forms are the layer's inference copies (model/layers.hpp): set_*() stores the tensors and
+// announces the change, the packs are rebuilt from them under the layer's lock (at once by set_*(),
+// again if the kernels' ISA path changes) and read by the const infer() from any number of
+// threads. They never leave the layer.
 //
 // It has no trainable parameters (nothing for an optimizer to bind) and its backward pass throws:
 // a quantized model is trained as the float model it came from, then quantized again.
@@ -22,7 +25,6 @@
 #include "densekit/kernels/f16.hpp"
 #include "densekit/kernels/gemm_engine.hpp"
 #include "densekit/kernels/qgemm.hpp"
-#include "densekit/model/inference_threads.hpp"
 #include "densekit/model/layers.hpp"
 
 namespace densekit {
@@ -66,15 +68,27 @@ class InferenceDenseLayer : public Layer<float> {
   std::size_t packed_bytes() const;
 
   void reserve(Index batch) override { act_.reserve(batch, output_dim_); }
+  // Evaluation (Network::evaluate): the inference product, keeping z when the loss wants it.
   void forward(ConstMatrixMap<float> x, MatrixMap<float> y, const StepContext& ctx) override;
   void backward(ConstMatrixMap<float> x, ConstMatrixMap<float> y, MatrixMap<float> g, float* dx,
                 bool g_is_preactivation, const StepContext& ctx) override;
 
   ActivationKind output_activation() const override { return act_.spec.kind; }
   const float* preactivation() const override { return act_.z(); }
+  bool infers_in_place() const override { return false; }  // a product reads all of x first
+
+ protected:
+  void infer_rows(const float* x, Index ldx, float* y, Index ldy, Index rows, const StepContext& ctx,
+                  bool prepared) const override;
+  void rebuild_inference() const override;
 
  private:
   void set_vectors(const float* bias, const float* alpha);
+  // The stored tensors changed: the packs are rebuilt now, so serving threads never have to.
+  void stored();
+  // z (rows, OUT) ldz apart = x·W + b on the packed weights, with ReLU fused when `relu`
+  // (int8 only).
+  void product(float* z, Index ldz, const float* x, Index ldx, Index rows, bool relu) const;
 
   bool use_bias_;
   WeightPrecision precision_;
@@ -84,11 +98,10 @@ class InferenceDenseLayer : public Layer<float> {
   std::vector<std::int8_t> kernel_i8_;
   std::vector<std::uint16_t> kernel_f16_;
   std::vector<float> kernel_f32_, scales_, bias_, alpha_;
-  kernels::PackedInt8Weights int8_;
-  kernels::PackedF16Weights f16_;
-  kernels::PackedWeights<float> f32_;
+  mutable kernels::PackedInt8Weights int8_;  // the inference copies, one per precision
+  mutable kernels::PackedF16Weights f16_;
+  mutable kernels::PackedWeights<float> f32_;
   ActivationStage<float> act_;
-  InferenceThreads threads_;
 };
 
 }  // namespace densekit

@@ -4,18 +4,27 @@
 // them as zero-copy NumPy views and two models can share a layer, as Keras allows), plus the
 // per-batch caches its backward pass needs. It does not own its input/output activations — the
 // network does — and it never allocates during a step once reserve() has seen the batch size.
+//
+// Two forward passes: forward() for training and evaluation (caches for backward, batch
+// statistics), and infer() for prediction — const, safe from many threads at once, and
+// batch-invariant: a row's output depends on that row alone, computed the same way whatever the
+// batch around it. infer() runs on inference copies derived from the parameters (packed weights,
+// BN's affine map), rebuilt when the parameters change; every writer of parameters says so with
+// parameters_changed() (see there for who does).
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "densekit/kernels/activations.hpp"
 #include "densekit/kernels/dense.hpp"
+#include "densekit/kernels/elementwise.hpp"
 #include "densekit/model/sparse_inference.hpp"
 #include "densekit/runtime/rng.hpp"
 #include "densekit/runtime/types.hpp"
@@ -83,6 +92,9 @@ class Layer {
       if (p.name == name) return &p;
     return nullptr;
   }
+  const Param<T>* find_param(const std::string& name) const {
+    return const_cast<Layer*>(this)->find_param(name);
+  }
   // Non-trainable state saved with the layer (BatchNormalization's moving statistics): no
   // gradient, never touched by the optimizer.
   std::vector<Param<T>>& states() { return states_; }
@@ -90,6 +102,9 @@ class Layer {
     for (auto& p : states_)
       if (p.name == name) return &p;
     return nullptr;
+  }
+  const Param<T>* find_state(const std::string& name) const {
+    return const_cast<Layer*>(this)->find_state(name);
   }
   Index param_count() const {
     Index n = 0;
@@ -100,14 +115,48 @@ class Layer {
   bool trainable = true;
   std::uint64_t seed = 0;  // key of the layer's random streams (RReLU slopes, dropout masks)
 
-  // Caches derived from the weights (sparse inference forms) are keyed by this version, bumped
-  // whenever the parameters may have changed: an optimizer step, a view handed to Python. While
-  // a writable view is alive (open_views > 0) no such cache is trusted.
-  std::uint64_t weights_version() const { return weights_version_.load(std::memory_order_acquire); }
-  void weights_changed() { weights_version_.fetch_add(1, std::memory_order_acq_rel); }
-  std::atomic<int> open_views{0};
+  // ---- inference ----
+
+  // x (rows, IN) with rows ldx apart -> y (rows, OUT) with rows ldy apart, in inference mode
+  // (dropout layers drop only when ctx.dropout: MC Dropout, masks keyed by ctx.step). const and
+  // safe from many threads at once. Row r of y is a function of row r of x alone, computed the
+  // same way for any `rows` and r when rows start at the same alignment (Network's buffers keep
+  // rows 64-byte aligned). Runs on the inference copies when they are current, else on the
+  // parameters themselves (a writable view is open): the same bits either way.
+  void infer(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx) const {
+    infer_rows(x, ldx, y, ldy, rows, ctx, inference_copies_current());
+  }
+  // Whether infer() may write y over x (same width, element by element).
+  virtual bool infers_in_place() const { return input_dim_ == output_dim_; }
+
+  // Every writer of this layer's parameters or state calls this, so that inference copies are
+  // rebuilt before the next infer(): Network::train after its steps (optimizer, constraints, BN
+  // statistics), the Python bindings when a writable NumPy view opens and closes. C++ code that
+  // writes through params()/states() pointers itself must call it too.
+  void parameters_changed() { generation_.fetch_add(1, std::memory_order_acq_rel); }
+  // A writable view of the parameters is open (Python's zero-copy arrays): writes through it are
+  // not announced, so infer() reads the parameters themselves until it closes.
+  void view_opened() {
+    views_.fetch_add(1, std::memory_order_acq_rel);
+    parameters_changed();
+  }
+  void view_closed() {
+    parameters_changed();
+    views_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+  // Builds the inference copies now if they are out of date (Model::load, so that serving
+  // threads never have to). False while a writable view is open (infer() then reads the
+  // parameters themselves).
+  bool prepare_inference() const { return inference_copies_current(); }
 
  protected:
+  // infer() with `prepared`: whether the inference copies match the parameters.
+  virtual void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
+                          bool prepared) const = 0;
+  // Rebuilds the inference copies (mutable members) from the parameters; called under the
+  // layer's lock, never while another thread reads them for the same parameters.
+  virtual void rebuild_inference() const {}
+
   // Allocates one block for all parameters and one for their gradients, in declaration order.
   void allocate(const std::vector<std::pair<std::string, std::pair<Index, Index>>>& shapes) {
     Index total = 0;
@@ -148,12 +197,32 @@ class Layer {
   }
 
   Index input_dim_, output_dim_;
-  std::atomic<std::uint64_t> weights_version_{0};
   AlignedVector<T> storage_;
   AlignedVector<T> grads_;
   std::vector<Param<T>> params_;
   AlignedVector<T> state_storage_;
   std::vector<Param<T>> states_;
+
+ private:
+  // True when the inference copies match the parameters (rebuilding them first if they were
+  // built from older parameters or for another ISA path); false while a writable view is open.
+  bool inference_copies_current() const {
+    if (views_.load(std::memory_order_acquire) > 0) return false;
+    const std::uint64_t want = generation_.load(std::memory_order_acquire) * kernels::kIsaCount +
+                               std::uint64_t(kernels::active_isa());
+    if (prepared_.load(std::memory_order_acquire) == want) return true;
+    std::lock_guard<std::mutex> lock(prepare_mutex_);
+    if (prepared_.load(std::memory_order_relaxed) != want) {
+      rebuild_inference();
+      prepared_.store(want, std::memory_order_release);
+    }
+    return true;
+  }
+
+  std::atomic<std::uint64_t> generation_{0};  // bumped by every change of the parameters
+  std::atomic<int> views_{0};                 // writable views open
+  mutable std::atomic<std::uint64_t> prepared_{~std::uint64_t(0)};  // generation·paths + path built for
+  mutable std::mutex prepare_mutex_;
 };
 
 // Applies an activation (with PReLU's learnable α when kind == prelu) and keeps z for backward.
@@ -173,17 +242,25 @@ class ActivationStage {
   }
   void forward(const T* z, MatrixMap<T> y, const StepContext& ctx, std::uint64_t seed,
                const T* alpha) {
-    activation_forward(y.data(), z, alpha, y.rows(), y.cols(), spec, ctx.training,
-                       derive_key(seed, ctx.step));
+    kernels::elementwise<T>().activation_forward(y.data(), z, alpha, y.rows(), y.cols(), spec,
+                                                 ctx.training, derive_key(seed, ctx.step));
   }
   // z: the pre-activation of the last training forward (z() for Dense, the input for an
   // Activation layer).
   void backward(const T* z, ConstMatrixMap<T> y, MatrixMap<T> g, const StepContext& ctx,
                 std::uint64_t seed, const T* alpha, T* dalpha) {
-    activation_backward(g.data(), dalpha, z, y.data(), alpha, g.rows(), g.cols(), spec,
-                        derive_key(seed, ctx.step));
+    kernels::elementwise<T>().activation_backward(g.data(), dalpha, z, y.data(), alpha, g.rows(),
+                                                  g.cols(), spec, derive_key(seed, ctx.step));
   }
   const T* z() const { return needs_preactivation(spec.kind) ? z_.data() : nullptr; }
+  // Inference: y (rows, cols) = f(z), rows ldy / ldz apart (y may be z), row by row.
+  void infer(T* y, Index ldy, const T* z, Index ldz, Index rows, Index cols, const T* alpha) const {
+    if (spec.kind == ActivationKind::linear) {
+      copy_rows(y, ldy, z, ldz, rows, cols);
+      return;
+    }
+    kernels::elementwise<T>().activation_rows(y, ldy, z, ldz, alpha, rows, cols, spec);
+  }
 
  private:
   Buffer<T> z_;
@@ -212,11 +289,7 @@ class DenseLayer : public Layer<T> {
     Param<T>& W = this->params_[0];
     const Param<T>* b = this->find_param("bias");
     T* z = act_.z_target(y, ctx);
-    const T* bias = b ? b->value : nullptr;
-    // Inference on a mostly-zero kernel may take the sparse kernels (same bits as the engine).
-    if (ctx.training || !sparse_.forward(z, x.data(), W.value, bias, x.rows(), W.rows, W.cols,
-                                         this->weights_version(), this->open_views.load()))
-      dense_forward<T>(z, x.data(), W.value, bias, x.rows(), W.rows, W.cols);
+    dense_forward<T>(z, x.data(), W.value, b ? b->value : nullptr, x.rows(), W.rows, W.cols);
     const Param<T>* a = alpha();
     act_.forward(z, y, ctx, this->seed, a ? a->value : nullptr);
   }
@@ -237,13 +310,48 @@ class DenseLayer : public Layer<T> {
 
   ActivationKind output_activation() const override { return act_.spec.kind; }
   const T* preactivation() const override { return act_.z(); }
-  const SparseInference<T>& sparse_inference() const { return sparse_; }
+  bool infers_in_place() const override { return false; }  // a product reads all of x first
+
+  // The product infer() of `rows` rows runs (SparseInference::path; "default" while a writable
+  // view is open), and the fraction of exact zeros in W; both build the inference copies first.
+  const char* inference_path(Index rows) const {
+    return this->prepare_inference() ? sparse_.path(rows) : "default";
+  }
+  double sparse_zero_fraction() const {
+    this->prepare_inference();
+    return sparse_.zero_fraction();
+  }
+
+ protected:
+  // z = x·W + b on the packed weights (or W itself), then the activation, both row-exact.
+  void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
+                  bool prepared) const override {
+    (void)ctx;
+    const Param<T>& W = this->params_[0];
+    const Param<T>* b = this->find_param("bias");
+    const T* bias = b ? b->value : nullptr;
+    const kernels::Threading threads = inference_threads(rows);
+    // A mostly-zero kernel may take the sparse kernels instead (the engine's bits exactly:
+    // model/sparse_inference.hpp), from its sparse form, an inference copy like packed_.
+    if (!prepared)
+      kernels::gemm_forward(y, ldy, x, ldx, W.value, W.cols, bias, rows, W.rows, W.cols, false, threads);
+    else if (!sparse_.infer(y, ldy, x, ldx, bias, rows, threads))
+      kernels::gemm_packed(y, ldy, x, ldx, packed_, bias, rows, threads);
+    const Param<T>* a = alpha();
+    act_.infer(y, ldy, y, ldy, rows, W.cols, a ? a->value : nullptr);
+  }
+  void rebuild_inference() const override {
+    const Param<T>& W = this->params_[0];
+    packed_.pack(W.value, W.cols, W.rows, W.cols);  // reuses its storage: same shape every time
+    sparse_.rebuild(W.value, W.rows, W.cols);
+  }
 
  private:
   Param<T>* alpha() { return this->find_param("alpha"); }
   const Param<T>* alpha() const { return const_cast<DenseLayer*>(this)->find_param("alpha"); }
   ActivationStage<T> act_;
-  SparseInference<T> sparse_;
+  mutable kernels::PackedWeights<T> packed_;  // W for the engine's inference kernel
+  mutable SparseInference<T> sparse_;         // W's sparse form, when mostly zeros
 };
 
 // A stand-alone activation (Activation("elu"), ReLU(), PReLU(), ...): y = f(x).
@@ -279,6 +387,14 @@ class ActivationLayer : public Layer<T> {
 
   ActivationKind output_activation() const override { return act_.spec.kind; }
   const T* preactivation() const override { return last_input_; }
+
+ protected:
+  void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
+                  bool prepared) const override {
+    (void)ctx, (void)prepared;
+    const T* alpha = this->params_.empty() ? nullptr : this->params_[0].value;
+    act_.infer(y, ldy, x, ldx, rows, this->output_dim_, alpha);
+  }
 
  private:
   ActivationStage<T> act_;

@@ -5,11 +5,16 @@
 // gather, forward, loss, backward, penalties, clipping, update, constraints — without touching
 // Python, so the bindings can release the GIL around it. Layers are shared_ptrs: a layer may
 // belong to several networks (Keras-style layer reuse) and holds its own parameters.
+//
+// Prediction is const: it runs the layers' infer() in per-thread workspaces whose rows start on
+// 64-byte boundaries, so any number of threads may predict at once (a reader lock keeps them out
+// of a concurrent train()), and a row's output is the same bits whatever the batch size and the
+// row's position in it.
 #pragma once
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "densekit/model/dropout_layers.hpp"
@@ -69,14 +74,18 @@ class Network {
   // parameter's gradient buffer. Returns the loss. For gradient checks and diagnostics.
   double gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw);
 
-  // Inference forward of X (N,IN) into out (N,OUT), batch_size rows at a time.
-  void predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size);
+  // Inference forward of X (N,IN) into out (N,OUT), batch_size rows at a time. Thread-safe and
+  // batch-invariant (above); allocates nothing once this thread has seen the batch size.
+  void predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) const;
 
   // MC Dropout (Gal & Ghahramani 2016): `samples` stochastic forward passes of X with the dropout
   // layers dropping (BN and everything else in inference mode); writes the mean and the
-  // (population) standard deviation of the outputs. `key` seeds the masks.
+  // (population) standard deviation of the outputs. `key` seeds the masks. Thread-safe.
   void predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mean, MatrixMap<T> stddev,
-                  Index batch_size, std::uint64_t key);
+                  Index batch_size, std::uint64_t key) const;
+
+  // Builds every layer's inference copies now (Model::load: serving threads never rebuild).
+  void prepare_inference() const;
 
   // Loss (incl. penalties) and metric sums over X in inference mode.
   RunStats evaluate(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, Index batch_size);
@@ -106,6 +115,9 @@ class Network {
   LossSums forward_backward(const T* x, const T* y, const T* w, Index rows, const StepContext& ctx,
                             double& loss);
   void apply_constraints();
+  // The inference pass of `rows` rows of x (N,IN) through every layer in this thread's workspace;
+  // returns the output rows, `ld` apart (valid until this thread's next pass).
+  const T* infer(const T* x, Index rows, const StepContext& ctx, Index& ld) const;
 
   std::vector<LayerPtr> layers_;
   std::vector<Param<T>*> params_;  // every parameter, once, in layer order
@@ -120,7 +132,10 @@ class Network {
   std::vector<Buffer<T>> acts_;     // acts_[0] gathered input, acts_[i+1] output of layer i
   std::vector<Buffer<T>> grads_;    // grads_[i] gradient w.r.t. acts_[i]
   Buffer<T> ybuf_, wbuf_;           // gathered targets and sample weights
-  std::mutex mutex_;                // one call at a time: buffers are shared state
+  Index inference_ld_ = 0;          // row stride of the inference workspaces (padded widest layer)
+  // Training, evaluation and gradients take it exclusively (they share the buffers above and
+  // write the parameters); predictions share it.
+  mutable std::shared_mutex mutex_;
 };
 
 extern template class Network<float>;

@@ -2,7 +2,9 @@
 //
 // The layers own parameters (γ, β), the moving statistics and the caches backward needs; the
 // arithmetic is kernels/batchnorm.hpp. BN uses batch statistics in training mode, the moving
-// statistics in inference and when frozen (as fine-tuning a reused base requires).
+// statistics in inference and when frozen (as fine-tuning a reused base requires). For
+// prediction each keeps its per-feature map (BN's scale and shift, Normalization's 1/σ) as an
+// inference copy, rebuilt when its parameters or statistics change (layers.hpp).
 #pragma once
 
 #include <cmath>
@@ -27,6 +29,7 @@ class BatchNormLayer : public Layer<T> {
     inv_std_.reserve(units);
     scale_.reserve(units);
     shift_.reserve(units);
+    inference_affine_.reserve(2 * units);
     sum_dy_.reserve(units);
     sum_dy_xhat_.reserve(units);
     dx_scale_.reserve(units);
@@ -48,7 +51,7 @@ class BatchNormLayer : public Layer<T> {
       batchnorm_affine_forward(y.data(), x.data(), scale_.data(), shift_.data(), n, d);
       return;
     }
-    batchnorm_forward_train(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
+    kernels::elementwise<T>().batchnorm_forward_train(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
                             ctx.update_statistics ? state("moving_mean") : nullptr,
                             ctx.update_statistics ? state("moving_variance") : nullptr, x.data(),
                             gamma, beta, n, d, momentum_, epsilon_);
@@ -64,22 +67,48 @@ class BatchNormLayer : public Layer<T> {
     }
     Param<T>* gamma = this->find_param("gamma");
     Param<T>* beta = this->find_param("beta");
-    batchnorm_backward_train(dx, this->trainable && gamma ? gamma->grad : nullptr,
+    kernels::elementwise<T>().batchnorm_backward_train(dx, this->trainable && gamma ? gamma->grad : nullptr,
                              this->trainable && beta ? beta->grad : nullptr, sum_dy_.data(),
                              sum_dy_xhat_.data(), dx_scale_.data(), g.data(), xhat_.data(),
                              inv_std_.data(), gamma ? gamma->value : nullptr, n, d);
   }
 
+ protected:
+  // y = x·scale + shift per row, from the moving statistics.
+  void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
+                  bool prepared) const override {
+    (void)ctx;
+    const Index d = this->output_dim_;
+    const T* affine = inference_affine_.data();  // scale (d) then shift (d)
+    if (!prepared) {  // statistics open to writes: the map from them as they are now
+      thread_local Buffer<T> live;
+      live.reserve(2 * d);
+      inference_map(live.data());
+      affine = live.data();
+    }
+    for (Index r = 0; r < rows; ++r)
+      batchnorm_affine_forward(y + r * ldy, x + r * ldx, affine, affine + d, 1, d);
+  }
+  void rebuild_inference() const override { inference_map(inference_affine_.data()); }
+
  private:
-  const T* param(const char* name) {
-    Param<T>* p = this->find_param(name);
+  const T* param(const char* name) const {
+    const Param<T>* p = this->find_param(name);
     return p ? p->value : nullptr;
   }
   T* state(const char* name) { return this->find_state(name)->value; }
+  const T* state(const char* name) const { return this->find_state(name)->value; }
+  // affine (2·units) = the inference map's scale then shift.
+  void inference_map(T* affine) const {
+    const Index d = this->output_dim_;
+    batchnorm_inference_affine(affine, affine + d, state("moving_mean"), state("moving_variance"),
+                               param("gamma"), param("beta"), d, epsilon_);
+  }
 
   double momentum_, epsilon_;
   bool batch_mode_ = false;  // whether the last forward used batch statistics
   Buffer<T> xhat_, mean_, inv_std_, scale_, shift_, sum_dy_, sum_dy_xhat_, dx_scale_;
+  mutable Buffer<T> inference_affine_;
 };
 
 // y = (x − mean)/max(√variance, 1e-7), with mean and variance set by adapt() (as Keras).
@@ -89,16 +118,16 @@ class NormalizationLayer : public Layer<T> {
   explicit NormalizationLayer(Index units) : Layer<T>(units, units) {
     this->allocate_states({{"mean", units}, {"variance", units}}, {T(0), T(1)});
     inv_.reserve(units);
+    inference_inv_.reserve(units);
   }
   const char* kind() const override { return "Normalization"; }
 
   void forward(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx) override {
     (void)ctx;
     const Index d = x.cols();
-    ArrayMap<T> inv(inv_.data(), d);
-    inv = T(1) / ArrayMap<T>(this->find_state("variance")->value, d).sqrt().max(T(1e-7));
+    inverse_std(inv_.data());
     y.array() = (x.rowwise() - ConstRowVectorMap<T>(this->find_state("mean")->value, d)).array().rowwise() *
-                inv.transpose();
+                ArrayMap<T>(inv_.data(), d).transpose();
   }
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx, bool,
                 const StepContext& ctx) override {
@@ -108,8 +137,34 @@ class NormalizationLayer : public Layer<T> {
           g.array().rowwise() * ConstArrayMap<T>(inv_.data(), g.cols()).transpose();
   }
 
+ protected:
+  void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
+                  bool prepared) const override {
+    (void)ctx;
+    const Index d = this->output_dim_;
+    const T* inv = inference_inv_.data();
+    if (!prepared) {  // statistics open to writes: 1/σ from them as they are now
+      thread_local Buffer<T> live;
+      live.reserve(d);
+      inverse_std(live.data());
+      inv = live.data();
+    }
+    const ConstRowVectorMap<T> mean(this->find_state("mean")->value, d);
+    for (Index r = 0; r < rows; ++r)
+      MatrixMap<T>(y + r * ldy, 1, d).array() =
+          (ConstMatrixMap<T>(x + r * ldx, 1, d) - mean).array() * ConstArrayMap<T>(inv, d).transpose();
+  }
+  void rebuild_inference() const override { inverse_std(inference_inv_.data()); }
+
  private:
+  // inv (units) = 1/max(√variance, 1e-7)
+  void inverse_std(T* inv) const {
+    const Index d = this->output_dim_;
+    ArrayMap<T>(inv, d) = T(1) / ConstArrayMap<T>(this->find_state("variance")->value, d).sqrt().max(T(1e-7));
+  }
+
   Buffer<T> inv_;
+  mutable Buffer<T> inference_inv_;
 };
 
 }  // namespace densekit

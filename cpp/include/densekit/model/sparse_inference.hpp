@@ -7,17 +7,17 @@
 // made per call without changing a prediction: a row's output is the same whatever the batch
 // size. A layer with fewer than kMinSparseFraction exact zeros is left to its ordinary path.
 //
-// The sparse form is derived from the weights and cached; it is rebuilt when the layer's weights
-// version changes (an optimizer step, a view handed to Python) and never used while a writable
-// view of the weights is alive in Python (it could have been written since). Training never
-// uses it. float64 layers have no sparse kernels: SparseInference<double> always declines.
+// The sparse form is one of DenseLayer's inference copies (model/layers.hpp): built by
+// rebuild() under the layer's lock whenever the parameters changed, read by the const infer()
+// from any number of threads, never used while a writable view of the weights is open in Python
+// and never by training. float64 layers have no sparse kernels: SparseInference<double> always
+// declines.
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 
+#include "densekit/kernels/gemm_engine.hpp"
 #include "densekit/kernels/sparse_gemm.hpp"
-#include "densekit/model/inference_threads.hpp"
 #include "densekit/runtime/types.hpp"
 
 namespace densekit {
@@ -42,7 +42,8 @@ SparseChoice sparse_choice(const kernels::SparseWeights& w, Index rows);
 template <class T>
 class SparseInference {
  public:
-  bool forward(T*, const T*, const T*, const T*, Index, Index, Index, std::uint64_t, int) {
+  void rebuild(const T*, Index, Index) {}
+  bool infer(T*, Index, const T*, Index, const T*, Index, const kernels::Threading&) const {
     return false;
   }
   double zero_fraction() const { return 0.0; }
@@ -52,25 +53,25 @@ class SparseInference {
 template <>
 class SparseInference<float> {
  public:
-  // z (B,OUT) = x (B,IN)·W (IN,OUT) + b (OUT or null) through the sparse path, or false (nothing
-  // written) when the layer is not sparse enough or a view of its weights is open. `version` is
-  // the layer's weights version, `open_views` the number of live writable views.
-  bool forward(float* z, const float* x, const float* W, const float* b, Index B, Index IN,
-               Index OUT, std::uint64_t version, int open_views);
+  // Counts W's (IN,OUT) exact zeros and, when there are enough, packs its sparse form. Not
+  // thread-safe: the layer calls it under its inference lock.
+  void rebuild(const float* W, Index IN, Index OUT);
+  // z (rows, OUT) ldz apart = x (rows, IN) ldx apart · W + b (OUT or null) through a sparse
+  // kernel, or false (nothing written) when the layer is not sparse or the dense engine is
+  // expected to be faster at this batch size. const and safe from many threads at once.
+  bool infer(float* z, Index ldz, const float* x, Index ldx, const float* b, Index rows,
+             const kernels::Threading& threads) const;
   // Fraction of exact zeros at the last rebuild (0 before any).
   double zero_fraction() const { return zero_fraction_; }
-  // The product a forward of `rows` rows ran through at the last rebuild: "sparse-grouped",
-  // "sparse-batched", "dense-engine", or "default" (not sparse: the layer's ordinary path).
+  // The product an inference of `rows` rows runs through: "sparse-grouped", "sparse-batched",
+  // "dense-engine" (sparse, but the engine wins at this batch size), or "default" (not sparse:
+  // the layer's ordinary path).
   const char* path(Index rows) const;
 
  private:
-  std::mutex mutex_;
-  bool built_ = false;
-  std::uint64_t version_ = 0;
   bool sparse_ = false;
   double zero_fraction_ = 0.0;
   kernels::SparseWeights weights_;
-  InferenceThreads threads_;
 };
 
 }  // namespace densekit

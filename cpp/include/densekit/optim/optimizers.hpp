@@ -3,7 +3,10 @@
 // An optimizer is its hyperparameters (OptimizerConfig, settable between steps so schedules can
 // drive the learning rate and momentum), per-step scalars computed once per step (StepScalars:
 // bias corrections, Nadam's momentum schedule — never once per tensor), and one fused element-wise
-// pass per parameter tensor. ε sits inside the square root for every adaptive rule (SPEC §3).
+// pass per parameter tensor. ε sits where Keras puts it (SPEC §3): inside the square root for
+// Adagrad and RMSprop, outside it for Adam, AdamW and Nadam, added to u for Adamax. The Adam
+// family keeps the old convention, ε inside the root, behind `epsilon_inside_root`: model files
+// of format version 1 were trained with it and resume with it, bit for bit.
 // Slots (moments) live in one flat arena owned by Optimizer, laid out like the parameters, one
 // named slot after another (slot_names): the layout depends on the rule and its structural
 // options only, never on a hyperparameter's value, so a state saved with one momentum restores
@@ -16,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "densekit/kernels/elementwise.hpp"
 #include "densekit/kinds.hpp"
 #include "densekit/runtime/parallel.hpp"
 #include "densekit/runtime/types.hpp"
@@ -33,6 +37,9 @@ struct OptimizerConfig {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
+  // Adam, AdamW, Nadam: √(ŝ + ε) instead of √ŝ + ε (densekit 0.1's rule, what files of format
+  // version 1 were trained with); false is Keras's and PyTorch's placement.
+  bool epsilon_inside_root = false;
   bool amsgrad = false;
   double momentum_decay = 0.004;  // Nadam's ψ
   double weight_decay = 0.0;      // AdamW's λ (decoupled)
@@ -141,7 +148,8 @@ void rmsprop(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, 
 }
 
 // Adam (Kingma & Ba 2015): m ← β1m + (1−β1)g; s ← β2s + (1−β2)g²; m̂ = m/(1−β1ᵗ);
-// ŝ = s/(1−β2ᵗ) (AMSGrad: of the running max of s); θ ← θ − η·m̂/√(ŝ + ε).
+// ŝ = s/(1−β2ᵗ) (AMSGrad: of the running max of s); θ ← θ − η·m̂/(√ŝ + ε) (ε outside the root,
+// as Keras and PyTorch; with epsilon_inside_root, θ ← θ − η·m̂/√(ŝ + ε)).
 // AdamW (Loshchilov & Hutter 2019) first applies θ ← θ − ηλθ.
 template <class T>
 void adam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* sp,
@@ -156,10 +164,12 @@ void adam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* 
   if (vmax) {
     ArrayMap<T> vm(vmax, n);
     vm = vm.max(sq);
-    theta -= lr * (m * inv_b1) / (vm * inv_b2 + eps).sqrt();
-  } else {
-    theta -= lr * (m * inv_b1) / (sq * inv_b2 + eps).sqrt();
   }
+  const ArrayMap<T> second(vmax ? vmax : sp, n);  // ŝ's numerator: s, or its running max
+  if (c.epsilon_inside_root)
+    theta -= lr * (m * inv_b1) / (second * inv_b2 + eps).sqrt();
+  else
+    theta -= lr * (m * inv_b1) / ((second * inv_b2).sqrt() + eps);
 }
 
 // Adamax (Kingma & Ba 2015, §7): m as Adam; u ← max(β2u, |g|); θ ← θ − η/(1−β1ᵗ)·m/(u + ε).
@@ -176,7 +186,7 @@ void adamax(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T
 
 // Nadam (Dozat 2016), as PyTorch NAdam and tf.keras 2: μ_t = β1(1 − ½·0.96^(ψt));
 // m̂ = μ_{t+1}·m/(1−Π_{i≤t+1}μ_i) + (1−μ_t)·g/(1−Π_{i≤t}μ_i); ŝ = s/(1−β2ᵗ);
-// θ ← θ − η·m̂/√(ŝ + ε).
+// θ ← θ − η·m̂/(√ŝ + ε) (with epsilon_inside_root, θ ← θ − η·m̂/√(ŝ + ε)).
 template <class T>
 void nadam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* sp,
            Index n) {
@@ -187,7 +197,27 @@ void nadam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T*
   sq = b2 * sq + (T(1) - b2) * grad.square();
   const T cm = T(s.mu_next / (1 - s.mu_prod_next));
   const T cg = T((1 - s.mu_t) / (1 - s.mu_prod));
-  theta -= T(s.lr) * (cm * m + cg * grad) / (sq * T(1 / s.bias2) + T(c.epsilon)).sqrt();
+  if (c.epsilon_inside_root)
+    theta -= T(s.lr) * (cm * m + cg * grad) / (sq * T(1 / s.bias2) + T(c.epsilon)).sqrt();
+  else
+    theta -= T(s.lr) * (cm * m + cg * grad) / ((sq * T(1 / s.bias2)).sqrt() + T(c.epsilon));
+}
+
+// The rule c.kind names, over n elements of one tensor. slot0..slot2 are the tensor's slots in
+// slot_names(c) order, null where the rule does not keep or (momentum 0) does not use one. The
+// entry the ISA paths instantiate (kernels/elementwise.hpp); Optimizer calls it through them.
+template <class T>
+void apply_rule(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* slot0,
+                T* slot1, T* slot2, Index n) {
+  switch (c.kind) {
+    case OptimizerKind::sgd: sgd(c, s, th, g, slot0, n); break;
+    case OptimizerKind::adagrad: adagrad(c, s, th, g, slot0, n); break;
+    case OptimizerKind::rmsprop: rmsprop(c, s, th, g, slot0, slot1, slot2, n); break;
+    case OptimizerKind::adam:
+    case OptimizerKind::adamw: adam(c, s, th, g, slot0, slot1, slot2, n); break;
+    case OptimizerKind::adamax: adamax(c, s, th, g, slot0, slot1, n); break;
+    case OptimizerKind::nadam: nadam(c, s, th, g, slot0, slot1, n); break;
+  }
 }
 
 }  // namespace update
@@ -290,34 +320,17 @@ class Optimizer {
     return s;
   }
 
+  // Tile [off, off+n) of parameter i, through the active ISA path's copy of update::apply_rule.
   void apply(std::size_t i, const StepScalars& s, Index off, Index n) {
     const auto& p = params_[i];
-    T* th = p.value + off;
-    const T* g = p.grad + off;
-    auto sl = [&](int k) { return slot(i, k) + off; };  // k: the slot's index in slot_names()
-    const bool momentum = config_.momentum != 0.0;
-    switch (config_.kind) {
-      case OptimizerKind::sgd:
-        update::sgd(config_, s, th, g, momentum ? sl(0) : nullptr, n);
-        break;
-      case OptimizerKind::adagrad:
-        update::adagrad(config_, s, th, g, sl(0), n);
-        break;
-      case OptimizerKind::rmsprop:
-        update::rmsprop(config_, s, th, g, sl(0), momentum ? sl(1) : nullptr,
-                        config_.centered ? sl(2) : nullptr, n);
-        break;
-      case OptimizerKind::adam:
-      case OptimizerKind::adamw:
-        update::adam(config_, s, th, g, sl(0), sl(1), config_.amsgrad ? sl(2) : nullptr, n);
-        break;
-      case OptimizerKind::adamax:
-        update::adamax(config_, s, th, g, sl(0), sl(1), n);
-        break;
-      case OptimizerKind::nadam:
-        update::nadam(config_, s, th, g, sl(0), sl(1), n);
-        break;
+    T* slot[3] = {nullptr, nullptr, nullptr};  // in slot_names() order; rows past nslots_ stay null
+    for (int k = 0; k < nslots_ && k < 3; ++k) slot[k] = this->slot(i, k) + off;
+    if (config_.momentum == 0.0) {  // the momentum slot is kept but neither read nor written
+      if (config_.kind == OptimizerKind::sgd) slot[0] = nullptr;
+      if (config_.kind == OptimizerKind::rmsprop) slot[1] = nullptr;
     }
+    kernels::elementwise<T>().optimizer_update(config_, s, p.value + off, p.grad + off, slot[0],
+                                               slot[1], slot[2], n);
   }
 
   void clip_gradients() {

@@ -1,13 +1,13 @@
 // The threading policy, stated once.
 //
-// Eigen vectorizes every kernel; threads come only from here. Eigen's own GEMM threading is
-// switched off (EIGEN_DONT_PARALLELIZE) because at batch-32 shapes it is slower than one thread
-// (BENCHMARKS.md). Instead a product is split into column (or row) panels, each computed by a
-// single-threaded Eigen product (product_into, kernels/gemm.hpp). Small products and small
-// element-wise loops stay whole: a parallel region costs microseconds.
+// Threads come only from here: the kernels vectorize, and large work is split into parts that
+// run_parallel() hands to OpenMP threads. A matrix product is split along its output columns (or
+// rows) by the engine (kernels/gemm_engine.hpp, given partition_count() and run_parallel);
+// element-wise loops by parallel_range/parallel_rows. Small products and small element-wise loops
+// stay whole: a parallel region costs microseconds.
 //
 // Determinism: how work is split depends only on the shapes and the machine (partition_count()),
-// never on how many threads run — threads only decide who computes which panel. So one thread,
+// never on how many threads run — threads only decide who computes which part. So one thread,
 // two threads, or the auto-tuner switching between them give bit-identical results.
 #pragma once
 
@@ -40,8 +40,6 @@ int partition_count();
 // Runs body(p, parts, ctx) for every part p in [0, parts), on up to num_threads() threads.
 void run_parallel(int parts, void (*body)(int, int, void*), void* ctx);
 
-// Products below this many flops run single-threaded.
-constexpr double kParallelGemmFlops = 4.0e5;
 // Element-wise loops below this many elements run single-threaded.
 constexpr Index kParallelElements = 1 << 15;
 

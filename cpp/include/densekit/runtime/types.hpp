@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace densekit {
@@ -38,6 +39,13 @@ constexpr Index kAlignElements = Index(64 / sizeof(T));
 template <class T>
 constexpr Index padded(Index n) {
   return (n + kAlignElements<T> - 1) / kAlignElements<T> * kAlignElements<T>;
+}
+
+// y (rows, cols) with rows ldy apart <- x (rows, cols) with rows ldx apart (nothing when the same).
+template <class T>
+void copy_rows(T* y, Index ldy, const T* x, Index ldx, Index rows, Index cols) {
+  if (y == x && ldy == ldx) return;
+  for (Index r = 0; r < rows; ++r) std::memcpy(y + r * ldy, x + r * ldx, std::size_t(cols) * sizeof(T));
 }
 
 // A growable buffer that never shrinks: workspaces are sized for the largest batch seen, so

@@ -7,7 +7,8 @@
 // optimizers on identical parameters and gradients — one tiled (default, two threads), one with
 // a single tile per tensor on one thread — for several steps, and requires identical parameters
 // after each. Tensor sizes cover one element, an exact tile, tile ± 1 and a tensor large enough
-// to be split between threads; gradient clipping (which does reduce) runs before the tiles.
+// to be split between threads; gradient clipping (which does reduce) runs before the tiles. The
+// update rules run on every ISA path this CPU has (kernels/elementwise.hpp), each checked.
 #include <cstring>
 #include <limits>
 #include <random>
@@ -86,7 +87,8 @@ void check_rule(const Rule& rule, std::mt19937_64& rng) {
   for (std::size_t i = 0; i < sizes.size(); ++i)
     for (std::size_t j = 0; j < tiled.values[i].size(); ++j)
       tiled.values[i][j] = whole.values[i][j] = T(normal(rng));
-  const std::string label = rule.name + (sizeof(T) == 4 ? " (float)" : " (double)");
+  const std::string label = rule.name + (sizeof(T) == 4 ? " (float, " : " (double, ") +
+                            kernels::isa_name(kernels::active_isa()) + ")";
   for (int step = 1; step <= 4; ++step) {
     for (std::size_t i = 0; i < sizes.size(); ++i)
       for (std::size_t j = 0; j < tiled.grads[i].size(); ++j)
@@ -107,9 +109,12 @@ void check_rule(const Rule& rule, std::mt19937_64& rng) {
 
 int main() {
   std::mt19937_64 rng(7);
-  for (const Rule& rule : rules()) {
-    check_rule<float>(rule, rng);
-    check_rule<double>(rule, rng);
+  for (int isa = 0; isa < kernels::kIsaCount; ++isa) {  // every path this CPU runs
+    if (!kernels::set_active_isa(kernels::Isa(isa))) continue;
+    for (const Rule& rule : rules()) {
+      check_rule<float>(rule, rng);
+      check_rule<double>(rule, rng);
+    }
   }
   return densekit::test::finish("test_optimizers");
 }

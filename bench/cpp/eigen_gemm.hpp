@@ -1,31 +1,23 @@
-// The matrix product every layer runs: c (M,N) = op(a)·op(b), or c += op(a)·op(b).
+// Eigen's matrix product as densekit ran it for training before the product engine: the baseline
+// the GEMM benchmarks (gemm_engine_bench, gemm_candidates) measure the engine against. Benchmark
+// code only; the library does not use it.
 //
-// product_into() is one single-threaded product that allocates nothing in steady state.
-// `dst.noalias() = lhs * rhs` makes Eigen pack both operands into blocks it allocates per
-// product: on the stack up to 128 KiB, on the heap above (a 1024-wide layer needs ~3 MB per
-// product). Training would then call malloc/free several times per step. Here the same Eigen
-// kernel (general_matrix_matrix_product, the code `noalias()` ends in) packs into a per-thread
-// workspace that only grows, so a step allocates nothing once every shape has been seen.
-// The arithmetic is Eigen's own, with the same blocking sizes: results are bit-identical to
-// `dst.noalias() = lhs * rhs` (cpp/tests/test_gemm.cpp checks it). gemm() splits large products
-// into panels of the output, each a product_into() on one thread (runtime/parallel.hpp states the
-// policy). A split product is not bit-identical to the unsplit one (Eigen picks its blocking
-// and code path for each panel's shape), but the split depends only on the shapes and the
-// machine, so one thread or many give the same bits.
-//
-// Both take raw row-major buffers and sizes, no Eigen types, so that they can later sit behind
-// a per-ISA table of function pointers; the naive oracle with the same signature is gemm_ref()
-// in gemm_ref.hpp. This file reaches into Eigen::internal, stable across the Eigen 3.4 series
-// that the build requires (pyproject.toml pins cmeel-eigen to it).
+// product_into() is one single-threaded Eigen product (general_matrix_matrix_product, the code
+// `dst.noalias() = lhs * rhs` ends in) packing into a per-thread grow-only workspace; gemm()
+// splits large products into panels of the output, each a product_into() on one thread, as
+// runtime/parallel.hpp's policy does for the engine. This file reaches into Eigen::internal,
+// stable across the Eigen 3.4 series the build requires.
 #pragma once
 
 #include <cstddef>
 #include <type_traits>
 
+#include "densekit/kernels/gemm_engine.hpp"
 #include "densekit/runtime/parallel.hpp"
 #include "densekit/runtime/types.hpp"
 
 namespace densekit {
+namespace eigen_baseline {
 
 // Whether an operand is used as stored (row-major) or transposed.
 enum class Trans : bool { no = false, yes = true };
@@ -105,14 +97,14 @@ void gemm_expr(Dst dst, const Lhs& lhs, const Rhs& rhs, bool accumulate) {
   const double flops = 2.0 * double(m) * double(n) * double(k);
   const bool split_cols = n >= m;
   const Index extent = split_cols ? n : m;
-  const int parts = flops < kParallelGemmFlops ? 1 : int(std::min<Index>(partition_count(), extent / 16));
+  const int parts = flops < kernels::kParallelGemmFlops ? 1 : int(std::min<Index>(partition_count(), extent / 16));
   if (parts <= 1) {
     product_expr(dst, lhs, rhs, accumulate);
     return;
   }
   parallel_invoke(parts, [&](int t, int nparts) {
     Index b, e;
-    split_range(extent, t, nparts, 8, b, e);
+    densekit::detail::split_range(extent, t, nparts, 8, b, e);
     if (b >= e) return;
     if (split_cols)
       product_expr(dst.middleCols(b, e - b), lhs, rhs.middleCols(b, e - b), accumulate);
@@ -157,4 +149,5 @@ void gemm(T* c, const T* a, const T* b, Index m, Index n, Index k, Trans ta, Tra
   });
 }
 
+}  // namespace eigen_baseline
 }  // namespace densekit

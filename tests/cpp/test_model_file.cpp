@@ -156,8 +156,13 @@ void check_semantics() {
           "not a densekit model file", "another format");
   refused(model_file_bytes([&] { auto m = meta; m.erase("format"); return m; }(), t),
           "not a densekit model file", "no format");
-  refused(model_file_bytes([&] { auto m = meta; m["format_version"] = "2"; return m; }(), t),
-          "unsupported format version \"2\"", "a newer version");
+  refused(model_file_bytes([&] { auto m = meta; m["format_version"] = "3"; return m; }(), t),
+          "unsupported format version \"3\"", "a newer version");
+  // Version 2 has the same architecture entries (its changes are the optimizer's ε placement and
+  // optional column names, which inference does not read).
+  CHECK(Model::from_bytes(model_file_bytes([&] { auto m = meta; m["format_version"] = "2"; return m; }(), t))
+                .layer_count() == 2,
+        "a version-2 file loads");
   refused(model_file_bytes([&] { auto m = meta; m["extra"] = "x"; return m; }(), t),
           "unexpected metadata key \"extra\"", "an unknown metadata key");
   refused(model_file_bytes([&] { auto m = meta; m.erase("densekit"); return m; }(), t), "lacks",
@@ -195,6 +200,17 @@ void check_semantics() {
           "unknown layer class \"Conv2D\"", "unknown layer class");
   refused(with_doc(R"("input_dim":3)", R"("input_dim":1000000000)"), "would need", "a claim larger than the file");
   refused(with_doc(R"("input_dim":3)", R"("input_dim":-3)"), "input_dim is not a positive integer", "negative width");
+  {
+    // The size bound counts only what layers hold: layers without tensors (dropout, activations)
+    // and a Dense without bias cost nothing extra, so a file this lean loads.
+    const std::string doc =
+        R"({"model":{"class_name":"Sequential","config":{"input_dim":64,"dtype":"float32","layers":[)"
+        R"({"class_name":"Dropout","config":{"rate":0.5}},{"class_name":"Activation","config":{"activation":"tanh"}},)"
+        R"({"class_name":"Dense","config":{"units":1,"activation":"linear","use_bias":false}}]}}})";
+    const Model lean = Model::from_bytes(model_file_bytes(
+        metadata(doc), {{"layers.2.kernel", {"F32", {64, 1}, raw_bytes(std::vector<float>(64, 0.5f))}}}));
+    CHECK(lean.layer_count() == 3, "a lean file (no bias, parameter-free layers) loads");
+  }
   refused(with_doc(R"("dtype":"float32")", R"("dtype":"int8")"), "unsupported dtype \"int8\"", "model dtype");
   refused(with_doc(R"("units":2,)", ""), "has no \"units\"", "missing units");
   refused(with_doc(R"("layer_seeds":[5,)", R"("layer_seeds":[-5,)"), "seed is out of range", "negative seed");
