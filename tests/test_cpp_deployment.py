@@ -221,3 +221,42 @@ def test_cpp_refuses_a_corrupted_int8_kernel(predict_binary, tmp_path):
         dk.load_model(bad)
     out = run(predict_binary, bad, X[:2])
     assert out.returncode == 1 and "outside [-63, 63]" in out.stderr, out.stderr
+
+
+V3_QUANTIZED = ["v3_int8_relu_logits_f32", "v3_int8_static_relu_logits_f32",
+                "v3_float16_tanh_softmax_f32", "v3_pruned_adam_f32"]
+
+
+@pytest.mark.parametrize("name", V3_QUANTIZED)
+def test_cpp_predicts_the_committed_v3_files(predict_binary, name):
+    """The committed version-3 files (tests/fixtures/make_v3_fixtures.py) predict in C++ what the
+    code that wrote them predicted: the int8 ones bit for bit (exact on every CPU), the others
+    within float32 rounding."""
+    fixtures = os.path.join(os.path.dirname(__file__), "fixtures")
+    with np.load(os.path.join(fixtures, name + ".npz")) as f:
+        x, want = f["x"], f["predict"]
+    got = cpp_predictions(predict_binary, os.path.join(fixtures, name + ".dk"), x)
+    if "int8" in name:
+        np.testing.assert_array_equal(got.astype(np.float32), want)
+    else:
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6 * float(np.abs(want).max()))
+
+
+def test_cpp_serves_quantized_and_pruned_models_from_many_threads(cpp_build, tmp_path):
+    """int8, float16 and pruned (sparse-kernel) models on the const predict path: 8 threads ×
+    10,000 mixed-batch predictions equal the single-threaded row-by-row results bit for bit."""
+    model, X = logits_model()
+    paths = []
+    for label, q in (("int8", model.quantize("int8", speed_check=False)),
+                     ("int8-static", model.quantize("int8", calibration=X[:100], speed_check=False)),
+                     ("float16", model.quantize("float16"))):
+        paths.append(tmp_path / f"{label}.dk")
+        q.save(paths[-1])
+    dk.prune(model, 0.9, scope="layer")
+    paths.append(tmp_path / "pruned.dk")
+    model.save(paths[-1])
+    env = dict(os.environ, DENSEKIT_MODEL_THREADS_FILE=":".join(str(p) for p in paths))
+    out = subprocess.run([str(cpp_build / "test_model_threads")], env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert out.stdout.count("0 mismatched") == len(paths), out.stdout

@@ -460,6 +460,13 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
         r.string(r.member(r.member(r.member(doc, "model", "the metadata"), "config", "the model entry"),
                           "dtype", "the model config"),
                  "the model dtype");
+    // int8/float16 kernels and uint8 masks came with version 3; older files cannot hold them.
+    if (version->second != "3")
+      for (const auto& kv : file.tensors)
+        if (kv.second.dtype == "I8" || kv.second.dtype == "F16" || kv.second.dtype == "U8" ||
+            kv.first.rfind(kMaskPrefix, 0) == 0)
+          r.fail("tensor \"" + kv.first + "\" (" + kv.second.dtype + ") cannot be in a file of version " +
+                 version->second);
     if (dtype == "float32")
       m.f32_ = build<float>(r, doc, file);
     else if (dtype == "float64")
