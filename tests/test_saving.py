@@ -429,7 +429,7 @@ BAD_FILES = [
     ("units_not_int", lambda b: edit_doc(b, _set_layer(0, units="eight")), "invalid config"),
     ("unknown_config_key", lambda b: edit_doc(b, _set_layer(0, evil=1)), "invalid config"),
     ("bad_initializer", lambda b: edit_doc(b, _set_layer(0, kernel_initializer={"class_name": "os.system", "config": {}})), "invalid config"),
-    ("huge_units", lambda b: edit_doc(b, _set_layer(0, units=10**12)), "no kernel of shape"),
+    ("huge_units", lambda b: edit_doc(b, _set_layer(0, units=10**12)), "units must be a positive int <= 2147483647"),
     ("huge_input_dim", lambda b: edit_doc(b, lambda d: d["model"]["config"].update(input_dim=10**12)), "input_dim"),
     ("bad_dtype", lambda b: edit_doc(b, lambda d: d["model"]["config"].update(dtype="int8")), "dtype"),
     ("negative_seed", lambda b: edit_doc(b, lambda d: d["model"]["config"].update(seed=-1)), "seed"),

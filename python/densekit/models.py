@@ -10,11 +10,13 @@ itself, and saving builds models through the class registered here.
 """
 
 import copy
+import threading
 import warnings
 
 import numpy as np
 
 from . import _data, _native, folding, losses, optimizers, pickling, saving, training
+from ._checks import is_int, text
 from .layers.base import Layer
 from .layers.core import Input
 from .sparsity import sparsity as _sparsity
@@ -37,10 +39,13 @@ class Sequential:
         self.dtype = _native.resolve_dtype(dtype)
         if seed is None:
             seed = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
-        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
-            raise ValueError(f"Sequential: seed must be an int >= 0 or None, got {seed!r}")
+        if not (is_int(seed, 0, 1 << 63) or (isinstance(seed, np.integer) and 0 <= seed < 1 << 63)):
+            raise ValueError(f"Sequential: seed must be an int in [0, 2**63) or None, got {seed!r}")
         self.seed = int(seed)
-        self.name = name or "sequential"
+        self.name = text("Sequential: name", name) if name else "sequential"
+        # Serializes training calls into C++ with copies of the state (get_state, save), so a
+        # save from another thread sees the model between two calls, never inside one.
+        self.state_lock = threading.RLock()
         self.layers = []
         self.input_dim = None
         self._net = None
@@ -209,7 +214,8 @@ class Sequential:
         lrs = None
         if opt.schedule is not None:
             lrs = np.array([opt.schedule(opt.iterations)], dtype=np.float64)
-        stats = self._net.train(X, Y, W, None, X.shape[0], X.shape[0], lrs)
+        with self.state_lock:
+            stats = self._net.train(X, Y, W, None, X.shape[0], X.shape[0], lrs)
         n = X.shape[0]
         logs = {"loss": stats["last_loss"]}
         logs.update(training.metric_logs(self, stats, n) if stats["samples"] else {})
@@ -293,6 +299,10 @@ class Sequential:
         include_optimizer=False gives the variables alone (the optimizer, step and RNG are then
         left alone by set_state). set_state of it later resumes training exactly where it was."""
         self._require_built("get_state")
+        with self.state_lock:
+            return self._copy_state(include_optimizer)
+
+    def _copy_state(self, include_optimizer):
         variables = {}
         for layer in self.layers:
             for name, value in layer.get_state().items():
