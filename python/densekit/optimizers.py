@@ -13,6 +13,7 @@ layout fixed by the rule and its structural options, never by a hyperparameter's
 Nadam's Π μ and the hyperparameters schedules change; `slot(name, parameter)` is a live view.
 """
 
+import inspect
 import math
 import numbers
 
@@ -37,6 +38,7 @@ class Optimizer(Configurable):
 
     def __init__(self, learning_rate, clipvalue=None, clipnorm=None, global_clipnorm=None,
                  name=None, **hyper):
+        _refuse_unknown(type(self), hyper)
         set_clips = [k for k, v in (("clipvalue", clipvalue), ("clipnorm", clipnorm),
                                     ("global_clipnorm", global_clipnorm)) if v is not None]
         if len(set_clips) > 1:
@@ -259,6 +261,18 @@ class Optimizer(Configurable):
             if getattr(self, k) is not None:
                 cfg[k] = getattr(self, k)
         return cfg
+
+
+def _refuse_unknown(cls, hyper):
+    """Keyword arguments that reached the base class but are not `cls`'s hyperparameters (its
+    constructor's parameters): a TypeError naming them, as Python gives for a plain function."""
+    known = set(inspect.signature(cls.__init__).parameters)
+    unknown = [k for k in hyper if k not in known]
+    if unknown:
+        takes = [p for p in inspect.signature(cls).parameters if p != "kwargs"]
+        raise TypeError(f"{cls.__name__}() got unexpected keyword argument(s) "
+                        f"{', '.join(map(repr, unknown))}; it takes {', '.join(takes)}, "
+                        f"clipvalue, clipnorm, global_clipnorm and name")
 
 
 class _MomentumHyper:

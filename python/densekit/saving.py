@@ -175,7 +175,7 @@ def serialize_model(model, include_optimizer=True):
             opt_state = state["optimizer"] if include_optimizer else model.optimizer.get_state()
             compile_config = _compile_config(model, _momentum_slot(opt_state))
     tensors = dict(state["variables"])
-    _check_finite(tensors)
+    _check_finite(tensors, model)
     shared, first_position = [], {}
     for i, layer in enumerate(model.layers):
         j = first_position.setdefault(id(layer), i)
@@ -195,7 +195,7 @@ def serialize_model(model, include_optimizer=True):
         doc["compile"] = compile_config
         if include_optimizer:
             packed = _pack(opt_state, opt.parameter_names, model.dtype)
-            _check_finite({"optimizer.slots": packed})
+            _check_finite({"optimizer.slots": packed}, model)
             doc["optimizer_state"] = {"iterations": opt_state["iterations"],
                                       "mu_product": opt_state["mu_product"],
                                       "nslots": int(packed.shape[0]),
@@ -211,13 +211,17 @@ def serialize_model(model, include_optimizer=True):
     return write_container(tensors, metadata)
 
 
-def _check_finite(tensors):
+def _check_finite(tensors, model):
     """Refuses NaN or Inf in a tensor to be saved (load_model refuses them): a training step
     overflowed (e.g. BN's moving variance of inputs near 1e30 in float32)."""
     for name, a in tensors.items():
         if not np.all(np.isfinite(a)):
             bad = np.argwhere(~np.isfinite(a))
-            raise ValueError(f"save_model: tensor {name!r} holds {int(bad.shape[0])} non-finite "
+            parts = name.split(".")
+            name = repr(name)
+            if parts[0] == "layers":
+                name += f" (layer {model.layers[int(parts[1])].name!r})"
+            raise ValueError(f"save_model: tensor {name} holds {int(bad.shape[0])} non-finite "
                              f"values (first {a[tuple(bad[0])]} at index {tuple(int(i) for i in bad[0])}); "
                              f"a model file holds finite values only. Training overflowed: check "
                              f"the input scale and the learning rate, or restore an earlier state")

@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from .. import _native
+from .._checks import size, text
 from .._config import Configurable
 
 _name_counters = defaultdict(itertools.count)
@@ -36,9 +37,8 @@ class Layer(Configurable):
     _weight_names = ()
 
     def __init__(self, name=None, trainable=True):
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"layer name must be a str, got {type(name).__name__}")
-        self.name = name or _auto_name(type(self))
+        self.name = text("layer name", name) if name is not None else None
+        self.name = self.name or _auto_name(type(self))
         self._trainable = bool(trainable)
         self._core = None
         self.input_dim = None
@@ -63,9 +63,7 @@ class Layer(Configurable):
                 raise ValueError(f"layer {self.name!r} was built as {self.dtype} and cannot be "
                                  f"used in a {dtype} model")
             return
-        if not (isinstance(input_dim, (int, np.integer)) and input_dim > 0):
-            raise ValueError(f"layer {self.name!r}: input width must be a positive int, got {input_dim!r}")
-        self.input_dim, self.dtype = int(input_dim), dtype
+        self.input_dim, self.dtype = size(f"layer {self.name!r}: input width", input_dim), dtype
         self._core = self._make_core(self.input_dim, dtype)
         self._core.trainable = self._trainable
         self._core.seed = _native.derive_seed(seed, 1)

@@ -1,6 +1,7 @@
 """Input, Dense and the activation layers."""
 
 from .. import _native, activations, constraints, initializers, regularizers
+from .._checks import size
 from .base import Layer
 
 
@@ -13,9 +14,7 @@ class Input:
                 raise ValueError(f"Input: densekit models take flat feature vectors; got shape "
                                  f"{tuple(shape)} (reshape your data to (samples, features))")
             shape = shape[0]
-        if not (isinstance(shape, int) and shape > 0):
-            raise ValueError(f"Input: the number of features must be a positive int, got {shape!r}")
-        self.shape = (shape,)
+        self.shape = (size("Input: the number of features", shape),)
         self.name = name or "input"
 
     @property
@@ -35,9 +34,7 @@ class Dense(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, name=None, trainable=True):
         super().__init__(name, trainable)
-        if not (isinstance(units, int) and units > 0):
-            raise ValueError(f"Dense: units must be a positive int, got {units!r}")
-        self.units = units
+        self.units = size("Dense: units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
