@@ -338,9 +338,11 @@ def _build(doc, raw, compile, version):
              f"the densekit metadata has keys {sorted(doc)}, expected {sorted(keys)} "
              f"(format version {version})")
     model_doc = doc["model"]
-    _require(isinstance(model_doc, dict) and model_doc.get("class_name") in _MODEL_CLASSES
+    class_name = model_doc.get("class_name") if isinstance(model_doc, dict) else None
+    _require(isinstance(class_name, str) and class_name in _MODEL_CLASSES
              and isinstance(model_doc.get("config"), dict),
-             f"the model entry is not one of {sorted(_MODEL_CLASSES) or 'the model classes'}")
+             f"the model entry is not one of {sorted(_MODEL_CLASSES) or 'the model classes'} "
+             f"with a config (class_name {class_name!r})")
     model_class = _MODEL_CLASSES[model_doc["class_name"]]
     cfg = model_doc["config"]
     layer_entries = cfg.get("layers")
