@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-# The largest layer width, input width and batch size densekit takes (documented in the README):
+# The largest layer width, input width and batch size densekit takes (docs/reliability.md):
 # the core indexes rows and columns with 64-bit integers, but widths this size already mean
 # 16 GiB of weights per input in float64; the bound keeps every product of two of them (a
 # kernel's size, a batch's activations) far from overflowing 64 bits.
