@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 
 import densekit as dk
-from densekit import saving
 
 L = dk.layers
 O = dk.optimizers
