@@ -73,7 +73,9 @@ class Sequential:
         if not (is_int(seed, 0, 1 << 63) or (isinstance(seed, np.integer) and 0 <= seed < 1 << 63)):
             raise ValueError(f"Sequential: seed must be an int in [0, 2**63) or None, got {seed!r}")
         self.seed = int(seed)
-        self.name = text("Sequential: name", name) if name else "sequential"
+        if name is not None:
+            text("Sequential: name", name)  # a str UTF-8 can encode: model files hold it
+        self.name = name or "sequential"
         # Serializes training calls into C++ with copies of the state (get_state, save), so a
         # save from another thread sees the model between two calls, never inside one.
         self.state_lock = threading.RLock()

@@ -105,7 +105,9 @@ class Layer(Configurable):
                  batch_input_shape=None, **kwargs):
         where = f"{type(self).__name__}()"
         refuse(where, kwargs, KERAS_ONLY, ("name", "trainable", "input_shape", "input_dim"))
-        self.name = (text(f"{where}: layer name", name) if name is not None else None) or _auto_name(type(self))
+        if name is not None:
+            text(f"{where}: layer name", name)  # a str UTF-8 can encode: model files hold it
+        self.name = name or _auto_name(type(self))
         self._trainable = bool(trainable)
         self._core = None
         self.input_dim = None
