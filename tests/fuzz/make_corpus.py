@@ -1,10 +1,12 @@
 """Writes the seed corpus of the model-file fuzzers into tests/fuzz/corpus/: a few small, valid
 model files covering what a file can hold (both dtypes, every layer kind, every optimizer's slot
-layout, with and without optimizer state, uncompiled, shared layers, a schedule).
+layout, with and without optimizer state, uncompiled, shared layers, a schedule, int8 and
+float16 quantized kernels, a pruning mask).
 
 The fuzzers (tests/fuzz/fuzz_load_model.py for Python, the C++ loader's harness) start from these
 files and mutate them. The output is deterministic (fixed seeds, fixed data), so re-running the
-script on the same code rewrites the same bytes; the files are committed so that the fuzzers do
+script on the same code rewrites the same content (the safetensors library may order the header's
+keys differently); the files are committed so that the fuzzers do
 not depend on running it. Re-run it when the format version changes:
 
     python tests/fuzz/make_corpus.py
@@ -64,6 +66,15 @@ def models():
     out["adagrad_adamax_slots_f32"] = (_trained(dk.Sequential(
         [L.Input(3), L.Dense(3, activation="swish"), L.Dense(3, activation="softmax")], seed=8),
         O.Adamax(1e-2)), True)
+    # Format version 3: int8 and float16 kernels, a pruning mask.
+    dense = out["dense_adam_f32"][0]
+    X, _ = _data(4, 3)
+    out["quantized_int8_f32"] = (dense.quantize("int8", calibration=X, speed_check=False), True)
+    out["quantized_float16_f32"] = (dense.quantize("float16", speed_check=False), True)
+    pruned = _trained(dk.Sequential([L.Input(4), L.Dense(8, activation="relu"), L.Dense(3)],
+                                    seed=9), O.SGD(0.05), loss="mse")
+    dk.pruning.prune(pruned, 0.5)
+    out["pruned_sgd_f32"] = (pruned, True)
     return out
 
 
