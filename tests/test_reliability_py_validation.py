@@ -302,3 +302,16 @@ def test_non_ascii_names_and_extreme_valid_values_round_trip(tmp_path):
     assert loaded.name == "modèle 模型"
     assert loaded.layers[0].name == "dichte_Schicht_ü_😀"
     assert loaded.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("layer", [
+    lambda: L.Activation("sigmoid", alpha=9.223372036854776e18),  # found by the loader's fuzzer
+    lambda: L.Activation("tanh", lower=0.0, upper=2.0),
+    lambda: L.ReLU(alpha=0.5),
+])
+def test_activation_layers_keep_every_parameter_in_their_config(layer, tmp_path):
+    model = dk.Sequential([L.Input(3), L.Dense(3), layer()], seed=0)
+    loaded = _round_trip(model, tmp_path)
+    assert loaded.layers[1].get_config() == model.layers[1].get_config()
+    x = np.linspace(-2, 2, 12).reshape(4, 3)
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

@@ -134,9 +134,12 @@ class Activation(Layer):
         cfg = super().get_config()
         a = self.activation
         cfg.update(activation=a.name)
-        if a.name in ("leaky_relu", "elu"):
+        # Every parameter that is not the activation's default is kept, used or not, so that
+        # the layer rebuilt from its config is this one (a file may set any of them).
+        default = activations.get(a.name)
+        if a.name in ("leaky_relu", "elu") or a.alpha != default.alpha:
             cfg["alpha"] = a.alpha
-        if a.name == "rrelu":
+        if a.name == "rrelu" or (a.lower, a.upper) != (default.lower, default.upper):
             cfg.update(lower=a.lower, upper=a.upper)
         return cfg
 
