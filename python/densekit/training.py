@@ -197,13 +197,15 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
             lrs, momenta = batch_hyperparameters(opt, cbs.callbacks, k)
             t0 = time.perf_counter()
             out = batch_stats[done:done + k]
-            if order is not None:
-                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs,
-                                  momenta, out)
-            else:
-                stats = net.train(X[start:start + count], Y[start:start + count],
-                                  None if W is None else W[start:start + count], None, count,
-                                  batch_size, lrs, momenta, out)
+            # Held per C++ call, not per epoch: a save() on another thread waits for one call.
+            with model.state_lock:
+                if order is not None:
+                    stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs,
+                                      momenta, out)
+                else:
+                    stats = net.train(X[start:start + count], Y[start:start + count],
+                                      None if W is None else W[start:start + count], None, count,
+                                      batch_size, lrs, momenta, out)
             elapsed = time.perf_counter() - t0
             for key in totals:
                 totals[key] += stats[key]
