@@ -10,7 +10,7 @@ set(densekit_cpp_tests
   test_model_threads)    # a loaded model's const predict from many threads, bit for bit
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
-  target_link_libraries(${test} PRIVATE densekit_core)
+  target_link_libraries(${test} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
@@ -47,7 +47,7 @@ foreach(test test_qgemm test_f16 test_sparse_gemm)
   if(NOT TARGET ${test})
     add_executable(${test} tests/cpp/${test}.cpp)
   endif()
-  target_link_libraries(${test} PRIVATE densekit_core)
+  target_link_libraries(${test} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} -O2 ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
