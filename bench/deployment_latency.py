@@ -8,7 +8,9 @@ with dk.export_onnx. One row (seeded, standard normal) is predicted `--calls` ti
 - Python: `model.predict(x)` (the public path: checks, output allocation, one C++ call);
 - Python through the C interface: dk_model_predict via ctypes on libdensekit_c.so;
 - ONNX Runtime's Python InferenceSession (its C API runs the same engine; the Python call adds
-  its binding's overhead, as model.predict does), default options and intra_op_num_threads=1;
+  its binding's overhead, as model.predict does), default options and intra_op_num_threads=1,
+  and with input and output bound once (run_with_iobinding: ONNX Runtime's Run, which its C API
+  calls, plus one Python-to-C++ call);
 - the C example (examples/c/predict.c, the C interface) and the C++ example
   (examples/cpp/predict.cpp, densekit::Model), each timing its own calls with --repeat.
 Each figure is the median (p10, p90) of per-call wall times after warm-up calls. The build
@@ -69,6 +71,17 @@ def onnxruntime_session(onnx_path: Path, threads: int | None):
     return ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
 
 
+def onnxruntime_bound_call(session, x: np.ndarray):
+    """run_with_iobinding on input and output bound once: no NumPy conversion per call, so what is
+    left is ONNX Runtime's own Run (what its C API calls) plus one Python-to-C++ call."""
+    import onnxruntime as ort
+    binding = session.io_binding()
+    binding.bind_ortvalue_input("input", ort.OrtValue.ortvalue_from_numpy(x))
+    binding.bind_ortvalue_output("output", ort.OrtValue.ortvalue_from_shape_and_type([1, 10], np.float32))
+    run = session.run_with_iobinding
+    return lambda: run(binding)
+
+
 def binary_latency(cmd: list[str], stdin: str | None) -> dict:
     """Runs an example with --repeat and parses the line it prints on stderr."""
     proc = subprocess.run(cmd, input=stdin, capture_output=True, text=True, check=True)
@@ -111,15 +124,19 @@ def main() -> None:
         time_calls(c_interface_from_python(build / "libdensekit_c.so", model_path, x), args.calls, warmup))
     for threads in (None, 1):
         session = onnxruntime_session(onnx_path, threads)
-        label = "ONNX Runtime (Python API, " + ("default threads)" if threads is None else "1 thread)")
+        label = "ONNX Runtime (Python `run`, " + ("default threads)" if threads is None else "1 thread)")
         rows[label] = latency_result(time_calls(lambda: session.run(None, {"input": x}), args.calls, warmup))
+    rows["ONNX Runtime (I/O bound once, `run_with_iobinding`, 1 thread)"] = latency_result(
+        time_calls(onnxruntime_bound_call(session, x), args.calls, warmup))
     rows["C example (`dk_model_predict`)"] = binary_latency(
         [str(binaries["C"]), "--repeat", str(args.calls), str(model_path), str(tmp / "x.txt")], None)
     rows["C++ example (`Model::predict`)"] = binary_latency(
         [str(binaries["C++"]), "--repeat", str(args.calls), str(model_path)], (tmp / "x.txt").read_text())
 
     import onnxruntime as ort
-    print(f"CPU: {cpu_model()}; densekit {dk.__version__}, onnxruntime {ort.__version__}; "
+    info = subprocess.run([sys.executable, "-m", "densekit", "info"], capture_output=True, text=True).stdout
+    kernels = next((line for line in info.splitlines() if line.startswith("kernels:")), "kernels: ?")
+    print(f"CPU: {cpu_model()}; densekit {dk.__version__} ({kernels}), onnxruntime {ort.__version__}; "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     print(f"machine load (1-min average): {load_before:.2f} before, {os.getloadavg()[0]:.2f} after")
     print(f"model: 784-300-100-10 float32 MLP, batch 1, {args.calls} calls each after {warmup} warm-up\n")
