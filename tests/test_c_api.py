@@ -42,6 +42,7 @@ def lib(cpp_build):
     lib.dk_model_free.restype = None
     lib.dk_model_free.argtypes = [ctypes.c_void_p]
     lib.dk_last_error.restype = ctypes.c_char_p
+    lib.dk_last_status.restype = ctypes.c_int
     lib.dk_version.restype = ctypes.c_char_p
     return lib
 
@@ -141,7 +142,7 @@ def test_bad_arguments_are_refused_with_a_message(lib, saved):
         ]
         for args, message in cases:
             assert lib.dk_model_predict(*args) == DK_ERR_ARGUMENT, message
-            assert message in last_error(lib)
+            assert message in last_error(lib) and lib.dk_last_status() == DK_ERR_ARGUMENT
         bad = x.copy()
         bad[1, 4] = np.nan
         assert predict(lib, handle, bad)[0] == DK_ERR_ARGUMENT
@@ -150,6 +151,7 @@ def test_bad_arguments_are_refused_with_a_message(lib, saved):
         lib.dk_model_free(handle)
     assert lib.dk_model_load(None) is None
     assert last_error(lib) == "dk_model_load: path is NULL"
+    assert lib.dk_last_status() == DK_ERR_ARGUMENT
     assert lib.dk_model_load_memory(None, 10) is None
     assert last_error(lib) == "dk_model_load_memory: data is NULL"
     assert lib.dk_model_load_memory(b"x", 0) is None
@@ -161,6 +163,7 @@ def test_bad_files_are_refused_with_the_reason(lib, saved, tmp_path):
     missing = tmp_path / "missing.dk"
     assert lib.dk_model_load(str(missing).encode()) is None
     assert last_error(lib) == f"dk_model_load: {missing}: cannot open the file"
+    assert lib.dk_last_status() == DK_ERR_FILE
 
     blob = path.read_bytes()
     for cut in (0, 5, 100, len(blob) // 2, len(blob) - 1):
@@ -177,7 +180,7 @@ def test_bad_files_are_refused_with_the_reason(lib, saved, tmp_path):
     flipped = bytearray(blob)
     flipped[8 + n + (begin + end) // 2] ^= 0x04
     assert lib.dk_model_load_memory(bytes(flipped), len(flipped)) is None
-    assert "checksum mismatch" in last_error(lib)
+    assert "checksum mismatch" in last_error(lib) and lib.dk_last_status() == DK_ERR_FILE
     bad = tmp_path / "flipped.dk"
     bad.write_bytes(bytes(flipped))
     assert lib.dk_model_load(str(bad).encode()) is None
@@ -189,15 +192,40 @@ def test_the_last_error_belongs_to_each_thread(lib):
     seen = {}
 
     def other():
-        seen["before"] = last_error(lib)
+        seen["before"] = last_error(lib), lib.dk_last_status()
         lib.dk_model_load_memory(None, 1)
-        seen["after"] = last_error(lib)
+        seen["after"] = last_error(lib), lib.dk_last_status()
 
     t = threading.Thread(target=other)
     t.start()
     t.join()
-    assert seen == {"before": "", "after": "dk_model_load_memory: data is NULL"}
+    assert seen == {"before": ("", DK_OK), "after": ("dk_model_load_memory: data is NULL", DK_ERR_ARGUMENT)}
     assert last_error(lib) == "dk_model_load: path is NULL"  # untouched by the other thread
+
+
+OUT_OF_MEMORY = """
+import ctypes, resource, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.dk_model_load_memory.restype = ctypes.c_void_p
+lib.dk_model_load_memory.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+lib.dk_last_error.restype = ctypes.c_char_p
+size = 64 << 20
+data = ctypes.create_string_buffer(size)  # zeros: the copy is what runs out of memory
+with open("/proc/self/statm") as f:
+    pages = int(f.read().split()[0])
+resource.setrlimit(resource.RLIMIT_AS, (pages * resource.getpagesize() + (16 << 20),) * 2)
+print(lib.dk_model_load_memory(data, size), lib.dk_last_status(), lib.dk_last_error().decode())
+"""
+
+
+def test_running_out_of_memory_is_a_status_not_a_crash(cpp_build):
+    """std::bad_alloc inside the library (here: copying 64 MB under a 16 MB address-space margin)
+    comes back as NULL, DK_ERR_MEMORY and a message."""
+    import sys
+    out = subprocess.run([sys.executable, "-c", OUT_OF_MEMORY, str(cpp_build / "libdensekit_c.so")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split(None, 2) == ["None", "-3", "dk_model_load_memory: out of memory\n"]
 
 
 def test_many_threads_on_one_model_give_the_single_threaded_bits(lib, saved):
@@ -230,8 +258,9 @@ def test_many_threads_on_one_model_give_the_single_threaded_bits(lib, saved):
 
 
 def test_a_c_program_builds_against_the_installed_package(cpp_build, cmake_prefix_path, tmp_path):
-    """`cmake --install` the session's build, then a separate CMake project finds the package,
-    links densekit::c to examples/c/predict.c, and the program reproduces model.predict."""
+    """`cmake --install` the session's build, then a separate C project finds the package, links
+    examples/c/predict.c to densekit::c (and to densekit::c_shared), and both programs reproduce
+    model.predict."""
     prefix = tmp_path / "prefix"
     proc = subprocess.run(["cmake", "--install", str(cpp_build), "--prefix", str(prefix)],
                           capture_output=True, text=True)
@@ -239,13 +268,16 @@ def test_a_c_program_builds_against_the_installed_package(cpp_build, cmake_prefi
     assert (prefix / "include" / "densekit" / "densekit_c.h").exists()
     project = tmp_path / "consumer"
     project.mkdir()
-    (project / "CMakeLists.txt").write_text(
+    source = ROOT / "examples" / "c" / "predict.c"
+    (project / "CMakeLists.txt").write_text(  # a C project: the package brings what C++ it needs
         "cmake_minimum_required(VERSION 3.21)\n"
-        "project(consumer LANGUAGES C CXX)\n"
+        "project(consumer LANGUAGES C)\n"
         "find_package(densekit REQUIRED)\n"
-        f'add_executable(consumer "{ROOT / "examples" / "c" / "predict.c"}")\n'
-        "set_target_properties(consumer PROPERTIES C_STANDARD 99 C_EXTENSIONS OFF)\n"
-        "target_link_libraries(consumer PRIVATE densekit::c)\n")
+        f'add_executable(consumer "{source}")\n'
+        "target_link_libraries(consumer PRIVATE densekit::c)\n"
+        f'add_executable(consumer_shared "{source}")\n'
+        "target_link_libraries(consumer_shared PRIVATE densekit::c_shared)\n"
+        "set_target_properties(consumer consumer_shared PROPERTIES C_STANDARD 99 C_EXTENSIONS OFF)\n")
     build = tmp_path / "consumer-build"
     prefixes = f"{prefix};{cmake_prefix_path}"
     for cmd in (["cmake", "-S", str(project), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
@@ -260,11 +292,12 @@ def test_a_c_program_builds_against_the_installed_package(cpp_build, cmake_prefi
     csv = tmp_path / "x.csv"
     csv.write_text(",".join(f"f{i}" for i in range(7)) + "\n" +
                    "\n".join(",".join(repr(float(v)) for v in row) for row in X[:40]) + "\n")
-    out = subprocess.run([str(build / "consumer"), str(path), str(csv)], capture_output=True,
-                         text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    got = np.array([[float(v) for v in line.split()] for line in out.stdout.splitlines()])
-    np.testing.assert_allclose(got, model.predict(X[:40]), rtol=1e-6, atol=1e-7)
+    for program in ("consumer", "consumer_shared"):
+        out = subprocess.run([str(build / program), str(path), str(csv)], capture_output=True,
+                             text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        got = np.array([[float(v) for v in line.split()] for line in out.stdout.splitlines()])
+        np.testing.assert_allclose(got, model.predict(X[:40]), rtol=1e-6, atol=1e-7)
 
     # Errors: one line naming the program and the reason, exit code 1.
     bad = subprocess.run([str(build / "consumer"), str(tmp_path / "nope.dk")], input="",

@@ -25,9 +25,7 @@
 
 #include <stddef.h>
 
-#if defined(_WIN32) && defined(DENSEKIT_C_SHARED_BUILD)
-#define DK_API __declspec(dllexport)
-#elif defined(__GNUC__)
+#if defined(__GNUC__)
 #define DK_API __attribute__((visibility("default")))
 #else
 #define DK_API
@@ -37,7 +35,8 @@
 extern "C" {
 #endif
 
-/* Status codes returned by dk_model_predict (0 on success, negative on failure). */
+/* Status codes: dk_model_predict returns them; dk_last_status() gives the one of any failed call
+ * (the loaders return NULL). */
 enum {
   DK_OK = 0,
   DK_ERR_ARGUMENT = -1, /* a NULL pointer, rows == 0, rows * width overflowing, NaN/Inf input */
@@ -69,9 +68,14 @@ DK_API size_t dk_model_outputs(const dk_model* m);
 /* Releases a model; NULL is a no-op. */
 DK_API void dk_model_free(dk_model* m);
 
-/* The message of the most recent failed call on the calling thread ("" if none failed yet).
- * Successful calls leave it unchanged. Valid until this thread's next failing call. */
+/* The message of the most recent failed call on the calling thread ("" if none failed yet),
+ * e.g. "dk_model_load: model.dk: checksum mismatch: ...". Successful calls leave it unchanged.
+ * Valid until this thread's next failing call. */
 DK_API const char* dk_last_error(void);
+
+/* The status (DK_ERR_*) of that same call; DK_OK if none failed yet on this thread. Tells a
+ * failed load's cause apart (DK_ERR_FILE: the file; DK_ERR_MEMORY: retry later). */
+DK_API int dk_last_status(void);
 
 /* The library's version, e.g. "0.1.0" (static storage). */
 DK_API const char* dk_version(void);

@@ -28,10 +28,12 @@ struct dk_model {
 namespace {
 
 thread_local char t_error[2048] = "";
+thread_local int t_status = DK_OK;
 
-// Records "<function>: <what>" as this thread's last error; returns `status`.
+// Records "<function>: <what>" and `status` as this thread's last error; returns `status`.
 int fail(int status, const char* function, const char* what) noexcept {
   std::snprintf(t_error, sizeof t_error, "%s: %s", function, what);
+  t_status = status;
   return status;
 }
 
@@ -124,6 +126,8 @@ size_t dk_model_outputs(const dk_model* m) { return m ? size_t(m->model.output_d
 void dk_model_free(dk_model* m) { delete m; }
 
 const char* dk_last_error(void) { return t_error; }
+
+int dk_last_status(void) { return t_status; }
 
 const char* dk_version(void) { return DENSEKIT_VERSION; }
 
