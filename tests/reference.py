@@ -138,6 +138,16 @@ def activation_forward(name, z, **params):
         return z * sigmoid(z)
     if name == "softplus":
         return softplus(z)
+    if name == "mish":
+        return z * np.tanh(softplus(z))
+    if name == "hard_sigmoid":  # Keras 3's: relu6(z + 3) / 6
+        return np.clip(z + 3.0, 0.0, 6.0) / 6.0
+    if name == "softsign":
+        return z / (1.0 + np.abs(z))
+    if name == "exponential":
+        return np.exp(z)
+    if name == "relu6":
+        return np.clip(z, 0.0, 6.0)
     raise ValueError(f"unknown activation {name!r}")
 
 
@@ -172,6 +182,17 @@ def activation_grad(name, z, **params):
         return s + z * s * (1.0 - s)
     if name == "softplus":
         return sigmoid(z)
+    if name == "mish":
+        t = np.tanh(softplus(z))
+        return t + z * sigmoid(z) * (1.0 - t * t)
+    if name == "hard_sigmoid":  # the kinks at -3 and 3 take the flat side, as torch
+        return np.where((z > -3.0) & (z < 3.0), 1.0 / 6.0, 0.0)
+    if name == "softsign":
+        return 1.0 / (1.0 + np.abs(z)) ** 2
+    if name == "exponential":
+        return np.exp(z)
+    if name == "relu6":  # the kinks at 0 and 6 take the flat side, as torch
+        return np.where((z > 0.0) & (z < 6.0), 1.0, 0.0)
     if name == "softmax":
         raise ValueError("softmax is not elementwise: use softmax_backward(z, dout)")
     raise ValueError(f"unknown activation {name!r}")
@@ -545,7 +566,9 @@ def clip_gradients(grads, clipvalue=None, clipnorm=None, global_clipnorm=None):
 
 
 # ----------------------------------------------------------------------------------------------
-# 5. Optimizers (SPEC section 3 "Optimizers"; epsilon INSIDE the square root)
+# 5. Optimizers (SPEC section 3 "Optimizers"; epsilon where Keras puts it: inside the square
+#    root for Adagrad and RMSprop, outside it for Adam, AdamW and Nadam, added to u for Adamax;
+#    the Adam family's epsilon_inside_root=True is the rule of model files of format version 1)
 # ----------------------------------------------------------------------------------------------
 class Optimizer:
     """Hyperparameters + per-parameter state + one ``_update`` per parameter.
@@ -649,18 +672,24 @@ class RMSprop(Optimizer):
             p -= increment
 
 
+def adam_denominator(s_hat, epsilon, inside_root):
+    """sqrt(shat) + eps (Keras, PyTorch), or sqrt(shat + eps) (format version 1)."""
+    return np.sqrt(s_hat + epsilon) if inside_root else np.sqrt(s_hat) + epsilon
+
+
 class Adam(Optimizer):
     """m <- b1 m + (1-b1) g;  s <- b2 s + (1-b2) g^2;  mhat = m/(1-b1^t);  shat = s/(1-b2^t);
-    theta <- theta - eta mhat / sqrt(shat + eps).
+    theta <- theta - eta mhat / (sqrt(shat) + eps)   (inside_root: / sqrt(shat + eps)).
     amsgrad: shat uses smax <- max(smax, s) in place of s (Reddi et al. 2018)."""
 
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **clip):
+                 amsgrad=False, epsilon_inside_root=False, **clip):
         super().__init__(learning_rate, **clip)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
+        self.epsilon_inside_root = epsilon_inside_root
 
     def _init_state(self, p):
         return {"m": np.zeros_like(p), "s": np.zeros_like(p), "smax": np.zeros_like(p)}
@@ -675,7 +704,8 @@ class Adam(Optimizer):
             second = s["smax"]
         m_hat = s["m"] / (1.0 - b1 ** t)
         s_hat = second / (1.0 - b2 ** t)
-        p -= self.learning_rate * m_hat / np.sqrt(s_hat + self.epsilon)
+        p -= self.learning_rate * m_hat / adam_denominator(s_hat, self.epsilon,
+                                                           self.epsilon_inside_root)
 
 
 class AdamW(Adam):
@@ -683,8 +713,9 @@ class AdamW(Adam):
     (Loshchilov & Hutter 2019); weight_decay default 0.004 as Keras."""
 
     def __init__(self, learning_rate=1e-3, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, **clip):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, **clip)
+                 epsilon=1e-7, amsgrad=False, epsilon_inside_root=False, **clip):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, epsilon_inside_root,
+                         **clip)
         self.weight_decay = weight_decay
 
     def _update(self, p, g, s):
@@ -715,15 +746,17 @@ class Nadam(Optimizer):
     """Dozat (2016), as PyTorch NAdam / tf.keras 2:
     mu_t = b1 (1 - 0.5 * 0.96^(psi t)),  psi = momentum_decay = 0.004;  m, s as Adam;
     mhat = mu_{t+1} m / (1 - prod_{i<=t+1} mu_i) + (1 - mu_t) g / (1 - prod_{i<=t} mu_i);
-    shat = s / (1 - b2^t);  theta <- theta - eta mhat / sqrt(shat + eps)."""
+    shat = s / (1 - b2^t);  theta <- theta - eta mhat / (sqrt(shat) + eps)
+    (inside_root: / sqrt(shat + eps))."""
 
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 momentum_decay=0.004, **clip):
+                 momentum_decay=0.004, epsilon_inside_root=False, **clip):
         super().__init__(learning_rate, **clip)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.momentum_decay = momentum_decay
+        self.epsilon_inside_root = epsilon_inside_root
 
     def mu(self, t):
         return self.beta_1 * (1.0 - 0.5 * 0.96 ** (self.momentum_decay * t))
@@ -746,7 +779,8 @@ class Nadam(Optimizer):
         m_hat = (mu_next * s["m"] / (1.0 - self.mu_product(t + 1))
                  + (1.0 - mu_t) * g / (1.0 - self.mu_product(t)))
         s_hat = s["s"] / (1.0 - b2 ** t)
-        p -= self.learning_rate * m_hat / np.sqrt(s_hat + self.epsilon)
+        p -= self.learning_rate * m_hat / adam_denominator(s_hat, self.epsilon,
+                                                           self.epsilon_inside_root)
 
 
 OPTIMIZERS = {

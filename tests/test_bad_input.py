@@ -274,7 +274,9 @@ BUILD = [
     ("units_string", lambda: dk.layers.Dense("8"), ValueError, "units"),
     ("input_0", lambda: dk.layers.Input(0), ValueError, "features"),
     ("input_negative", lambda: dk.layers.Input(-4), ValueError, "features"),
-    ("input_2d_shape", lambda: dk.layers.Input((28, 28)), ValueError, "flat"),
+    # Input((28, 28)) is Keras's; without a Flatten after it the model refuses it.
+    ("input_2d_shape", lambda: dk.Sequential([dk.layers.Input((28, 28)), dk.layers.Dense(2)]),
+     ValueError, "flat"),
     ("input_float", lambda: dk.layers.Input(4.0), ValueError, "features"),
     ("dtype_int32", lambda: _net(dk.layers.Dense(2), dtype="int32"), ValueError, "dtype"),
     ("dtype_float16", lambda: _net(dk.layers.Dense(2), dtype="float16"), ValueError, "dtype"),

@@ -91,8 +91,25 @@ def test_train_csv_classification(classifier, work):
     assert (model.input_dim, model.output_dim) == (4, 3)
     assert model.loss.name == "sparse_categorical_crossentropy"
     assert [layer.units for layer in model.layers if isinstance(layer, dk.layers.Dense)] == [16, 8, 3]
-    record = json.loads((work / "cls.dk.columns.json").read_text())
-    assert record["features"] == ["a", "b", "c", "d"] and record["target"] == "label"
+    # The training columns travel in the model file (format version 2), no longer in a sidecar.
+    assert model.feature_names == ["a", "b", "c", "d"] and model.target_name == "label"
+    assert not (work / "cls.dk.columns.json").exists()
+
+
+def test_an_old_sidecar_is_still_read(classifier, work):
+    """Models trained before format version 2 kept their columns in MODEL.columns.json: a model
+    without names in its file is matched by that record, as before."""
+    path, _ = classifier
+    model = dk.load_model(path)
+    model.feature_names = model.target_name = None
+    model.save(work / "old.dk")
+    (work / "old.dk.columns.json").write_text(json.dumps(
+        {"format": "densekit-columns", "version": 1, "features": ["a", "b", "c", "d"],
+         "target": "label"}))
+    (work / "shuffled.csv").write_text("label,d,x,c,b,a\n0,4,9,3,2,1\n")
+    header, values = csv_output(ok(densekit("predict", "old.dk", "shuffled.csv", cwd=work)))
+    want = model.predict(np.array([[1.0, 2.0, 3.0, 4.0]]))
+    np.testing.assert_allclose(values, want, rtol=1e-6)
 
 
 def test_predict_matches_the_model_and_matches_columns_by_name(classifier, work):
@@ -137,7 +154,7 @@ def test_info_describes_the_file(classifier, work):
     with safetensors.safe_open(path, "numpy") as f:
         checksum = f.metadata()["checksum"]
     model = dk.load_model(path)
-    assert "format version 1" in out
+    assert "format version 2" in out
     assert f"checksum: {checksum}" in out
     assert f"size on disk: {os.path.getsize(path):,} bytes" in out
     assert "dtype: float32" in out

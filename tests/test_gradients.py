@@ -164,7 +164,8 @@ def residual_targets(lo, hi, gap=None):
 # 1. every activation, as Dense(activation=...) and as a separate Activation layer
 # ---------------------------------------------------------------------------------------------
 ACTIVATIONS = ["linear", "relu", "leaky_relu", "rrelu", "prelu", "elu", "selu", "tanh",
-               "sigmoid", "softmax", "gelu", "swish", "softplus"]
+               "sigmoid", "softmax", "gelu", "swish", "softplus", "mish", "hard_sigmoid",
+               "softsign", "exponential", "relu6"]
 
 
 def hidden_activation_layers(act, form):

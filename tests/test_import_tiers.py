@@ -28,7 +28,7 @@ PACKAGE = Path(densekit.__file__).parent
 # (and, within a tier, without cycles). One line of the design notes each.
 TIERS = {
     0: ["_version", "_native", "_pyplot", "_features", "_checks", "_config", "_files",
-        "model_file"],
+        "model_file", "_arguments", "utils"],
     1: ["activations", "initializers", "regularizers", "constraints", "losses", "optimizers",
         "learning_rate_schedule"],
     2: ["layers", "layers.base", "layers.core", "layers.dropout", "layers.normalization"],

@@ -3,7 +3,8 @@
 Every trajectory here is a float64 model trained full-batch with ``train_on_batch`` and compared,
 step by step, with an independent NumPy run of the same SPEC formulas from ``tests/reference.py``
 (the oracle: gradients by ``dense_backward``, updates by its optimizer classes), or with
-``torch.optim`` where the conventions agree (ε = 0: torch puts ε outside the square root).
+``torch.optim`` where the conventions agree (ε = 0 for every rule; also the default ε for Adam,
+AdamW and NAdam, whose ε sits outside the square root in densekit, Keras and torch alike).
 This file checks densekit; it must not re-derive what reference.py already transcribes.
 """
 
@@ -105,7 +106,8 @@ def run_against_reference(model, ref_opt, X, Y, steps=STEPS, regs=None, between=
 
 
 # ---------------------------------------------------------------------------------------------
-# every optimizer vs reference.py (default ε = 1e-7, inside the root)
+# every optimizer vs reference.py (default ε = 1e-7 where Keras puts it; the Adam family also
+# with epsilon_inside_root, the rule of format-version-1 files)
 # ---------------------------------------------------------------------------------------------
 OPTIMIZER_TABLE = [
     # id,                   densekit optimizer,                                     reference twin
@@ -125,6 +127,15 @@ OPTIMIZER_TABLE = [
     ("adamax",              lambda: dk.optimizers.Adamax(0.02),                     lambda: ref.Adamax(0.02)),
     ("nadam",               lambda: dk.optimizers.Nadam(0.02),                      lambda: ref.Nadam(0.02)),
     ("adam-eps-large",      lambda: dk.optimizers.Adam(0.02, epsilon=0.1),          lambda: ref.Adam(0.02, epsilon=0.1)),
+    ("adam-eps-inside",     lambda: dk.optimizers.Adam(0.02, epsilon=0.1, epsilon_inside_root=True),
+                            lambda: ref.Adam(0.02, epsilon=0.1, epsilon_inside_root=True)),
+    ("adam-amsgrad-inside", lambda: dk.optimizers.Adam(0.02, amsgrad=True, epsilon_inside_root=True),
+                            lambda: ref.Adam(0.02, amsgrad=True, epsilon_inside_root=True)),
+    ("adamw-inside",        lambda: dk.optimizers.AdamW(0.02, weight_decay=0.05, epsilon_inside_root=True),
+                            lambda: ref.AdamW(0.02, weight_decay=0.05, epsilon_inside_root=True)),
+    ("nadam-eps-inside",    lambda: dk.optimizers.Nadam(0.02, epsilon=0.1, epsilon_inside_root=True),
+                            lambda: ref.Nadam(0.02, epsilon=0.1, epsilon_inside_root=True)),
+    ("nadam-eps-large",     lambda: dk.optimizers.Nadam(0.02, epsilon=0.1),         lambda: ref.Nadam(0.02, epsilon=0.1)),
     ("nadam-betas",         lambda: dk.optimizers.Nadam(0.02, beta_1=0.8, beta_2=0.99, momentum_decay=0.01),
                             lambda: ref.Nadam(0.02, beta_1=0.8, beta_2=0.99, momentum_decay=0.01)),
 ]
@@ -195,7 +206,9 @@ def test_library_gradient_matches_reference():
 
 
 # ---------------------------------------------------------------------------------------------
-# vs torch.optim, ε = 0 (the only ε at which torch's ε-outside-the-root rules agree)
+# vs torch.optim: at ε = 0 for every rule, and at the default ε = 1e-7 for the rules whose ε sits
+# where torch puts it (Adam, AdamW, NAdam: outside the root; torch's Adagrad and RMSprop put it
+# outside where Keras puts it inside, and its Adamax adds it to |g| inside the max)
 # ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def torch64():
@@ -235,6 +248,16 @@ TORCH_TABLE = [
                         lambda t, p: t.optim.Adamax(p, lr=0.02, eps=0.0)),
     ("nadam",           lambda: dk.optimizers.Nadam(0.02, epsilon=0.0),
                         lambda t, p: t.optim.NAdam(p, lr=0.02, momentum_decay=4e-3, eps=0.0)),
+    ("adam-default-eps", lambda: dk.optimizers.Adam(0.02),
+                         lambda t, p: t.optim.Adam(p, lr=0.02, eps=1e-7)),
+    ("adam-amsgrad-default-eps", lambda: dk.optimizers.Adam(0.02, amsgrad=True),
+                                 lambda t, p: t.optim.Adam(p, lr=0.02, eps=1e-7, amsgrad=True)),
+    ("adamw-default-eps", lambda: dk.optimizers.AdamW(0.02, weight_decay=0.05),
+                          lambda t, p: t.optim.AdamW(p, lr=0.02, weight_decay=0.05, eps=1e-7)),
+    ("nadam-default-eps", lambda: dk.optimizers.Nadam(0.02),
+                          lambda t, p: t.optim.NAdam(p, lr=0.02, momentum_decay=4e-3, eps=1e-7)),
+    ("adam-eps-large",  lambda: dk.optimizers.Adam(0.02, epsilon=0.1),
+                        lambda t, p: t.optim.Adam(p, lr=0.02, eps=0.1)),
 ]
 
 

@@ -91,6 +91,7 @@ void register_kernels(py::module_& m) {
       .def_readwrite("beta_1", &OptimizerConfig::beta_1)
       .def_readwrite("beta_2", &OptimizerConfig::beta_2)
       .def_readwrite("epsilon", &OptimizerConfig::epsilon)
+      .def_readwrite("epsilon_inside_root", &OptimizerConfig::epsilon_inside_root)
       .def_readwrite("amsgrad", &OptimizerConfig::amsgrad)
       .def_readwrite("momentum_decay", &OptimizerConfig::momentum_decay)
       .def_readwrite("weight_decay", &OptimizerConfig::weight_decay)

@@ -10,14 +10,14 @@ load it on their own.
 import importlib
 
 from . import (activations, callbacks, cloning, constraints, datasets, diagnostics,
-               initializers, layers, losses, optimizers, presets, pretrain, regularizers, saving,
-               schedules)
+               initializers, layers, losses, models, optimizers, presets, pretrain, regularizers,
+               saving, schedules, utils)
 from ._native import core as _core
 from ._native import get_num_threads, set_num_threads
 from ._version import __version__
-from .cloning import clone_model
 from .learning_rate_finder import lr_finder
-from .models import Sequential
+from .layers import Input  # keras.Input
+from .models import Sequential, clone_model
 from .saving import ModelFileError, load_model
 
 
@@ -30,7 +30,7 @@ def __getattr__(name):
         return importlib.import_module(".export", __name__).export_onnx
     raise AttributeError(f"module 'densekit' has no attribute {name!r}")
 
-__all__ = ["Sequential", "layers", "optimizers", "losses", "activations", "initializers",
+__all__ = ["Sequential", "Input", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",
-           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx"]
+           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx", "models", "utils"]

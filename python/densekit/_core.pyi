@@ -29,6 +29,11 @@ class ActivationKind(enum.IntEnum):
     gelu = 10
     swish = 11
     softplus = 12
+    mish = 13
+    hard_sigmoid = 14
+    softsign = 15
+    exponential = 16
+    relu6 = 17
     # aliases
     silu = 11  # swish
     logistic = 8  # sigmoid
@@ -116,6 +121,12 @@ class OptimizerConfig:
         ...
     @epsilon.setter
     def epsilon(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def epsilon_inside_root(self) -> bool:
+        ...
+    @epsilon_inside_root.setter
+    def epsilon_inside_root(self, arg0: bool) -> None:
         ...
     @property
     def global_clipnorm(self) -> float:

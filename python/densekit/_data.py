@@ -12,7 +12,23 @@ from . import losses
 from ._features import as_features, first_bad, real_array
 
 __all__ = ["as_features", "as_targets", "as_sample_weight", "class_ids", "check_batch_size",
-           "prepare"]
+           "flat_samples", "prepare"]
+
+
+def flat_samples(model, x, where):
+    """x with each sample flattened when the model takes samples of several dimensions (an Input
+    of shape (28, 28) and a Flatten, as Keras's): (n, 28, 28) -> (n, 784), a view when x is
+    C-contiguous. Flat input (n, 784) is accepted as it is; anything else is left to as_features."""
+    shape = getattr(model, "input_shape", None)
+    if shape is None or len(shape) < 2:
+        return x
+    a = np.asarray(x)
+    if a.ndim == len(shape) + 1:
+        if tuple(a.shape[1:]) != tuple(shape):
+            raise ValueError(f"{where}: the model takes samples of shape {tuple(shape)}, got "
+                             f"samples of shape {tuple(a.shape[1:])}")
+        return a.reshape(a.shape[0], -1)
+    return x
 
 
 def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
@@ -100,7 +116,7 @@ def check_batch_size(batch_size, where):
 
 def prepare(model, x, y, sample_weight, class_weight, where):
     """Converts and checks (x, y, sample_weight) once for the whole call."""
-    X = as_features(x, model.dtype, model.input_dim, where)
+    X = as_features(flat_samples(model, x, where), model.dtype, model.input_dim, where)
     Y = as_targets(y, model.loss, model.output_dim, model.dtype, X.shape[0], where)
     W = as_sample_weight(sample_weight, class_weight, class_ids(Y, model.loss)
                          if class_weight is not None else None, X.shape[0], model.dtype, where)

@@ -57,7 +57,11 @@ def get(identifier, **params):
             raise ValueError(f"activation config {identifier!r} has no 'name'")
         return get(cfg.pop("name"), **cfg, **params)
     if identifier is not None and not isinstance(identifier, str):
-        raise TypeError(f"activation must be a name (str), got {type(identifier).__name__}")
+        what = getattr(identifier, "__name__", type(identifier).__name__)
+        raise TypeError(f"activation must be a name (str) such as 'relu', or an activation of "
+                        f"dk.activations; got {what!r} ({type(identifier).__name__}). densekit runs "
+                        f"activations in C++, so Python functions (tf.nn.relu, a lambda) cannot be "
+                        f"used: pick one of {names()}")
     name = _ALIASES.get(identifier, identifier)
     if name not in _KINDS:
         raise ValueError(f"unknown activation {identifier!r}; expected one of {names()}")
@@ -66,3 +70,12 @@ def get(identifier, **params):
     if name == "rrelu" and not 0.0 <= spec.lower <= spec.upper:
         raise ValueError(f"RReLU needs 0 <= lower <= upper, got lower={spec.lower}, upper={spec.upper}")
     return spec
+
+
+# Keras's activations as module attributes, so `activation=dk.activations.relu` works as
+# `activation=keras.activations.relu` does (each is the resolved spec of its name, defaults
+# included).
+for _name in _KINDS:
+    globals()[_name] = get(_name)
+silu = get("silu")
+del _name

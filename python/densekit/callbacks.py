@@ -1,29 +1,55 @@
-"""Callbacks (Keras contract): hooks on_{train,epoch,train_batch,test}_{begin,end}(…, logs).
+"""Callbacks (Keras contract): hooks on_{train,epoch,train_batch,test,test_batch,predict,
+predict_batch}_{begin,end}(…, logs), and on_batch_{begin,end}, Keras's aliases of the train-batch
+hooks.
+
+Every hook Keras defines is called — by fit (train, epoch, batch, and test hooks for the
+validation pass), evaluate(callbacks=...) (test hooks) and predict(callbacks=...) (predict
+hooks) — and a callback that defines any other `on_*` method (a misspelt hook such as
+`on_epoch_ends`, or a hook of another library) is refused when it is handed to fit, evaluate or
+predict: a hook is never silently skipped.
 
 The training loop hands whole runs of batches to C++ in one call unless some callback overrides a
-batch-level hook; then it goes batch by batch so that hook sees every batch. Everything here works
-at epoch granularity for that reason; per-step learning-rate/momentum control goes through the
+batch-level hook; then it goes batch by batch so that hook sees every batch (validation,
+evaluate and predict likewise, for their own batch hooks). Everything here works at epoch
+granularity for that reason; per-step learning-rate/momentum control goes through the
 `batch_hyperparameters(iteration, k)` hook instead (ScheduleCallback, which applies a
 learning_rate_schedule value), which keeps whole runs in C++.
 
 Callbacks reach the model only through its public contract (optimizer, get_state/set_state,
 save, compute_gradients...): this tier sits below the training loop and the model classes and
-imports neither. It must not import matplotlib at module level (plotting is an optional extra).
+imports neither. It must not import matplotlib at module level (plotting is an optional extra),
+nor tensorboardX (the TensorBoard callback imports it when it is created).
 """
 
 import csv
+import difflib
 import math
 import os
+import time
 import warnings
 
 import numpy as np
 
+from ._arguments import refuse
 from ._pyplot import pyplot
 from .layer_statistics import gradient_health, layer_stats
 from .learning_rate_schedule import LearningRateSchedule
 
+# Every hook Keras defines; densekit calls each of them (see the module docstring).
+HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+         "on_train_batch_begin", "on_train_batch_end", "on_batch_begin", "on_batch_end",
+         "on_test_begin", "on_test_end", "on_test_batch_begin", "on_test_batch_end",
+         "on_predict_begin", "on_predict_end", "on_predict_batch_begin", "on_predict_batch_end")
+_BATCH_HOOKS = {"train": ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                          "on_batch_end"),
+                "test": ("on_test_batch_begin", "on_test_batch_end"),
+                "predict": ("on_predict_batch_begin", "on_predict_batch_end")}
+
 
 class Callback:
+    """Base class of callbacks, as Keras's: override the hooks you need. `self.model` is the
+    model being trained (or evaluated, or predicting with), `self.params` fit's parameters."""
+
     def __init__(self):
         self.model = None
         self.params = {}
@@ -38,29 +64,73 @@ class Callback:
     def on_train_end(self, logs=None): pass
     def on_epoch_begin(self, epoch, logs=None): pass
     def on_epoch_end(self, epoch, logs=None): pass
-    def on_train_batch_begin(self, batch, logs=None): pass
-    def on_train_batch_end(self, batch, logs=None): pass
+    # Keras's aliases: the train-batch hooks call them unless overridden themselves.
+    def on_batch_begin(self, batch, logs=None): pass
+    def on_batch_end(self, batch, logs=None): pass
+    def on_train_batch_begin(self, batch, logs=None): self.on_batch_begin(batch, logs=logs)
+    def on_train_batch_end(self, batch, logs=None): self.on_batch_end(batch, logs=logs)
     def on_test_begin(self, logs=None): pass
     def on_test_end(self, logs=None): pass
+    def on_test_batch_begin(self, batch, logs=None): pass
+    def on_test_batch_end(self, batch, logs=None): pass
+    def on_predict_begin(self, logs=None): pass
+    def on_predict_end(self, logs=None): pass
+    def on_predict_batch_begin(self, batch, logs=None): pass
+    def on_predict_batch_end(self, batch, logs=None): pass
+
+    def _overrides(self, hooks):
+        cls = type(self)
+        return any(getattr(cls, h) is not getattr(Callback, h) for h in hooks)
 
     @property
     def wants_batches(self):
-        """Whether this callback overrides a batch-level hook."""
-        cls = type(self)
-        return (cls.on_train_batch_begin is not Callback.on_train_batch_begin
-                or cls.on_train_batch_end is not Callback.on_train_batch_end)
+        """Whether this callback overrides a train-batch hook (on_train_batch_* or on_batch_*)."""
+        return self._overrides(_BATCH_HOOKS["train"])
+
+    @property
+    def wants_test_batches(self):
+        return self._overrides(_BATCH_HOOKS["test"])
+
+    @property
+    def wants_predict_batches(self):
+        return self._overrides(_BATCH_HOOKS["predict"])
+
+
+def check_callback(callback, where):
+    """Refuses what fit/evaluate/predict could not honour: an object that is not a densekit
+    Callback, or a callback with an `on_*` method that is no hook (densekit would never call it)."""
+    if not isinstance(callback, Callback):
+        module = type(callback).__module__.split(".")[0]
+        hint = (" (a Keras callback: subclass dk.callbacks.Callback instead, with the same hooks)"
+                if module in ("keras", "tensorflow", "tf_keras") else "")
+        raise TypeError(f"{where}: callbacks must be dk.callbacks.Callback instances (or "
+                        f"dk.schedules schedules), got {type(callback).__name__}{hint}")
+    for name in dir(type(callback)):
+        if name.startswith("on_") and name not in HOOKS and callable(getattr(type(callback), name)):
+            # Other libraries' names (Lightning's on_train_epoch_end, on_*_start) first, then
+            # the closest spelling.
+            keras_name = name.replace("_start", "_begin").replace("on_train_epoch_", "on_epoch_")
+            close = [keras_name] if keras_name in HOOKS else difflib.get_close_matches(name, HOOKS, n=1)
+            raise TypeError(
+                f"{where}: {type(callback).__name__}.{name} is not a callback hook, so it would "
+                f"never be called" + (f" — did you mean {close[0]}?" if close else "")
+                + f" The hooks (Keras's) are: {', '.join(HOOKS)}")
 
 
 class CallbackList:
-    def __init__(self, callbacks, model, params):
+    def __init__(self, callbacks, model, params, where="fit"):
         self.callbacks = list(callbacks)
+        for c in self.callbacks:
+            check_callback(c, where)
         for c in self.callbacks:
             c.set_model(model)
             c.set_params(params)
         self.wants_batches = any(c.wants_batches for c in self.callbacks)
+        self.wants_test_batches = any(c.wants_test_batches for c in self.callbacks)
+        self.wants_predict_batches = any(c.wants_predict_batches for c in self.callbacks)
 
     def __getattr__(self, hook):
-        if not hook.startswith("on_"):
+        if hook not in HOOKS:
             raise AttributeError(hook)
 
         def call(*args, **kwargs):
@@ -69,12 +139,27 @@ class CallbackList:
         return call
 
 
+class _HistoryDict(dict):
+    """history.history: a dict whose missing keys say what was recorded."""
+
+    def __missing__(self, key):
+        hint = ""
+        if key in ("lr", "learning_rate"):
+            hint = ("; the learning rate is recorded each epoch when it can change: a schedule "
+                    "as the optimizer's learning_rate, a dk.schedules callback, "
+                    "ReduceLROnPlateau or LearningRateScheduler")
+        elif key.startswith("val_"):
+            hint = "; val_* needs validation_data or validation_split"
+        raise KeyError(f"no {key!r} in the history (recorded: {sorted(self)}){hint}")
+
+
 class History(Callback):
-    """Records the logs of every epoch: history.history["loss"], ["val_loss"], ..."""
+    """Records the logs of every epoch: history.history["loss"], ["val_loss"], ... When the
+    learning rate is logged ("learning_rate", Keras 3's name) it is also kept as "lr" (Keras 2's)."""
 
     def __init__(self):
         super().__init__()
-        self.history = {}
+        self.history = _HistoryDict()
         self.epoch = []
 
     def on_train_begin(self, logs=None):
@@ -82,7 +167,10 @@ class History(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
-        for k, v in (logs or {}).items():
+        logs = dict(logs or {})
+        if "learning_rate" in logs:  # Keras 2 code reads history.history["lr"]
+            logs.setdefault("lr", logs["learning_rate"])
+        for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
 
     def plot(self, keys=None, ax=None, logy=False):
@@ -305,14 +393,24 @@ class ModelCheckpoint(Callback):
     log key, e.g. "ckpt-{epoch:02d}-{val_loss:.3f}.dk". `best` and `saved` (the paths written) are
     kept."""
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto"):
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, mode="auto",
+                 save_freq="epoch", initial_value_threshold=None, **kwargs):
         super().__init__()
+        refuse("ModelCheckpoint()", kwargs, {
+            "save_weights_only": "a densekit model file always holds the whole model (weights "
+                                 "included): dk.load_model(path).get_weights() gives the weights",
+            "options": "densekit writes its own model file format (no TensorFlow save options)"})
+        if save_freq != "epoch":
+            raise ValueError(f"ModelCheckpoint: densekit saves at the end of epochs "
+                             f"(save_freq='epoch'), got save_freq={save_freq!r}")
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = bool(save_best_only)
         self._monitor = _Monitor(monitor, mode, 0.0, "ModelCheckpoint")
-        self.best = self._monitor.worst()
+        # Keras's initial_value_threshold: a value the monitored quantity must beat to be saved.
+        self.best = (self._monitor.worst() if initial_value_threshold is None
+                     else float(initial_value_threshold))
         self.saved = []
 
     def on_train_begin(self, logs=None):
@@ -495,6 +593,105 @@ class GradientMonitor(Callback):
         return epochs, norms
 
 
+class TensorBoard(Callback):
+    """Writes TensorBoard event files during fit, as Keras's TensorBoard does: the epoch's logs
+    as scalars `epoch_<name>` in `log_dir/train` and (val_* entries) in `log_dir/validation`, so
+    TensorBoard overlays the training and validation curves; the learning rate when it is
+    logged. Needs the `tensorboard` extra (`pip install densekit[tensorboard]`: tensorboardX,
+    the writer library), imported when the callback is created.
+
+    update_freq: "epoch" (default), "batch" or an int N — also write `batch_<name>` every N
+    batches (the running epoch averages, at the global step; training then runs batch by
+    batch, as it does for any batch-level callback). histogram_freq=N: every N epochs a
+    histogram of every weight (`<layer>/<weight>`). write_graph: densekit has no TensorFlow graph
+    to draw; the model's summary is written as text instead. write_steps_per_second: also
+    `epoch_steps_per_second`. Keras's write_images, profile_batch and embeddings_freq have no
+    densekit counterpart and are refused unless left at their defaults."""
+
+    def __init__(self, log_dir="logs", histogram_freq=0, write_graph=True, write_images=False,
+                 write_steps_per_second=False, update_freq="epoch", profile_batch=0,
+                 embeddings_freq=0, embeddings_metadata=None):
+        super().__init__()
+        if write_images:
+            raise ValueError("TensorBoard: write_images is not supported (densekit's layers are "
+                             "dense: see their weights with histogram_freq=1)")
+        if profile_batch not in (0, None, (0, 0)):
+            raise ValueError("TensorBoard: profile_batch needs TensorFlow's profiler; densekit "
+                             "has none (time fit, or use the progress bar's ms/step)")
+        if embeddings_freq or embeddings_metadata is not None:
+            raise ValueError("TensorBoard: embeddings are not supported (densekit has no "
+                             "Embedding layer)")
+        if not (isinstance(histogram_freq, int) and histogram_freq >= 0):
+            raise ValueError(f"TensorBoard: histogram_freq must be an int >= 0, got {histogram_freq!r}")
+        if update_freq not in ("epoch", "batch") and not (
+                isinstance(update_freq, int) and not isinstance(update_freq, bool) and update_freq >= 1):
+            raise ValueError(f"TensorBoard: update_freq must be 'epoch', 'batch' or an int >= 1, "
+                             f"got {update_freq!r}")
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError as e:
+            raise ImportError("dk.callbacks.TensorBoard writes event files with tensorboardX: "
+                              "pip install 'densekit[tensorboard]'") from e
+        self._writer_class = SummaryWriter
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = bool(write_graph)
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        self._writers = {}
+
+    @property
+    def wants_batches(self):
+        return self.update_freq != "epoch"
+
+    def _writer(self, run):
+        if run not in self._writers:
+            self._writers[run] = self._writer_class(os.path.join(self.log_dir, run))
+        return self._writers[run]
+
+    def on_train_begin(self, logs=None):
+        self._epoch_start = None
+        if self.write_graph:
+            lines = []
+            self.model.summary(print_fn=lines.append)
+            # Markdown renders the summary's table as code in TensorBoard's text tab.
+            self._writer("train").add_text("model", "\n".join("    " + line for line in
+                                                              "\n".join(lines).splitlines()), 0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.model.optimizer.iterations
+        if self.update_freq != "epoch" and step % self.update_freq == 0:
+            for key, value in (logs or {}).items():
+                self._writer("train").add_scalar(f"batch_{key}", float(value), step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        if self.write_steps_per_second and self._epoch_start is not None:
+            logs["steps_per_second"] = self.params.get("steps", 0) / max(
+                time.perf_counter() - self._epoch_start, 1e-9)
+        for key, value in logs.items():
+            run, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+            if name == "lr":  # Keras 2's alias of learning_rate: written once
+                continue
+            self._writer(run).add_scalar(f"epoch_{name}", float(value), epoch)
+        if self.histogram_freq and (epoch + 1) % self.histogram_freq == 0:
+            writer = self._writer("train")
+            for layer in self.model.layers:
+                for name in layer.parameter_names + layer.state_names:
+                    writer.add_histogram(f"{layer.name}/{name}",
+                                         np.asarray(layer.variable(name), dtype=np.float64), epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+
 class ScheduleCallback(Callback):
     """Applies a learning-rate schedule (a `dk.schedules` value) during fit; what
     `fit(callbacks=[schedule])` wraps a bare schedule in.
@@ -552,6 +749,85 @@ class ScheduleCallback(Callback):
             opt.momentum = opt.momentum
         if logs is not None:
             logs["learning_rate"] = float(opt.learning_rate)
+
+
+class LambdaCallback(Callback):
+    """Keras's LambdaCallback: hooks given as functions, e.g.
+    LambdaCallback(on_epoch_end=lambda epoch, logs: print(epoch, logs["loss"])). Each argument
+    is one of the hooks (on_batch_begin/on_batch_end as Keras's aliases of the train-batch
+    hooks); a function takes what that hook takes (epoch or batch, then logs; logs alone for
+    on_train/test/predict begin and end)."""
+
+    def __init__(self, **hooks):
+        super().__init__()
+        unknown = [name for name in hooks if name not in HOOKS]
+        if unknown:
+            close = difflib.get_close_matches(unknown[0], HOOKS, n=1)
+            raise TypeError(f"LambdaCallback: {unknown[0]!r} is not a callback hook"
+                            + (f" (did you mean {close[0]}?)" if close else "")
+                            + f"; the hooks are {', '.join(HOOKS)}")
+        for name, fn in hooks.items():
+            if fn is not None and not callable(fn):
+                raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}")
+        self._hooks = {name: fn for name, fn in hooks.items() if fn is not None}
+
+    def _call(self, name, *args, logs=None):
+        fn = self._hooks.get(name)
+        if fn is not None:
+            fn(*args, logs)
+
+    @property
+    def wants_batches(self):
+        return any(h in self._hooks for h in _BATCH_HOOKS["train"])
+
+    @property
+    def wants_test_batches(self):
+        return any(h in self._hooks for h in _BATCH_HOOKS["test"])
+
+    @property
+    def wants_predict_batches(self):
+        return any(h in self._hooks for h in _BATCH_HOOKS["predict"])
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs=logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs=logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs=logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs=logs)
+    def on_batch_begin(self, batch, logs=None): self._call("on_batch_begin", batch, logs=logs)
+    def on_batch_end(self, batch, logs=None): self._call("on_batch_end", batch, logs=logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs=logs)
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs=logs)
+        self.on_batch_end(batch, logs)
+
+    def on_test_begin(self, logs=None): self._call("on_test_begin", logs=logs)
+    def on_test_end(self, logs=None): self._call("on_test_end", logs=logs)
+    def on_test_batch_begin(self, batch, logs=None): self._call("on_test_batch_begin", batch, logs=logs)
+    def on_test_batch_end(self, batch, logs=None): self._call("on_test_batch_end", batch, logs=logs)
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs=logs)
+    def on_predict_end(self, logs=None): self._call("on_predict_end", logs=logs)
+    def on_predict_batch_begin(self, batch, logs=None): self._call("on_predict_batch_begin", batch, logs=logs)
+    def on_predict_batch_end(self, batch, logs=None): self._call("on_predict_batch_end", batch, logs=logs)
+
+
+# Keras callbacks densekit does not have, and the densekit way (module attribute lookups).
+_KERAS_ONLY = {
+    "BackupAndRestore": "save with dk.callbacks.ModelCheckpoint and resume with "
+                        "dk.load_model(path) (the file holds the optimizer state: training "
+                        "resumes bit for bit)",
+    "ProgbarLogger": "fit(verbose=1) draws the progress bar",
+    "RemoteMonitor": "write a dk.callbacks.Callback (or LambdaCallback) that posts the logs",
+    "SwapEMAWeights": "densekit keeps no exponential moving average of the weights",
+}
+
+
+def __getattr__(name):
+    if name in _KERAS_ONLY:
+        raise AttributeError(f"densekit.callbacks has no {name}: {_KERAS_ONLY[name]}")
+    raise AttributeError(f"module 'densekit.callbacks' has no attribute {name!r}")
 
 
 def as_callback(item):

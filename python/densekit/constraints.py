@@ -50,7 +50,11 @@ class UnitNorm(Constraint):
         return {"axis": self.axis}
 
 
-_BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm}
+# Keras's lower-case aliases (keras.constraints.max_norm is MaxNorm).
+max_norm, non_neg, unit_norm = MaxNorm, NonNeg, UnitNorm
+
+_BY_NAME = {"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm,
+            "MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm}
 
 
 def get(identifier):
@@ -60,7 +64,8 @@ def get(identifier):
         return _BY_NAME[identifier["class_name"]].from_config(identifier.get("config", {}))
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]()
-    raise ValueError(f"unknown constraint {identifier!r}; expected one of {sorted(_BY_NAME)}")
+    raise ValueError(f"unknown constraint {identifier!r}; expected one of {sorted(_BY_NAME)} "
+                     f"(densekit applies constraints in C++, so a Python function cannot be one)")
 
 
 def serialize(c):

@@ -56,8 +56,8 @@ def fold_batchnorm(model, model_class):
         out.append(new)
         weights.append(w)
         i += 1
-    folded = model_class([L.Input(model.input_dim)] + out, seed=model.seed, dtype=model.dtype,
-                        name=model.name + "_folded")
+    folded = model_class([L.Input(model.input_shape or model.input_dim)] + out, seed=model.seed,
+                         dtype=model.dtype, name=model.name + "_folded")
     for layer, w in zip(folded.layers, weights):
         layer.set_weights([np.asarray(a, dtype=folded.dtype) for a in w])
     if model.optimizer is not None:

@@ -10,9 +10,17 @@ momenta (`momenta(t_array)`; None: the schedule leaves momentum alone). It is us
   `dk.callbacks.ScheduleCallback`, which applies it per step (`update="step"`, the default; the
   same trajectory as above, momenta included) or per epoch (`update="epoch"`: t is the epoch).
 
+Keras's schedules are here under their Keras names and signatures (`dk.optimizers.schedules`
+is this module, as `keras.optimizers.schedules`): ExponentialDecay(initial_learning_rate,
+decay_steps, decay_rate, staircase), PiecewiseConstantDecay, InverseTimeDecay, PolynomialDecay,
+CosineDecay. A schedule written the Keras way — a LearningRateSchedule subclass with only
+`__call__(step)` — works too (called once per step).
+
 This module holds values only: it imports no callback, model or training code, and no
 matplotlib at module level (plotting is an optional extra).
 """
+
+import math
 
 import numpy as np
 
@@ -21,7 +29,8 @@ from ._config import Configurable
 from ._pyplot import pyplot
 
 __all__ = ["LearningRateSchedule", "PowerDecay", "ExponentialDecay", "PiecewiseConstant",
-           "OneCycle", "serialize", "deserialize"]
+           "OneCycle", "PiecewiseConstantDecay", "InverseTimeDecay", "PolynomialDecay",
+           "CosineDecay", "serialize", "deserialize"]
 
 
 class LearningRateSchedule(Configurable):
@@ -35,14 +44,21 @@ class LearningRateSchedule(Configurable):
 
     restarts_each_fit = False
 
-    def __init__(self, update="step"):
+    def __init__(self, update="step", name=None):
         if update not in ("step", "epoch"):
             raise ValueError(f"{type(self).__name__}: update must be 'step' or 'epoch', got {update!r}")
         self.update = update
+        self.name = name
 
     # -- the schedule ----------------------------------------------------------------------
     def values(self, t):
-        raise NotImplementedError
+        """The rates at steps t (a float array). A Keras-style subclass that defines only
+        __call__(step) gets it called per element."""
+        if type(self).__call__ is LearningRateSchedule.__call__:
+            raise NotImplementedError(f"{type(self).__name__}: a schedule defines values(t) "
+                                      f"(vectorized) or __call__(step)")
+        return np.array([float(self(float(ti))) for ti in np.asarray(t, dtype=np.float64)],
+                        dtype=np.float64)
 
     def momenta(self, t):
         return None
@@ -94,8 +110,8 @@ class LearningRateSchedule(Configurable):
 class PowerDecay(LearningRateSchedule):
     """Power scheduling: η(t) = η0 / (1 + t/s)^c (c = 1 is Keras's InverseTimeDecay)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, power=1.0, update="step"):
-        super().__init__(update)
+    def __init__(self, initial_learning_rate, decay_steps, power=1.0, update="step", name=None):
+        super().__init__(update, name)
         self.initial_learning_rate = positive("PowerDecay: initial_learning_rate",
                                               initial_learning_rate, True)
         self.decay_steps = positive("PowerDecay: decay_steps", decay_steps)
@@ -110,22 +126,30 @@ class PowerDecay(LearningRateSchedule):
 
 
 class ExponentialDecay(LearningRateSchedule):
-    """Exponential scheduling: η(t) = η0 · r^(t/s), r = 0.1 by default (÷10 every s steps)."""
+    """Exponential scheduling: η(t) = η0 · r^(t/s), r = 0.1 by default (÷10 every s steps; the
+    chapter's). Keras's signature: ExponentialDecay(initial_learning_rate, decay_steps,
+    decay_rate, staircase=False); staircase=True uses ⌊t/s⌋ (a step down every s steps)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate=0.1, update="step"):
-        super().__init__(update)
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate=0.1, staircase=False,
+                 update="step", name=None):
+        super().__init__(update, name)
         self.initial_learning_rate = positive("ExponentialDecay: initial_learning_rate",
                                               initial_learning_rate, True)
         self.decay_steps = positive("ExponentialDecay: decay_steps", decay_steps)
         self.decay_rate = positive("ExponentialDecay: decay_rate", decay_rate)
+        self.staircase = _flag("ExponentialDecay: staircase", staircase)
 
     def values(self, t):
-        return self.initial_learning_rate * self.decay_rate ** (t / self.decay_steps)
+        p = np.asarray(t, dtype=np.float64) / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (np.floor(p) if self.staircase else p)
 
     def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "update": self.update}
+        cfg = {"initial_learning_rate": self.initial_learning_rate,
+               "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+               "update": self.update}
+        if self.staircase:
+            cfg["staircase"] = True
+        return cfg
 
 
 class PiecewiseConstant(LearningRateSchedule):
@@ -133,22 +157,26 @@ class PiecewiseConstant(LearningRateSchedule):
 
     A boundary is the first step (or epoch) of the next value: PiecewiseConstant([5], [0.1, 0.001],
     update="epoch") trains 5 epochs at 0.1, then 0.001. (Keras's PiecewiseConstantDecay switches
-    one step later: t <= boundary keeps the old value.)"""
+    one step later: t <= boundary keeps the old value; densekit has it too, under that name.)"""
 
-    def __init__(self, boundaries, values, update="step"):
-        super().__init__(update)
+    # np.searchsorted's side: "right" puts t == boundary in the next piece.
+    _side = "right"
+
+    def __init__(self, boundaries, values, update="step", name=None):
+        super().__init__(update, name)
+        where = type(self).__name__
         boundaries = [float(b) for b in boundaries]
-        values = [positive("PiecewiseConstant: each value", v, True) for v in values]
+        values = [positive(f"{where}: each value", v, True) for v in values]
         if len(values) != len(boundaries) + 1:
-            raise ValueError(f"PiecewiseConstant: needs len(values) == len(boundaries) + 1, got "
+            raise ValueError(f"{where}: needs len(values) == len(boundaries) + 1, got "
                              f"{len(values)} values and {len(boundaries)} boundaries")
         if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
-            raise ValueError(f"PiecewiseConstant: boundaries must increase strictly, got {boundaries}")
+            raise ValueError(f"{where}: boundaries must increase strictly, got {boundaries}")
         self.boundaries = boundaries
         self.lr_values = values
 
     def values(self, t):
-        idx = np.searchsorted(np.asarray(self.boundaries), t, side="right")
+        idx = np.searchsorted(np.asarray(self.boundaries), t, side=self._side)
         return np.asarray(self.lr_values, dtype=np.float64)[idx]
 
     def get_config(self):
@@ -265,7 +293,116 @@ class OneCycle(LearningRateSchedule):
                 "cycle_momentum": self.cycle_momentum, "update": self.update}
 
 
-_BY_NAME = {c.__name__: c for c in (PowerDecay, ExponentialDecay, PiecewiseConstant, OneCycle)}
+class PiecewiseConstantDecay(PiecewiseConstant):
+    """Keras's PiecewiseConstantDecay(boundaries, values): η(t) = values[0] for t <= b[0],
+    values[i] for b[i-1] < t <= b[i], values[-1] for t > b[-1] — a boundary is the LAST step of
+    its value. densekit's own PiecewiseConstant switches one step earlier (a boundary is the first
+    step of the next value); both are exact to their definitions."""
+
+    _side = "left"
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """Keras's InverseTimeDecay: η(t) = η0 / (1 + r·t/s) (staircase: ⌊t/s⌋). Keras 2's optimizer
+    argument decay=d is InverseTimeDecay(lr, decay_steps=1, decay_rate=d)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 update="step", name=None):
+        super().__init__(update, name)
+        self.initial_learning_rate = positive("InverseTimeDecay: initial_learning_rate",
+                                              initial_learning_rate, True)
+        self.decay_steps = positive("InverseTimeDecay: decay_steps", decay_steps)
+        self.decay_rate = positive("InverseTimeDecay: decay_rate", decay_rate, True)
+        self.staircase = _flag("InverseTimeDecay: staircase", staircase)
+
+    def values(self, t):
+        p = np.asarray(t, dtype=np.float64) / self.decay_steps
+        return self.initial_learning_rate / (1.0 + self.decay_rate * (np.floor(p) if self.staircase else p))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "update": self.update}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """Keras's PolynomialDecay: η(t) = (η0 − η_end)·(1 − t'/s)^power + η_end with t' = min(t, s);
+    with cycle=True, s grows to the next multiple of decay_steps above t instead."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False, update="step", name=None):
+        super().__init__(update, name)
+        self.initial_learning_rate = positive("PolynomialDecay: initial_learning_rate",
+                                              initial_learning_rate, True)
+        self.decay_steps = positive("PolynomialDecay: decay_steps", decay_steps)
+        self.end_learning_rate = positive("PolynomialDecay: end_learning_rate", end_learning_rate, True)
+        self.power = positive("PolynomialDecay: power", power, True)
+        self.cycle = _flag("PolynomialDecay: cycle", cycle)
+
+    def values(self, t):
+        t = np.asarray(t, dtype=np.float64)
+        if self.cycle:
+            steps = self.decay_steps * np.where(t == 0, 1.0, np.ceil(t / self.decay_steps))
+        else:
+            steps = self.decay_steps
+            t = np.minimum(t, self.decay_steps)
+        return ((self.initial_learning_rate - self.end_learning_rate) * (1.0 - t / steps) ** self.power
+                + self.end_learning_rate)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "update": self.update}
+
+
+class CosineDecay(LearningRateSchedule):
+    """Keras 3's CosineDecay (Loshchilov & Hutter 2017), with its optional linear warmup: over
+    `warmup_steps` steps η rises linearly from initial_learning_rate to `warmup_target`, then
+    decays as η_top·((1 − α)·½(1 + cos(π·min(t', s)/s)) + α), t' counted from the warmup's end
+    and η_top the warmup target (or initial_learning_rate without a warmup)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
+                 warmup_steps=0, update="step"):
+        super().__init__(update, name)
+        self.initial_learning_rate = positive("CosineDecay: initial_learning_rate",
+                                              initial_learning_rate, True)
+        self.decay_steps = positive("CosineDecay: decay_steps", decay_steps)
+        self.alpha = positive("CosineDecay: alpha", alpha, True)
+        self.warmup_target = (None if warmup_target is None
+                              else positive("CosineDecay: warmup_target", warmup_target, True))
+        self.warmup_steps = positive("CosineDecay: warmup_steps", warmup_steps, True)
+
+    def values(self, t):
+        t = np.asarray(t, dtype=np.float64)
+
+        def decay(step, top):
+            fraction = np.minimum(step, self.decay_steps) / self.decay_steps
+            return top * ((1.0 - self.alpha) * 0.5 * (1.0 + np.cos(math.pi * fraction)) + self.alpha)
+
+        if self.warmup_target is None:
+            return decay(t, self.initial_learning_rate)
+        t = np.minimum(t, self.decay_steps + self.warmup_steps)
+        warm = (self.initial_learning_rate + (self.warmup_target - self.initial_learning_rate)
+                * t / max(self.warmup_steps, 1e-300))
+        return np.where(t < self.warmup_steps, warm,
+                        decay(t - self.warmup_steps, self.warmup_target))
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps,
+                "update": self.update}
+
+
+def _flag(what, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{what} must be a bool, got {value!r}")
+    return bool(value)
+
+
+_BY_NAME = {c.__name__: c for c in (PowerDecay, ExponentialDecay, PiecewiseConstant, OneCycle,
+                                    PiecewiseConstantDecay, InverseTimeDecay, PolynomialDecay,
+                                    CosineDecay)}
 
 
 def serialize(schedule):

@@ -14,15 +14,46 @@ import warnings
 
 import numpy as np
 
-from . import _data, _native, folding, losses, optimizers, pickling, saving, training
-from .layers.base import Layer
-from .layers.core import Input
+import math
+
+from . import _data, _native, folding, losses, optimizers, pickling, saving, training, utils
+from ._arguments import refuse
+from .callbacks import CallbackList
+from .layers.base import CALL_REFUSED, Layer
+from .layers.core import Flatten, Input
 from .sparsity import sparsity as _sparsity
 
 _STATE_KEYS = ("variables", "optimizer", "step", "shuffle_rng")
 
+# Accuracy metrics: "accuracy" takes the kind the loss implies (as Keras does); Keras's explicit
+# names must match it (their label formats differ).
 _ACCURACY_NAMES = ("accuracy", "acc")
-_METRIC_NAMES = _ACCURACY_NAMES + ("mse", "mae", "mean_squared_error", "mean_absolute_error")
+_ACCURACY_FOR_NAME = {"sparse_categorical_accuracy": losses.SPARSE_CCE,
+                      "categorical_accuracy": losses.CCE, "binary_accuracy": losses.BCE}
+_METRIC_NAMES = (_ACCURACY_NAMES + tuple(_ACCURACY_FOR_NAME)
+                 + ("mse", "mae", "mean_squared_error", "mean_absolute_error"))
+
+# Keras arguments of compile / fit / evaluate / predict densekit does not take: the densekit way.
+_COMPILED = "densekit always runs compiled C++ code: there is nothing to switch"
+_KERAS_ONLY = {
+    "loss_weights": "a densekit model has one output and one loss",
+    "weighted_metrics": "pass sample_weight to fit/evaluate; the loss is weighted by it",
+    "run_eagerly": _COMPILED,
+    "jit_compile": _COMPILED,
+    "steps_per_execution": "fit already hands whole runs of batches to one C++ call",
+    "auto_scale_loss": "densekit trains in float32/float64 and needs no loss scaling",
+    "steps_per_epoch": "densekit fits on arrays: an epoch is ceil(n / batch_size) steps",
+    "steps": "densekit works on arrays: the number of steps is ceil(n / batch_size)",
+    "validation_steps": "validation runs on the whole validation_data",
+    "validation_freq": "densekit validates after every epoch (one C++ call)",
+    "validation_batch_size": "validation runs in one C++ call; its batching does not change the result",
+    "max_queue_size": "densekit fits on in-memory arrays (no generators or queues)",
+    "workers": "densekit fits on in-memory arrays (no generators or workers); threads: "
+               "dk.set_num_threads(n)",
+    "use_multiprocessing": "densekit fits on in-memory arrays (no generators or workers)",
+    "training": "model(X, training=True) is one stochastic pass; predict is inference",
+    "mask": "densekit models take dense feature vectors (no masks)",
+}
 
 
 @saving.register_model_class
@@ -36,13 +67,16 @@ class Sequential:
     def __init__(self, layers=None, seed=None, dtype="float32", name=None):
         self.dtype = _native.resolve_dtype(dtype)
         if seed is None:
-            seed = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
+            seed = utils.next_default_seed()  # dk.utils.set_random_seed makes it reproducible
         if not (isinstance(seed, (int, np.integer)) and seed >= 0):
             raise ValueError(f"Sequential: seed must be an int >= 0 or None, got {seed!r}")
         self.seed = int(seed)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Sequential: name must be a str, got {name!r}")
         self.name = name or "sequential"
         self.layers = []
         self.input_dim = None
+        self.input_shape = None  # the shape of one input sample, e.g. (784,) or (28, 28)
         self._net = None
         self.optimizer = None
         self.loss = None
@@ -51,37 +85,112 @@ class Sequential:
         self.stop_training = False
         self.diverged = False
         self.default_callbacks = None  # fit's callbacks when none are given (presets set them)
+        self._feature_names = None
+        self._target_name = None
         self._shuffle_rng = np.random.default_rng(_native.derive_seed(self.seed, 1_000_003))
         for layer in layers or []:
             self.add(layer)
         if self.input_dim is not None and self.layers:
             self.build()
 
+    # -- column names (kept in the model file) ----------------------------------------------
+    @property
+    def feature_names(self):
+        """The names of the input columns, one per input (None when unknown). `densekit train`
+        and the scikit-learn estimators set them from the training data; saved in the model
+        file, so predictions can match data columns by name."""
+        return None if self._feature_names is None else list(self._feature_names)
+
+    @feature_names.setter
+    def feature_names(self, names):
+        if names is not None:
+            names = list(names) if isinstance(names, (list, tuple, np.ndarray)) else names
+            if not (isinstance(names, list) and all(isinstance(c, str) and c for c in names)):
+                raise TypeError(f"feature_names must be a list of non-empty str (or None), got {names!r}")
+            if self.input_dim is not None and len(names) != self.input_dim:
+                raise ValueError(f"feature_names: the model takes {self.input_dim} inputs, got "
+                                 f"{len(names)} names")
+        self._feature_names = names
+
+    @property
+    def target_name(self):
+        """The name of the column the model predicts (None when unknown); saved in the file."""
+        return self._target_name
+
+    @target_name.setter
+    def target_name(self, name):
+        if name is not None and not (isinstance(name, str) and name):
+            raise TypeError(f"target_name must be a non-empty str or None, got {name!r}")
+        self._target_name = name
+
     # -- structure -------------------------------------------------------------------------
     def add(self, layer):
         if isinstance(layer, Input):
             if self.layers or self.input_dim is not None:
                 raise ValueError("Sequential: Input must come first, once")
-            self.input_dim = layer.units
+            if layer.dtype is not None and layer.dtype != np.dtype(self.dtype).name:
+                raise ValueError(f"Sequential: Input(dtype={layer.dtype!r}) in a "
+                                 f"{np.dtype(self.dtype).name} model; a densekit model has one "
+                                 f"dtype: Sequential(..., dtype={layer.dtype!r})")
+            self._set_input_shape(layer.shape)
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential: expected a densekit layer, got {type(layer).__name__}")
-        if self.input_dim is None and not self.layers and layer.built:
-            self.input_dim = layer.input_dim  # a reused, already-built layer fixes the width
+        if callable(getattr(layer, "call", None)):  # a call() attached after the class was made
+            raise TypeError(CALL_REFUSED.format(cls=type(layer).__name__))
+        if self.input_dim is None and not self.layers:
+            if layer.declared_input_shape is not None:  # Keras's Dense(..., input_shape=(784,))
+                self._set_input_shape(layer.declared_input_shape)
+            elif layer.built:
+                self._set_input_shape((layer.input_dim,))  # a reused, built layer fixes the width
         self.layers.append(layer)
         self._net = None
 
+    def _set_input_shape(self, shape):
+        self.input_shape = tuple(int(d) for d in shape)
+        self.input_dim = math.prod(self.input_shape)
+
+    def _check_layer_shapes(self):
+        """Refuses what Keras would compute differently: a multi-dimensional input without a
+        Flatten first, and a layer's declared input_shape that is not what it receives."""
+        if self.input_shape is not None and len(self.input_shape) > 1 and not isinstance(
+                self.layers[0], Flatten):
+            raise ValueError(f"Sequential: the input samples have shape {self.input_shape}; "
+                             f"densekit's layers take flat feature vectors, so the first layer "
+                             f"must be dk.layers.Flatten() (as Keras's Dense would otherwise act "
+                             f"on the last axis only)")
+        width = self.input_dim
+        for i, layer in enumerate(self.layers):
+            declared = layer.declared_input_shape
+            if declared is not None and (i == 0 and declared != self.input_shape
+                                         or i > 0 and layer.declared_input_width != width):
+                got = self.input_shape if i == 0 else (width,)
+                raise ValueError(f"Sequential: layer {i} ({layer.name!r}) declares "
+                                 f"input_shape={declared}, but it receives samples of shape {got}")
+            width = layer.output_dim(width)
+
     def build(self, input_dim=None):
         """Builds every layer (seeded from the model's seed) and links them in C++."""
-        if input_dim is not None:
+        if isinstance(input_dim, (tuple, list)):  # Keras's build(input_shape=(None, 784))
+            shape = tuple(input_dim[1:]) if len(input_dim) > 1 and input_dim[0] is None else tuple(input_dim)
+            if not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape) or not shape:
+                raise ValueError(f"build: expected the input width or Keras's (None, *shape), got {input_dim!r}")
+            if self.input_shape is not None and shape != self.input_shape:
+                raise ValueError(f"build: the model takes samples of shape {self.input_shape}, not {shape}")
+            self._set_input_shape(shape)
+        elif input_dim is not None:
             if self.input_dim is not None and input_dim != self.input_dim:
                 raise ValueError(f"build: the model takes {self.input_dim} inputs, not {input_dim}")
-            self.input_dim = int(input_dim)
+            self._set_input_shape((int(input_dim),))
         if self.input_dim is None:
             raise ValueError("build: the input width is unknown; start the model with "
                              "dk.layers.Input(n_features) or call build(n_features)")
         if not self.layers:
             raise ValueError("build: the model has no layers")
+        self._check_layer_shapes()
+        if self._feature_names is not None and len(self._feature_names) != self.input_dim:
+            raise ValueError(f"build: feature_names has {len(self._feature_names)} names for "
+                             f"{self.input_dim} inputs")
         width = self.input_dim
         for i, layer in enumerate(self.layers):
             layer.build(width, self.dtype, _native.derive_seed(self.seed, i))
@@ -103,17 +212,25 @@ class Sequential:
             self.build()
 
     # -- compile ---------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **kwargs):
+        refuse("compile()", kwargs, _KERAS_ONLY, ("optimizer", "loss", "metrics"))
         if loss is None:
             raise ValueError("compile: a loss is required, e.g. loss='sparse_categorical_crossentropy'")
         new_optimizer = optimizers.get(optimizer)
         new_loss = losses.get(loss)
+        if isinstance(metrics, str):
+            metrics = [metrics]
         metrics = list(metrics or [])
         for m in metrics:
-            if m not in _METRIC_NAMES:
-                raise ValueError(f"compile: unknown metric {m!r}; expected one of {list(_METRIC_NAMES)}")
+            if not isinstance(m, str) or m not in _METRIC_NAMES:
+                raise ValueError(f"compile: unknown metric {m!r}; densekit computes the metrics "
+                                 f"named {list(_METRIC_NAMES)} (pass their names)")
             if m in _ACCURACY_NAMES and new_loss.code not in losses.ACCURACY_FOR:
                 raise ValueError(f"compile: 'accuracy' needs a classification loss, not {new_loss.name}")
+            if m in _ACCURACY_FOR_NAME and new_loss.code != _ACCURACY_FOR_NAME[m]:
+                raise ValueError(f"compile: {m!r} reads the labels of the "
+                                 f"{_ACCURACY_FOR_NAME[m].name} loss, not {new_loss.name}'s; "
+                                 f"metrics=['accuracy'] picks the accuracy that fits the loss")
         self.optimizer, self.loss = new_optimizer, new_loss
         self.metrics_names = ["loss"] + metrics
         if self.input_dim is not None:
@@ -137,60 +254,135 @@ class Sequential:
     # -- training & inference --------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0):
+            sample_weight=None, initial_epoch=0, **kwargs):
         """Trains for `epochs` epochs; returns a History (history.history[...] per epoch)."""
+        refuse("fit()", kwargs, _KERAS_ONLY)
         if self.input_dim is None and x is not None:
-            self.build(np.shape(x)[1] if np.ndim(x) == 2 else None)
+            shape = np.shape(x)  # Keras infers the sample shape from the data
+            self.build((None,) + tuple(shape[1:]) if len(shape) >= 2 else None)
         self._require_compiled("fit")
         return training.fit(self, self._net, self._shuffle_rng, x, y, batch_size, epochs, verbose,
                             callbacks, validation_split, validation_data, shuffle, class_weight,
                             sample_weight, initial_epoch)
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None,
-                 return_dict=False):
-        """Loss (with penalties) and metrics in inference mode."""
+                 return_dict=False, callbacks=None, **kwargs):
+        """Loss (with penalties) and metrics in inference mode; `callbacks` get the test hooks
+        (on_test_begin/end, and on_test_batch_begin/end per batch of batch_size)."""
+        refuse("evaluate()", kwargs, _KERAS_ONLY)
         self._require_compiled("evaluate")
         return training.evaluate(self, self._net, x, y, batch_size, verbose, sample_weight,
-                                 return_dict)
+                                 return_dict, callbacks)
 
-    def predict(self, x, batch_size=None, verbose=0):
-        """Outputs for x (n, features) in inference mode, as an (n, outputs) array."""
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None, **kwargs):
+        """Outputs for x (n, features) in inference mode, as an (n, outputs) array. `callbacks`
+        get the predict hooks: on_predict_begin/end, and — when one overrides them —
+        on_predict_batch_begin/end per batch of batch_size (32 by default then, as Keras), with
+        logs {"outputs": that batch's outputs}. Outputs do not depend on the batching."""
+        refuse("predict()", kwargs, _KERAS_ONLY)
         if self._net is None:
             self._require_built("predict")
         if not (type(x) is np.ndarray and x.dtype == self.dtype and x.ndim == 2
                 and x.shape[1] == self.input_dim and x.shape[0] and x.flags.c_contiguous):
             # Anything but the model's own layout is checked and converted once; the NaN/Inf scan
             # happens in the C++ call for every input (it is cheaper there at batch size 1).
-            x = _data.as_features(x, self.dtype, self.input_dim, "predict", check_finite=False)
+            x = _data.as_features(_data.flat_samples(self, x, "predict"), self.dtype,
+                                  self.input_dim, "predict", check_finite=False)
         out = np.empty((x.shape[0], self._net.output_dim), dtype=self.dtype)
-        self._net.predict(x, out, 1024 if batch_size is None else
-                          _data.check_batch_size(batch_size, "predict"))
+        bs = None if batch_size is None else _data.check_batch_size(batch_size, "predict")
+        if callbacks is None:
+            self._net.predict(x, out, 1024 if bs is None else bs)
+            return out
+        cbs = CallbackList(callbacks, self, {"batch_size": bs, "samples": x.shape[0],
+                                             "verbose": verbose}, "predict")
+        cbs.on_predict_begin()
+        if not cbs.wants_predict_batches:
+            self._net.predict(x, out, 1024 if bs is None else bs)
+        else:
+            bs = bs or 32
+            for batch, start in enumerate(range(0, x.shape[0], bs)):
+                rows = slice(start, min(start + bs, x.shape[0]))
+                cbs.on_predict_batch_begin(batch)
+                self._net.predict(x[rows], out[rows], bs)
+                cbs.on_predict_batch_end(batch, {"outputs": out[rows]})
+        cbs.on_predict_end()
         return out
 
-    def __call__(self, x):
-        return self.predict(x)
+    def __call__(self, x, training=False, **kwargs):
+        """model(X): predict(X) in inference mode. model(X, training=True): one stochastic
+        forward pass with the Dropout and AlphaDropout layers dropping — an MC Dropout sample
+        (predict_mc(X, samples=1)'s pass) — and BatchNormalization in inference mode, using its
+        moving statistics. (Keras's training=True also switches BN to batch statistics and
+        updates its moving averages; densekit changes nothing in the model.)"""
+        refuse("model()", kwargs, _KERAS_ONLY, ("x", "training"))
+        if not isinstance(training, (bool, np.bool_)):
+            raise TypeError(f"model(x, training=...): training must be a bool, got {training!r}")
+        if not training:
+            return self.predict(x)
+        mean, _ = self._mc(x, 1, None, None, "model(x, training=True)")
+        return mean
 
-    def predict_mc(self, x, samples=100, batch_size=None, seed=None):
+    def predict_mc(self, x, samples=100, batch_size=None, seed=None, return_samples=False):
         """MC Dropout (Gal & Ghahramani 2016): `samples` forward passes with the Dropout and
         AlphaDropout layers dropping (BatchNormalization stays in inference mode), all in one C++
         call. Returns (mean, std) of the outputs over the samples, each (n, outputs).
 
+        return_samples=True returns (mean, std, outputs) with outputs (samples, n, outputs) the
+        passes themselves, drawn one C++ call each; mean and std are then those of the returned
+        passes (their masks differ from the one-call path's, so for the same seed the mean
+        differs from return_samples=False's by Monte Carlo noise).
+
         Masks are seeded from the model's seed and a per-model call counter (or from `seed`), so
         a rebuilt model with the same seed reproduces the same sequence of calls exactly."""
-        self._require_built("predict_mc")
+        if not isinstance(return_samples, (bool, np.bool_)):
+            raise TypeError(f"predict_mc: return_samples must be a bool, got {return_samples!r}")
+        if not return_samples:
+            return self._mc(x, samples, batch_size, seed, "predict_mc")
         if not (isinstance(samples, (int, np.integer)) and samples >= 1):
             raise ValueError(f"predict_mc: samples must be an int >= 1, got {samples!r}")
-        X = _data.as_features(x, self.dtype, self.input_dim, "predict_mc")
-        mean = np.empty((X.shape[0], self._net.output_dim), dtype=self.dtype)
-        std = np.empty_like(mean)
-        bs = 1024 if batch_size is None else _data.check_batch_size(batch_size, "predict_mc")
+        key = self._mc_key(seed)
+        outputs = np.stack([self._mc(x, 1, batch_size, None, "predict_mc",
+                                     key=_native.derive_seed(key, s))[0] for s in range(samples)])
+        # As the one-call path: deviations from the first pass, in float64.
+        first = outputs[0].astype(np.float64)
+        dev = outputs.astype(np.float64) - first
+        mean_dev = dev.mean(axis=0)
+        mean = (first + mean_dev).astype(self.dtype)
+        std = np.sqrt(np.maximum((dev * dev).mean(axis=0) - mean_dev * mean_dev, 0.0)).astype(self.dtype)
+        return mean, std, outputs
+
+    def _mc_key(self, seed):
         if seed is None:
             self._mc_calls = getattr(self, "_mc_calls", 0) + 1
-            key = _native.derive_seed(self.seed, 2_000_003 + self._mc_calls)
-        else:
-            key = _native.derive_seed(int(seed), 2_000_003)
-        self._net.predict_mc(X, int(samples), mean, std, bs, key)
+            return _native.derive_seed(self.seed, 2_000_003 + self._mc_calls)
+        if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 1 << 64):
+            raise ValueError(f"predict_mc: seed must be an int in [0, 2**64) or None, got {seed!r}")
+        return _native.derive_seed(int(seed), 2_000_003)
+
+    def _mc(self, x, samples, batch_size, seed, where, key=None):
+        self._require_built(where)
+        if not (isinstance(samples, (int, np.integer)) and samples >= 1):
+            raise ValueError(f"{where}: samples must be an int >= 1, got {samples!r}")
+        X = _data.as_features(_data.flat_samples(self, x, where), self.dtype, self.input_dim, where)
+        mean = np.empty((X.shape[0], self._net.output_dim), dtype=self.dtype)
+        std = np.empty_like(mean)
+        bs = 1024 if batch_size is None else _data.check_batch_size(batch_size, where)
+        self._net.predict_mc(X, int(samples), mean, std, bs, self._mc_key(seed) if key is None else key)
         return mean, std
+
+    def get_layer(self, name=None, index=None):
+        """The layer called `name`, or at position `index` (Keras's get_layer)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer: give a layer name or an index (one of them)")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(self.layers) <= index < len(self.layers):
+                raise ValueError(f"get_layer: index {index!r} is out of range for {len(self.layers)} layers")
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"get_layer: no layer named {name!r}; the layers are "
+                         f"{[layer.name for layer in self.layers]}")
 
     def fold_batchnorm(self):
         """An inference copy of this model in which every BatchNormalization that directly follows
@@ -246,7 +438,8 @@ class Sequential:
         """The output of every layer on x (inference mode), as a list of arrays. Each layer runs
         in a one-layer network sharing its parameters: one forward pass in total, no new weights."""
         self._require_built("layer_outputs")
-        a = _data.as_features(x, self.dtype, self.input_dim, "layer_outputs")
+        a = _data.as_features(_data.flat_samples(self, x, "layer_outputs"), self.dtype,
+                              self.input_dim, "layer_outputs")
         outs = []
         for layer in self.layers:
             a = Sequential([layer], seed=self.seed, dtype=self.dtype).predict(a, batch_size=batch_size)
@@ -413,7 +606,57 @@ class Sequential:
             self._mc_calls = state["mc_calls"]
 
     def get_config(self):
-        return {"name": self.name, "seed": self.seed, "dtype": np.dtype(self.dtype).name,
-                "input_dim": self.input_dim,
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()}
-                           for l in self.layers]}
+        cfg = {"name": self.name, "seed": self.seed, "dtype": np.dtype(self.dtype).name,
+               "input_dim": self.input_dim,
+               "layers": [{"class_name": type(l).__name__, "config": l.get_config()}
+                          for l in self.layers]}
+        if self.input_shape is not None and len(self.input_shape) > 1:
+            cfg["input_shape"] = list(self.input_shape)  # samples flattened by a first Flatten
+        return cfg
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras's module-level functions of keras.models: load_model, save_model, clone_model
+# ---------------------------------------------------------------------------------------------
+load_model = saving.load_model
+
+
+def save_model(model, filepath, include_optimizer=True):
+    """model.save(filepath) (Keras's keras.models.save_model)."""
+    saving.save_model(model, filepath, include_optimizer=include_optimizer)
+
+
+# clone_model: a new model with the same architecture and its own, freshly initialized weights.
+# As in Keras, cloning copies the configuration, not the weights: `clone.set_weights(
+# model.get_weights())` copies those. The clone shares nothing with the original (its layers own
+# new C++ parameters), so training one never changes the other — unlike building a model from
+# `base.layers`, which shares the layer objects (see SPEC §3, "Transfer learning").
+def clone_layer(layer):
+    """A new, unbuilt layer with `layer`'s configuration (same name, same trainable flag)."""
+    return type(layer).from_config(layer.get_config())
+
+
+def clone_model(model, clone_function=None, seed=None):
+    """Returns an uncompiled copy of a Sequential with new layers and fresh weights.
+
+    clone_function(layer) -> new layer replaces the default (`from_config(get_config())`), as in
+    Keras (return the layer itself to share it). seed: the clone's seed; None draws a new one
+    (so the fresh weights differ from the original's initial weights, as Keras's would); pass
+    model.seed to reproduce the original's initial weights. A layer used at several positions is
+    cloned once and reused at each, keeping the structure.
+    """
+    if not isinstance(model, Sequential):
+        raise TypeError(f"clone_model: expected a dk.Sequential, got {type(model).__name__}")
+    fn = clone_function or clone_layer
+    clones = {}
+    layers = []
+    for layer in model.layers:
+        if id(layer) not in clones:
+            new = fn(layer)
+            if not isinstance(new, Layer):
+                raise TypeError(f"clone_model: clone_function returned {type(new).__name__}, "
+                                f"not a densekit layer")
+            clones[id(layer)] = new
+        layers.append(clones[id(layer)])
+    head = [Input(model.input_shape)] if model.input_shape is not None else []
+    return Sequential(head + layers, seed=seed, dtype=np.dtype(model.dtype).name, name=model.name)

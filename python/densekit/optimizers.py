@@ -19,6 +19,8 @@ import numbers
 import numpy as np
 
 from . import _native
+from . import learning_rate_schedule as schedules  # dk.optimizers.schedules, as Keras's
+from ._arguments import refuse
 from ._config import Configurable
 from ._checks import is_real as _is_real
 from ._checks import positive as _positive
@@ -35,8 +37,8 @@ class Optimizer(Configurable):
     # "beta_1"); it and the learning rate are the live hyperparameters of get_state().
     momentum_hyperparameter = None
 
-    def __init__(self, learning_rate, clipvalue=None, clipnorm=None, global_clipnorm=None,
-                 name=None, **hyper):
+    def __init__(self, learning_rate, hyper, clipvalue=None, clipnorm=None, global_clipnorm=None,
+                 name=None):
         set_clips = [k for k, v in (("clipvalue", clipvalue), ("clipnorm", clipnorm),
                                     ("global_clipnorm", global_clipnorm)) if v is not None]
         if len(set_clips) > 1:
@@ -44,8 +46,10 @@ class Optimizer(Configurable):
         self.clipvalue = None if clipvalue is None else _positive("clipvalue", clipvalue)
         self.clipnorm = None if clipnorm is None else _positive("clipnorm", clipnorm)
         self.global_clipnorm = None if global_clipnorm is None else _positive("global_clipnorm", global_clipnorm)
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a str, got {type(name).__name__}")
         self.name = name or type(self).__name__.lower()
-        self._hyper = hyper
+        self._hyper = dict(hyper)
         self._network = None
         self._parameters = ()
         self._schedule = None
@@ -68,6 +72,16 @@ class Optimizer(Configurable):
         self._lr = _positive("learning_rate", value, allow_zero=True)
         if self._network is not None:
             self._network.set_learning_rate(self._lr)
+
+    @property
+    def lr(self):
+        raise AttributeError(f"{type(self).__name__} has no 'lr': densekit (like Keras 3) calls it "
+                             f"learning_rate (optimizer.learning_rate, readable and assignable)")
+
+    @lr.setter
+    def lr(self, value):
+        raise AttributeError(f"{type(self).__name__} has no 'lr': set optimizer.learning_rate = "
+                             f"{value!r} instead (Keras 3's name)")
 
     @property
     def schedule(self):
@@ -282,31 +296,34 @@ class SGD(_MomentumHyper, Optimizer):
     kind = "sgd"
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
-        super().__init__(learning_rate, momentum=_unit("momentum", momentum),
-                         nesterov=bool(nesterov), **kwargs)
+        super().__init__(learning_rate, dict(momentum=_unit("momentum", momentum),
+                                             nesterov=bool(nesterov)), **_common(self, kwargs))
 
 
 class Adagrad(Optimizer):
-    """s ← s + g²; θ ← θ − ηg/√(s + ε)."""
+    """s ← s + g²; θ ← θ − ηg/√(s + ε) (ε inside the root, as Keras)."""
 
     kind = "adagrad"
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate,
-                         initial_accumulator_value=_positive("initial_accumulator_value",
-                                                             initial_accumulator_value, True),
-                         epsilon=_positive("epsilon", epsilon, True), **kwargs)
+        super().__init__(learning_rate, dict(
+            initial_accumulator_value=_positive("initial_accumulator_value",
+                                                initial_accumulator_value, True),
+            epsilon=_positive("epsilon", epsilon, True)), **_common(self, kwargs))
 
 
 class RMSprop(_MomentumHyper, Optimizer):
-    """s ← ρs + (1−ρ)g²; θ ← θ − ηg/√(s + ε); optional momentum and centered variants."""
+    """s ← ρs + (1−ρ)g²; θ ← θ − ηg/√(s + ε) (ε inside the root, as Keras); optional momentum
+    and centered variants."""
 
     kind = "rmsprop"
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
                  **kwargs):
-        super().__init__(learning_rate, rho=_unit("rho", rho), momentum=_unit("momentum", momentum),
-                         epsilon=_positive("epsilon", epsilon, True), centered=bool(centered), **kwargs)
+        super().__init__(learning_rate, dict(
+            rho=_unit("rho", rho), momentum=_unit("momentum", momentum),
+            epsilon=_positive("epsilon", epsilon, True), centered=bool(centered)),
+            **_common(self, kwargs))
 
 
 class _AdamFamily(Optimizer):
@@ -324,53 +341,121 @@ class _AdamFamily(Optimizer):
     momentum = beta_1
 
 
-class Adam(_AdamFamily):
-    """Adam (Kingma & Ba 2015), optional AMSGrad; ε inside the root."""
+def _adam_hyper(beta_1, beta_2, epsilon, epsilon_inside_root=None, **more):
+    hyper = dict(beta_1=_unit("beta_1", beta_1), beta_2=_unit("beta_2", beta_2),
+                 epsilon=_positive("epsilon", epsilon, True), **more)
+    if epsilon_inside_root is not None:
+        if not isinstance(epsilon_inside_root, (bool, np.bool_)):
+            raise TypeError(f"epsilon_inside_root must be a bool, got {epsilon_inside_root!r}")
+        hyper["epsilon_inside_root"] = bool(epsilon_inside_root)
+    return hyper
 
+
+_EPSILON_DOC = """
+    ε sits outside the root, θ ← θ − η·m̂/(√ŝ + ε), as in Keras and PyTorch (whose NAdam/Adam
+    then follow the same trajectory at the same ε). `epsilon_inside_root=True` computes
+    θ ← θ − η·m̂/√(ŝ + ε) instead: densekit 0.1's rule, which models saved in format version 1
+    were trained with and load with (so they resume bit for bit)."""
+
+
+class Adam(_AdamFamily):
+    """Adam (Kingma & Ba 2015), optional AMSGrad: m ← β1m + (1−β1)g; s ← β2s + (1−β2)g²;
+    m̂ = m/(1−β1ᵗ); ŝ = s/(1−β2ᵗ) (AMSGrad: of the running max of s)."""
+
+    __doc__ += _EPSILON_DOC
     kind = "adam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False,
-                 **kwargs):
-        super().__init__(learning_rate, beta_1=_unit("beta_1", beta_1), beta_2=_unit("beta_2", beta_2),
-                         epsilon=_positive("epsilon", epsilon, True), amsgrad=bool(amsgrad), **kwargs)
+                 epsilon_inside_root=False, **kwargs):
+        super().__init__(learning_rate, _adam_hyper(beta_1, beta_2, epsilon, epsilon_inside_root,
+                                                    amsgrad=bool(amsgrad)),
+                         **_common(self, kwargs))
 
 
 class AdamW(_AdamFamily):
     """Adam with decoupled weight decay applied first: θ ← θ − ηλθ (Loshchilov & Hutter 2019)."""
 
+    __doc__ += _EPSILON_DOC
     kind = "adamw"
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, amsgrad=False, **kwargs):
-        super().__init__(learning_rate, weight_decay=_positive("weight_decay", weight_decay, True),
-                         beta_1=_unit("beta_1", beta_1), beta_2=_unit("beta_2", beta_2),
-                         epsilon=_positive("epsilon", epsilon, True), amsgrad=bool(amsgrad), **kwargs)
+                 epsilon=1e-7, amsgrad=False, epsilon_inside_root=False, **kwargs):
+        super().__init__(learning_rate, _adam_hyper(
+            beta_1, beta_2, epsilon, epsilon_inside_root, amsgrad=bool(amsgrad),
+            weight_decay=_positive("weight_decay", weight_decay, True)), **_common(self, kwargs))
 
 
 class Adamax(_AdamFamily):
-    """u ← max(β2u, |g|); θ ← θ − η/(1−β1ᵗ)·m/(u + ε)."""
+    """u ← max(β2u, |g|); θ ← θ − η/(1−β1ᵗ)·m/(u + ε) (ε added to u, as Keras)."""
 
     kind = "adamax"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
-        super().__init__(learning_rate, beta_1=_unit("beta_1", beta_1), beta_2=_unit("beta_2", beta_2),
-                         epsilon=_positive("epsilon", epsilon, True), **kwargs)
+        super().__init__(learning_rate, _adam_hyper(beta_1, beta_2, epsilon),
+                         **_common(self, kwargs))
 
 
 class Nadam(_AdamFamily):
     """Adam with Nesterov momentum and Dozat's momentum schedule μ_t = β1(1 − ½·0.96^(ψt))."""
 
+    __doc__ += _EPSILON_DOC
     kind = "nadam"
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 momentum_decay=0.004, **kwargs):
-        super().__init__(learning_rate, beta_1=_unit("beta_1", beta_1), beta_2=_unit("beta_2", beta_2),
-                         epsilon=_positive("epsilon", epsilon, True),
-                         momentum_decay=_positive("momentum_decay", momentum_decay, True), **kwargs)
+                 momentum_decay=0.004, epsilon_inside_root=False, **kwargs):
+        super().__init__(learning_rate, _adam_hyper(
+            beta_1, beta_2, epsilon, epsilon_inside_root,
+            momentum_decay=_positive("momentum_decay", momentum_decay, True)),
+            **_common(self, kwargs))
+
+
+# Keyword arguments every optimizer takes besides its own hyperparameters.
+_COMMON = ("clipvalue", "clipnorm", "global_clipnorm", "name")
+
+# What Keras (2 or 3) code passes that densekit has under another name or not at all, and the
+# densekit way. Checked at construction, so a port fails on the line that needs changing.
+_KERAS_ONLY = {
+    "lr": "densekit (like Keras 3) names it learning_rate=",
+    "decay": "Keras 2's per-step decay lr/(1 + decay·t) is a schedule in densekit: "
+             "learning_rate=dk.optimizers.schedules.InverseTimeDecay(lr, decay_steps=1, "
+             "decay_rate=decay)",
+    "weight_decay": "densekit applies decoupled weight decay in AdamW only "
+                    "(dk.optimizers.AdamW(weight_decay=...)); elsewhere use "
+                    "kernel_regularizer=dk.regularizers.l2(...) on the layers",
+    "use_ema": "densekit keeps no exponential moving average of the weights",
+    "ema_momentum": "densekit keeps no exponential moving average of the weights",
+    "ema_overwrite_frequency": "densekit keeps no exponential moving average of the weights",
+    "loss_scale_factor": "densekit trains in float32/float64 and needs no loss scaling",
+    "gradient_accumulation_steps": "densekit does not accumulate gradients over steps; use a "
+                                   "larger batch_size",
+    "jit_compile": "densekit's update rules are compiled C++ already",
+    "amsgrad": "only Adam and AdamW have amsgrad",
+    "nesterov": "only SGD has nesterov; Nadam is Adam with Nesterov momentum",
+    "momentum": "this optimizer has no momentum argument (SGD and RMSprop do; the Adam family's "
+                "is beta_1)",
+}
+
+
+def _common(opt, kwargs):
+    """kwargs if it holds only the shared keyword arguments; anything else is a TypeError naming
+    the argument and, where Keras has it, the densekit way."""
+    refuse(f"{type(opt).__name__}()", {k: v for k, v in kwargs.items() if k not in _COMMON},
+           _KERAS_ONLY, ("its own hyperparameters",) + _COMMON)
+    return kwargs
 
 
 _BY_NAME = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
             "adamax": Adamax, "nadam": Nadam}
+
+# Keras optimizers densekit does not have, and what to use instead.
+_MISSING = {name: f"densekit's optimizers are the chapter's: {', '.join(c.__name__ for c in _BY_NAME.values())}"
+            for name in ("Adadelta", "Adafactor", "Ftrl", "Lion", "Lamb", "Loss_scale_optimizer")}
+
+
+def __getattr__(name):
+    if name in _MISSING:
+        raise AttributeError(f"densekit.optimizers has no {name}: {_MISSING[name]}")
+    raise AttributeError(f"module 'densekit.optimizers' has no attribute {name!r}")
 
 
 def get(identifier):

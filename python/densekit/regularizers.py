@@ -1,4 +1,5 @@
-"""Weight penalties: l1 (λΣ|w|), l2 (λΣw², gradient 2λw) and l1_l2 (SPEC §3).
+"""Weight penalties: l1 (λΣ|w|), l2 (λΣw², gradient 2λw) and l1_l2 (SPEC §3), also under
+Keras 3's class names L1, L2 and L1L2.
 
 The penalty and its gradient are computed in C++ inside the training step; the reported training
 loss includes the penalty.
@@ -28,16 +29,42 @@ class L1L2(Configurable):
         return {"l1": self.l1, "l2": self.l2}
 
 
+class L1(L1L2):
+    """λΣ|w| (Keras's L1; default λ = 0.01). Its config is L1L2's (both factors), so every
+    penalty serializes and loads the same way."""
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    @classmethod
+    def from_config(cls, config):
+        return L1L2(**config)
+
+
+class L2(L1L2):
+    """λΣw², gradient 2λw (Keras's L2; default λ = 0.01). Its config is L1L2's."""
+
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    @classmethod
+    def from_config(cls, config):
+        return L1L2(**config)
+
+
 def l1(l1=0.01):
-    return L1L2(l1=l1)
+    return L1(l1)
 
 
 def l2(l2=0.01):
-    return L1L2(l2=l2)
+    return L2(l2)
 
 
 def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1=l1, l2=l2)
+
+
+_BY_NAME = {"l1": l1, "l2": l2, "l1_l2": l1_l2, "L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
@@ -45,6 +72,8 @@ def get(identifier):
         return identifier
     if isinstance(identifier, dict):
         return L1L2.from_config(identifier.get("config", identifier))
-    if identifier in ("l1", "l2", "l1_l2"):
-        return {"l1": l1, "l2": l2, "l1_l2": l1_l2}[identifier]()
-    raise ValueError(f"unknown regularizer {identifier!r}; use dk.regularizers.l1/l2/l1_l2")
+    if isinstance(identifier, str) and identifier in _BY_NAME:
+        return _BY_NAME[identifier]()
+    raise ValueError(f"unknown regularizer {identifier!r}; use dk.regularizers.L1/L2/L1L2 (or "
+                     f"l1/l2/l1_l2): densekit computes penalties in C++, so a Python function "
+                     f"cannot be one")

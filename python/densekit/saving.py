@@ -11,10 +11,17 @@ during `save_model` leaves any previous file at `path` intact.
 The model reaches this file through its public contract — get_config(), get_state() /
 set_state(), each layer's rng_key — and loading builds it through the class the model module
 registers (`register_model_class`), so nothing here imports a model class. The container (bytes
-⇄ metadata and tensors, checksum, atomic write) is model_file.py. The format, version 1, is laid
+⇄ metadata and tensors, checksum, atomic write) is model_file.py. The format, version 2, is laid
 out in docs/design.md ("The model file"); in short: tensors `layers.{i}.{name}` and
 `optimizer.slots` (the named optimizer slots packed into the rows version 1 defined), metadata
 `format`, `format_version`, `densekit` (a JSON document) and `checksum`.
+
+Version 2 changed two things. The Adam family's ε moved outside the square root (Keras's
+placement); its optimizer config records which placement it trains with (`epsilon_inside_root`),
+and a version-1 file, trained with ε inside, loads with `epsilon_inside_root=True` so that it
+resumes bit for bit. And the document may name the model's input columns (`feature_names`) and
+the column it predicts (`target_name`), which `densekit train` kept in a sidecar file before.
+Files of both versions load; files are written as version 2.
 """
 
 import math
@@ -39,7 +46,8 @@ __all__ = ["save_model", "load_model", "serialize_model", "deserialize_model", "
            "FORMAT_VERSION"]
 
 FORMAT_NAME = "densekit"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 _DTYPE_CODE = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
 _MAX_LAYERS = 100_000
@@ -47,6 +55,10 @@ _MAX_WIDTH_WITHOUT_TENSORS = 1 << 16
 _U64 = 1 << 64
 _DOC_KEYS = {"densekit_version", "model", "layer_seeds", "shared", "compile", "optimizer_state",
              "training_state"}
+_DOC_KEYS_V2 = _DOC_KEYS | {"feature_names", "target_name"}
+# Optimizers whose ε moved outside the root in version 2; version-1 files trained them with ε
+# inside, so they load with epsilon_inside_root=True.
+_EPSILON_MOVED = ("adam", "adamw", "nadam")
 
 # Model classes a file can name, by class name (Keras's registry pattern): models.py registers
 # Sequential when it is imported.
@@ -165,6 +177,8 @@ def serialize_model(model, include_optimizer=True):
         "compile": None,
         "optimizer_state": None,
         "training_state": None,
+        "feature_names": _check_names(model.feature_names, model.input_dim, "feature_names", ValueError),
+        "target_name": _check_name(model.target_name, "target_name", ValueError),
     }
     if model.optimizer is not None and model.loss is not None:
         opt = model.optimizer
@@ -258,24 +272,27 @@ def _deserialize(blob, compile):
     if fmt != FORMAT_NAME:
         fail(f"not a densekit model file (format {fmt!r}, expected {FORMAT_NAME!r})")
     version = metadata.get("format_version")
-    if version != str(FORMAT_VERSION):
+    if version not in [str(v) for v in READABLE_VERSIONS]:
+        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
         if isinstance(version, str) and version.isdigit() and int(version) > FORMAT_VERSION:
             fail(f"the file has format version {version}, written by a newer densekit; this "
-                 f"version reads format version {FORMAT_VERSION}")
-        fail(f"unsupported format version {version!r} (this densekit reads {FORMAT_VERSION})")
+                 f"version reads format versions {readable}")
+        fail(f"unsupported format version {version!r} (this densekit reads {readable})")
     unknown = set(metadata) - {"format", "format_version", "densekit", "checksum"}
     if unknown or "densekit" not in metadata or "checksum" not in metadata:
         fail(f"unexpected metadata keys {sorted(unknown)}" if unknown
              else "the metadata lacks 'densekit' or 'checksum'")
     if checksum(metadata, raw) != metadata["checksum"]:
         fail("checksum mismatch: the file is corrupted")
-    return _build(loads(metadata["densekit"], "the densekit metadata"), raw, compile)
+    return _build(loads(metadata["densekit"], "the densekit metadata"), raw, compile, int(version))
 
 
-def _build(doc, raw, compile):
+def _build(doc, raw, compile, version):
     _require(isinstance(doc, dict), "the densekit metadata is not a JSON object")
-    _require(set(doc) == _DOC_KEYS,
-             f"the densekit metadata has keys {sorted(doc)}, expected {sorted(_DOC_KEYS)}")
+    keys = _DOC_KEYS if version == 1 else _DOC_KEYS_V2
+    _require(set(doc) == keys,
+             f"the densekit metadata has keys {sorted(doc)}, expected {sorted(keys)} "
+             f"(format version {version})")
     model_doc = doc["model"]
     _require(isinstance(model_doc, dict) and model_doc.get("class_name") in _MODEL_CLASSES
              and isinstance(model_doc.get("config"), dict),
@@ -307,9 +324,14 @@ def _build(doc, raw, compile):
 
     for tname, (tcode, _, _) in raw.items():
         _require(tcode == code, f"tensor {tname!r} is {tcode} in a {dtype_name} model")
+    input_shape = cfg.get("input_shape", [input_dim])
+    _require(isinstance(input_shape, list) and all(_is_int(d, 1) for d in input_shape)
+             and math.prod(input_shape) == input_dim,
+             f"input_shape {input_shape!r} does not describe {input_dim} inputs")
     layers = _build_layers(layer_entries, shared, input_dim, raw)
     try:
-        model = model_class([Input(input_dim)] + layers, seed=seed, dtype=dtype_name, name=name)
+        model = model_class([Input(tuple(input_shape))] + layers, seed=seed, dtype=dtype_name,
+                            name=name)
     except Exception as e:
         fail(f"cannot build the model ({type(e).__name__}: {e})", e)
 
@@ -340,9 +362,13 @@ def _build(doc, raw, compile):
     _require(("optimizer.slots" in raw) == (opt_doc is not None and opt_doc["nslots"] > 0),
              "unexpected tensor 'optimizer.slots'")
 
+    if version >= 2:
+        model.feature_names = _check_names(doc["feature_names"], input_dim, "feature_names", fail)
+        model.target_name = _check_name(doc["target_name"], "target_name", fail)
+
     state = {"variables": variables}
     if comp is not None and compile:
-        _compile(model, comp)
+        _compile(model, comp, version)
         if opt_doc is not None:
             state["optimizer"] = _optimizer_state(model, comp["momentum_slot"], opt_doc, raw, dtype)
     if train_doc is not None:
@@ -397,7 +423,7 @@ def _build_layers(layer_entries, shared, input_dim, raw):
     return layers
 
 
-def _compile(model, comp):
+def _compile(model, comp, version):
     _require(isinstance(comp, dict) and set(comp) == {"loss", "metrics", "optimizer", "momentum_slot", "schedule"},
              "the compile configuration is malformed")
     loss_cfg, metrics, opt_cfg = comp["loss"], comp["metrics"], comp["optimizer"]
@@ -410,6 +436,12 @@ def _compile(model, comp):
         loss = losses.deserialize(loss_cfg)
         _require(isinstance(opt_cfg, dict) and isinstance(opt_cfg.get("class_name"), str)
                  and isinstance(opt_cfg.get("config", {}), dict), "malformed optimizer")
+        if version == 1 and opt_cfg["class_name"] in _EPSILON_MOVED:
+            # Trained with ε inside the root, the only rule version 1 knew: keep it.
+            _require("epsilon_inside_root" not in opt_cfg.get("config", {}),
+                     "a version-1 optimizer config names epsilon_inside_root")
+            opt_cfg = {"class_name": opt_cfg["class_name"],
+                       "config": {**opt_cfg.get("config", {}), "epsilon_inside_root": True}}
         # The config holds the live rate; the schedule is attached without re-evaluating it.
         opt = optimizers.deserialize(opt_cfg)
         if comp["schedule"] is not None:
@@ -456,6 +488,30 @@ def _optimizer_state(model, momentum_slot, st, raw, dtype):
     state["iterations"] = st["iterations"]
     state["mu_product"] = float(st["mu_product"])
     return state
+
+
+def _check_names(names, n_inputs, what, error):
+    """`names` (None, or one non-empty str per input) as a list; `error(message)` raises."""
+    if names is None:
+        return None
+    ok = (isinstance(names, (list, tuple)) and len(names) == n_inputs
+          and all(isinstance(c, str) and c for c in names))
+    if not ok:
+        message = (f"{what} must be one non-empty str per input ({n_inputs}), got "
+                   f"{names if isinstance(names, (list, tuple)) and len(names) <= 8 else type(names).__name__}")
+        if error is fail:
+            fail(message)
+        raise error(message)
+    return list(names)
+
+
+def _check_name(name, what, error):
+    if name is None or (isinstance(name, str) and name):
+        return name
+    message = f"{what} must be a non-empty str or None, got {name!r}"
+    if error is fail:
+        fail(message)
+    raise error(message)
 
 
 def _training_state(st):

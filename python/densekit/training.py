@@ -56,7 +56,8 @@ def metric_logs(model, stats, samples, prefix=""):
     """Keras-style logs from C++ run statistics."""
     logs = {}
     for name in model.metrics_names[1:]:
-        if name in ("accuracy", "acc"):
+        if name in ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy",
+                    "binary_accuracy"):
             logs[prefix + name] = stats["correct"] / samples
         elif name in ("mse", "mean_squared_error"):
             logs[prefix + name] = stats["sq_error"] / samples
@@ -65,9 +66,25 @@ def metric_logs(model, stats, samples, prefix=""):
     return logs
 
 
-def evaluate_arrays(model, network, X, Y, W, batch_size, prefix=""):
-    stats = network.evaluate(X, Y, W, max(batch_size, 256))
+def evaluate_arrays(model, network, X, Y, W, batch_size, prefix="", callbacks=None):
+    """Loss and metrics on (X, Y, W) in inference mode: one C++ call, or — when a callback has
+    test-batch hooks — one call per batch of `batch_size`, each between its hooks (the batch's
+    logs are the running loss and metrics, as Keras's)."""
     n = X.shape[0]
+    if callbacks is None or not callbacks.wants_test_batches:
+        stats = network.evaluate(X, Y, W, max(batch_size, 256))
+    else:
+        stats = {}
+        for batch, start in enumerate(range(0, n, batch_size)):
+            rows = slice(start, min(start + batch_size, n))
+            callbacks.on_test_batch_begin(batch)
+            part = network.evaluate(X[rows], Y[rows], None if W is None else W[rows], batch_size)
+            for key, value in part.items():
+                stats[key] = stats.get(key, 0) + value
+            seen = rows.stop
+            running = {"loss": stats["loss_sum"] / seen}
+            running.update(metric_logs(model, stats, seen))
+            callbacks.on_test_batch_end(batch, running)
     logs = {prefix + "loss": stats["loss_sum"] / n}
     logs.update(metric_logs(model, stats, n, prefix))
     return logs
@@ -124,7 +141,8 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
     callbacks = [as_callback(c) for c in callbacks or []]
     cbs = CallbackList(([progbar] if progbar else []) + callbacks + [history], model,
                        {"epochs": epochs, "steps": steps, "verbose": verbose,
-                        "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch})
+                        "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch},
+                       where)
     model.history = history
     model.stop_training = False
     model.diverged = False  # a past divergence must not switch validation off in later fits
@@ -193,9 +211,13 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
             logs.update(metric_logs(model, exact, samples))
         if val is not None and not model.diverged:
             cbs.on_test_begin()
-            val_logs = evaluate_arrays(model, net, *val, batch_size)
+            val_logs = evaluate_arrays(model, net, *val, batch_size, callbacks=cbs)
             cbs.on_test_end(dict(val_logs))  # Keras: on_test_end sees the unprefixed names
             logs.update({"val_" + k: v for k, v in val_logs.items()})
+        if opt.schedule is not None:
+            # The rate the epoch ended with (a schedule changes it every step), as Keras's
+            # schedule callbacks log it; History also keeps it as "lr".
+            logs["learning_rate"] = float(opt.learning_rate)
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
@@ -204,12 +226,16 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
 
 
 def evaluate(model, network, x, y, batch_size=32, verbose=0, sample_weight=None,
-             return_dict=False):
-    """Sequential.evaluate on a compiled, built model."""
+             return_dict=False, callbacks=None):
+    """Sequential.evaluate on a compiled, built model; `callbacks` get the test hooks."""
     where = "evaluate"
     batch_size = _data.check_batch_size(batch_size, where)
     X, Y, W = prepare(model, x, y, sample_weight, None, where)
-    logs = evaluate_arrays(model, network, X, Y, W, batch_size)
+    cbs = CallbackList(callbacks or [], model, {"batch_size": batch_size, "samples": X.shape[0],
+                                                "verbose": verbose}, where)
+    cbs.on_test_begin()
+    logs = evaluate_arrays(model, network, X, Y, W, batch_size, callbacks=cbs)
+    cbs.on_test_end(dict(logs))
     if verbose:
         print(" - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
     return format_results(model, logs, return_dict)

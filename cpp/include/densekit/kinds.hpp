@@ -15,7 +15,7 @@
 // Each list names the enumerators in value order (0, 1, 2, ...).
 #define DENSEKIT_ACTIVATION_KINDS(X)                                                            \
   X(linear) X(relu) X(leaky_relu) X(rrelu) X(prelu) X(elu) X(selu) X(tanh) X(sigmoid) X(softmax) \
-  X(gelu) X(swish) X(softplus)
+  X(gelu) X(swish) X(softplus) X(mish) X(hard_sigmoid) X(softsign) X(exponential) X(relu6)
 #define DENSEKIT_LOSS_KINDS(X) \
   X(sparse_categorical_crossentropy) X(categorical_crossentropy) X(binary_crossentropy) X(mse) X(mae) X(huber)
 // Which accuracy a classification loss reports (none for regression losses).

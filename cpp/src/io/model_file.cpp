@@ -33,7 +33,10 @@ using io::Json;
 static_assert(sizeof(float) == 4 && sizeof(double) == 8, "IEEE float sizes expected");
 
 constexpr const char* kFormatName = "densekit";
-constexpr const char* kFormatVersion = "1";
+// Every version this reader reads. Version 2 moved the Adam family's ε outside the root (an
+// optimizer matter: inference is the same) and added the optional column names, which inference
+// does not need either; its architecture entries are version 1's plus new layer classes.
+constexpr std::string_view kFormatVersions[] = {"1", "2"};
 
 // Text from the file as it may be quoted in a message: non-printable bytes escaped as \xNN.
 std::string printable(const std::string& text) {
@@ -150,10 +153,29 @@ template <class T>
 std::shared_ptr<Layer<T>> make_layer(const Reader& r, const std::string& cls, const Json& cfg,
                                      Index in, const std::string& where) {
   // Python's activation layer classes and the activation each applies.
+  // Flatten is the identity on the flat samples a network sees (the Python side flattens).
   static const std::map<std::string, std::string> activation_classes = {
-      {"ReLU", "relu"}, {"LeakyReLU", "leaky_relu"}, {"PReLU", "prelu"}, {"RReLU", "rrelu"},
+      {"LeakyReLU", "leaky_relu"}, {"PReLU", "prelu"}, {"RReLU", "rrelu"},
       {"ELU", "elu"}, {"SELU", "selu"}, {"GELU", "gelu"}, {"Swish", "swish"},
-      {"Softplus", "softplus"}, {"Softmax", "softmax"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}};
+      {"Softplus", "softplus"}, {"Softmax", "softmax"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"},
+      {"Mish", "mish"}, {"HardSigmoid", "hard_sigmoid"}, {"Softsign", "softsign"},
+      {"Exponential", "exponential"}, {"ReLU6", "relu6"}, {"Flatten", "linear"}};
+  if (cls == "ReLU") {
+    // ReLU(max_value=6) is relu6 and ReLU(negative_slope=a) a leaky ReLU (Keras's arguments);
+    // Python refuses every other combination.
+    const Json* cap = r.optional(cfg, "max_value");
+    const Json* slope = r.optional(cfg, "negative_slope");
+    if (cap && !cap->is_null()) {
+      if (!cap->is_number() || cap->get<double>() != 6.0) r.fail(where + ": max_value must be 6");
+      return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, "relu6", Json::object()));
+    }
+    if (slope && slope->is_number() && slope->get<double>() != 0.0) {
+      ActivationSpec s = activation_spec(r, "leaky_relu", Json::object());
+      s.alpha = slope->get<double>();
+      return std::make_shared<ActivationLayer<T>>(in, s);
+    }
+    return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, "relu", Json::object()));
+  }
   if (cls == "Dense") {
     // "relu", or {"name": "leaky_relu", "alpha": 0.3, ...} when not at its defaults.
     const Json& act = r.member(cfg, "activation", where);
@@ -292,9 +314,11 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
   if (format == meta.end() || format->second != kFormatName)
     r.fail("not a densekit model file (no \"format\": \"densekit\" in the metadata)");
   const auto version = meta.find("format_version");
-  if (version == meta.end() || version->second != kFormatVersion)
+  if (version == meta.end() ||
+      std::find(std::begin(kFormatVersions), std::end(kFormatVersions), version->second) ==
+          std::end(kFormatVersions))
     r.fail("unsupported format version \"" + (version == meta.end() ? std::string() : version->second) +
-           "\" (this reader reads version " + kFormatVersion + ")");
+           "\" (this reader reads versions 1 and 2)");
   for (const auto& kv : meta)
     if (kv.first != "format" && kv.first != "format_version" && kv.first != "densekit" &&
         kv.first != "checksum")

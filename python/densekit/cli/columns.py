@@ -1,17 +1,17 @@
-"""The column record `densekit train` keeps beside a model trained on a CSV.
+"""The training columns of a model trained on a CSV: which input column is which, and the target.
 
-`MODEL.columns.json` ({"format": "densekit-columns", "version": 1, "features": [...],
-"target": "..."}) lets `predict` and `evaluate` match a CSV by column name (any order, extra
-columns ignored) and name the prediction column after the target. The model file itself has no
-field for column names (its format is versioned and strict), hence this small JSON file; without
-it a CSV is matched by position. It is written atomically, and removed when a model trained on
-other data replaces the model, so that it never describes another model.
+`densekit train` keeps them in the model file (format version 2: `model.feature_names` and
+`model.target_name`), so `predict` and `evaluate` can match a CSV by column name (any order,
+extra columns ignored) and name the prediction column after the target. Models trained before
+version 2 kept them in a sidecar, `MODEL.columns.json` ({"format": "densekit-columns",
+"version": 1, "features": [...], "target": "..."}), which is still read when the model file has
+no names; train removes a sidecar beside the model it writes, so that one never describes
+another model. Without either, a CSV is matched by position.
 """
 
 import json
 import os
 
-from .._files import atomic_write
 from .errors import DataError
 
 FORMAT, VERSION = "densekit-columns", 1
@@ -21,10 +21,12 @@ def path_for(model_path):
     return os.fspath(model_path) + ".columns.json"
 
 
-def write(model_path, features, target):
-    doc = {"format": FORMAT, "version": VERSION, "features": list(features), "target": target}
-    atomic_write(path_for(model_path), (json.dumps(doc, indent=1) + "\n").encode(),
-                 "densekit train")
+def record(model, model_path):
+    """{"features", "target"} for the model at `model_path`: from the model file, else from an
+    old sidecar (None when neither names the columns)."""
+    if model.feature_names is not None:
+        return {"features": model.feature_names, "target": model.target_name}
+    return read(model_path, model.input_dim)
 
 
 def remove(model_path):

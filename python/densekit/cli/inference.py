@@ -4,7 +4,7 @@ predict writes the model's outputs (class probabilities for a classifier, or wit
 predicted class ids) as CSV with a header (to stdout, or to FILE.csv) or as an NPY array
 (FILE.npy); files are written atomically. evaluate prints the compiled loss and metrics. Both
 read DATA as `train` does; a CSV is matched to the training columns by name when training
-recorded them (see columns.py).
+recorded them (in the model file, or an older model's sidecar: see columns.py).
 """
 
 import io
@@ -72,7 +72,7 @@ def run_predict(args):
             raise UsageError(f"--out {args.out}: expected a .csv or .npy file name")
         check_writable(args.out, "--out")
     model = _load(args.model)
-    record = columns.read(args.model, model.input_dim)
+    record = columns.record(model, args.model)
     data = read_model_inputs(args.data, model.input_dim, record, target=args.target)
     outputs = model.predict(data.X)
     if args.classes:
@@ -107,7 +107,7 @@ def run_evaluate(args):
     if model.loss is None:
         raise DataError(f"{args.model} was saved without a loss (uncompiled), so there is "
                         "nothing to evaluate; compile and save it again")
-    record = columns.read(args.model, model.input_dim)
+    record = columns.record(model, args.model)
     data = read_model_inputs(args.data, model.input_dim, record, target=args.target,
                              labels=args.labels, need_targets=True)
     results = model.evaluate(data.X, data.y, return_dict=True)

@@ -138,11 +138,10 @@ def run(args):
                         "saved: try standardized targets, another preset or fewer epochs")
     for message in dict.fromkeys(str(w.message) for w in caught):   # once each, one line each
         print(f"densekit train: warning: {' '.join(message.split())}", file=sys.stderr)
+    if data.features is not None:  # kept in the model file (format version 2)
+        model.feature_names, model.target_name = data.features, data.target
     model.save(args.out)
-    if data.features is not None:
-        columns.write(args.out, data.features, data.target)
-    else:
-        columns.remove(args.out)
+    columns.remove(args.out)  # an old sidecar would describe another model
     names = model.metrics_names + [f"val_{n}" for n in model.metrics_names]
     last = {n: history.history[n][-1] for n in names if history.history.get(n)}
     scores = ", ".join(f"{n} {v:.4f}" for n, v in last.items())

@@ -117,10 +117,42 @@ def _softplus(g, x, spec, slopes):
     return g.op("Softplus", [x])
 
 
+def _mish(g, x, spec, slopes):
+    # x·tanh(softplus(x)); ONNX's Mish operator needs opset 18, this form works at every opset.
+    return g.op("Mul", [x, g.op("Tanh", [_softplus(g, x, spec, slopes)])])
+
+
+def _clip(g, x, low, high):
+    """min(max(x, low), high) with elementary operators (Clip's float64 kernel needs opset 12+
+    and its bounds as inputs; Max/Min are as exact and read more plainly)."""
+    return g.op("Min", [g.op("Max", [x, g.scalar("low", low)]), g.scalar("high", high)])
+
+
+def _hard_sigmoid(g, x, spec, slopes):
+    # Keras 3's relu6(x + 3)/6. ONNX's HardSigmoid(α=1/6, β=1/2) is the same function, but its
+    # α is a float32 attribute: written out, the graph computes what the C++ kernel does.
+    shifted = g.op("Add", [x, g.scalar("three", 3.0)])
+    return g.op("Mul", [_clip(g, shifted, 0.0, 6.0), g.scalar("sixth", 1.0 / 6.0)])
+
+
+def _softsign(g, x, spec, slopes):
+    return g.op("Div", [x, g.op("Add", [g.op("Abs", [x]), g.scalar("one", 1.0)])])
+
+
+def _exponential(g, x, spec, slopes):
+    return g.op("Exp", [x])
+
+
+def _relu6(g, x, spec, slopes):
+    return _clip(g, x, 0.0, 6.0)
+
+
 ACTIVATIONS = {
     "linear": _linear, "relu": _relu, "leaky_relu": _leaky_relu, "rrelu": _rrelu,
     "prelu": _prelu, "elu": _elu, "selu": _selu, "tanh": _tanh, "sigmoid": _sigmoid,
     "softmax": _softmax, "gelu": _gelu, "swish": _swish, "softplus": _softplus,
+    "mish": _mish, "hard_sigmoid": _hard_sigmoid, "softsign": _softsign,
+    "exponential": _exponential, "relu6": _relu6,
 }
 
 

@@ -41,10 +41,17 @@ def dense(g, layer, x):
 
 
 @register(L.Activation, L.ReLU, L.LeakyReLU, L.PReLU, L.RReLU, L.ELU, L.SELU, L.GELU, L.Swish,
-          L.Softplus, L.Softmax, L.Sigmoid, L.Tanh)
+          L.Softplus, L.Softmax, L.Sigmoid, L.Tanh, L.Mish, L.HardSigmoid, L.Softsign,
+          L.Exponential, L.ReLU6)
 def activation(g, layer, x):
     slopes = layer.get_weights()[0] if layer.activation.name == "prelu" else None
     return convert_activation(g, x, layer.activation, slopes)
+
+
+@register(L.Flatten)
+def flatten(g, layer, x):
+    """ONNX's Flatten (axis 1): samples of several dimensions become rows; flat rows pass."""
+    return g.op("Flatten", [x], axis=1)
 
 
 @register(L.BatchNormalization)

@@ -96,7 +96,10 @@ def build_onnx_model(model, opset=17, fold_batchnorm=True):
         value = g.op("Identity", [value])
     g.rename_value(value, OUTPUT_NAME)
 
-    x = helper.make_tensor_value_info(INPUT_NAME, g.elem_type, [BATCH_DIM, model.input_dim],
+    # Samples of several dimensions (Input(shape=(28, 28)) + Flatten) keep their shape: the
+    # graph's Flatten node flattens them, as the model does.
+    sample = list(model.input_shape) if model.input_shape is not None else [model.input_dim]
+    x = helper.make_tensor_value_info(INPUT_NAME, g.elem_type, [BATCH_DIM] + sample,
                                       doc_string="features, one row per sample")
     y = helper.make_tensor_value_info(OUTPUT_NAME, g.elem_type, [BATCH_DIM, model.output_dim],
                                       doc_string="the model's outputs, as Sequential.predict")

@@ -12,37 +12,115 @@ the C++ object's internals.
 """
 
 import itertools
+import math
 import re
 from collections import defaultdict
 
 import numpy as np
 
 from .. import _native
+from .._arguments import refuse
 from .._config import Configurable
 
 _name_counters = defaultdict(itertools.count)
 
+# Keras layer arguments densekit does not take, and the densekit way.
+KERAS_ONLY = {
+    "activity_regularizer": "densekit has no activity regularizers; penalize the weights with "
+                            "kernel_regularizer= / bias_regularizer= (dk.regularizers.l1, l2, "
+                            "l1_l2)",
+    "dtype": "a densekit model has one dtype for all its layers: Sequential(..., dtype='float64')",
+    "autocast": "densekit computes in the model's dtype (float32 or float64), no mixed precision",
+    "weights": "build the model, then layer.set_weights([...]) (Keras order: kernel, bias, ...)",
+    "lora_rank": "densekit has no LoRA; freeze layers with trainable=False and fine-tune others",
+    "noise_shape": "densekit's dropout draws one mask value per unit and sample (noise_shape=None)",
+    "input_length": "densekit layers take flat feature vectors: Input(shape=(n_features,))",
+}
+
+CALL_REFUSED = (
+    "{cls}.call(): densekit layers run in C++ — a whole training step is one C++ call with the "
+    "GIL released — so a call() written in Python would never run (and densekit will not "
+    "silently run the parent's kernel instead). For MC Dropout (the chapter's "
+    "`class MCDropout(Dropout): def call(self, x): return super().call(x, training=True)`) use "
+    "the plain Dropout/AlphaDropout layers and model.predict_mc(X, samples=100) (mean and std of "
+    "100 passes with dropout on) or model(X, training=True) (one such pass). Other custom "
+    "computations: compose densekit's layers (dk.layers).")
+
+
+def sample_shape(where, input_shape, input_dim=None, batch_input_shape=None):
+    """The input shape (a tuple) a layer declares through Keras's input_shape / input_dim /
+    batch_input_shape arguments, or None."""
+    given = [k for k, v in (("input_shape", input_shape), ("input_dim", input_dim),
+                            ("batch_input_shape", batch_input_shape)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{where}: give one of input_shape, input_dim, batch_input_shape, not {given}")
+    if input_dim is not None:
+        input_shape = (input_dim,)
+    if batch_input_shape is not None:
+        if not isinstance(batch_input_shape, (tuple, list)) or len(batch_input_shape) < 2:
+            raise ValueError(f"{where}: batch_input_shape must be (batch, features...), got "
+                             f"{batch_input_shape!r}")
+        input_shape = tuple(batch_input_shape[1:])
+    if input_shape is None:
+        return None
+    if isinstance(input_shape, (int, np.integer)):
+        input_shape = (input_shape,)
+    if not (isinstance(input_shape, (tuple, list)) and input_shape
+            and all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0
+                    for d in input_shape)):
+        raise ValueError(f"{where}: the shape of one sample (its number of features) must be "
+                         f"positive ints, e.g. (784,) or (28, 28); got {input_shape!r}")
+    return tuple(int(d) for d in input_shape)
+
 
 def _auto_name(cls):
-    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    # Keras's snake case: LeakyReLU -> leaky_re_lu, BatchNormalization -> batch_normalization.
+    base = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", cls.__name__)
+    base = re.sub(r"([a-z])([A-Z])", r"\1_\2", base).lower()
     n = next(_name_counters[base])
     return base if n == 0 else f"{base}_{n}"
 
 
 class Layer(Configurable):
     """Base class. Subclasses implement `_make_core(input_dim, dtype)`, `output_dim(input_dim)`,
-    `_initialize(seed)` and `get_config()`; `_weight_names` gives the Keras weight order."""
+    `_initialize(seed)` and `get_config()`; `_weight_names` gives the Keras weight order.
+
+    Every layer takes Keras's `name=`, `trainable=` and — on the first layer of a model, in
+    place of an Input — `input_shape=` / `input_dim=` / `batch_input_shape=`. A subclass may
+    not define call(): densekit layers compute in C++ (see CALL_REFUSED)."""
 
     _weight_names = ()
 
-    def __init__(self, name=None, trainable=True):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "call" in cls.__dict__:
+            raise TypeError(CALL_REFUSED.format(cls=cls.__name__))
+
+    def __init__(self, name=None, trainable=True, input_shape=None, input_dim=None,
+                 batch_input_shape=None, **kwargs):
+        where = f"{type(self).__name__}()"
+        refuse(where, kwargs, KERAS_ONLY, ("name", "trainable", "input_shape", "input_dim"))
         if name is not None and not isinstance(name, str):
-            raise TypeError(f"layer name must be a str, got {type(name).__name__}")
+            raise TypeError(f"{where}: layer name must be a str, got {name!r}")
         self.name = name or _auto_name(type(self))
         self._trainable = bool(trainable)
         self._core = None
         self.input_dim = None
         self.dtype = None
+        # The shape of one input sample the layer declares (Keras's input_shape), or None.
+        self.declared_input_shape = sample_shape(where, input_shape, input_dim, batch_input_shape)
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} is not callable: densekit builds Sequential models "
+                        f"(no functional API, layer(tensor)); put the layers in "
+                        f"dk.Sequential([...]) and call the model: model.predict(X), or "
+                        f"model(X, training=True) for one pass with dropout on")
+
+    @property
+    def declared_input_width(self):
+        """The flat input width the layer declares (product of declared_input_shape), or None."""
+        s = self.declared_input_shape
+        return None if s is None else math.prod(s)
 
     # -- building --------------------------------------------------------------------------
     @property
@@ -232,6 +310,7 @@ class Layer(Configurable):
 
     # -- config ------------------------------------------------------------------------------
     def get_config(self):
+        # The declared input shape is the model's (Sequential.get_config keeps it), not the layer's.
         return {"name": self.name, "trainable": self._trainable}
 
     def __repr__(self):

@@ -23,8 +23,8 @@ class BatchNormalization(Layer):
     _weight_names = ("gamma", "beta", "moving_mean", "moving_variance")
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, name=None,
-                 trainable=True):
-        super().__init__(name, trainable)
+                 trainable=True, **kwargs):
+        super().__init__(name, trainable, **kwargs)
         if axis not in (-1, 1):
             raise ValueError(f"BatchNormalization: densekit normalizes features (axis=-1), got axis={axis!r}")
         self.momentum = _check_unit("BatchNormalization momentum", momentum, closed_top=True)
@@ -67,8 +67,11 @@ class Normalization(Layer):
 
     _weight_names = ("mean", "variance")
 
-    def __init__(self, mean=None, variance=None, name=None, trainable=True):
-        super().__init__(name, trainable)
+    def __init__(self, mean=None, variance=None, axis=-1, name=None, trainable=True, **kwargs):
+        super().__init__(name, trainable, **kwargs)
+        if axis not in (-1, 1):
+            raise ValueError(f"Normalization: densekit standardizes each feature (axis=-1), got "
+                             f"axis={axis!r}")
         self._pending = None
         if (mean is None) != (variance is None):
             raise ValueError("Normalization: give both mean and variance, or neither (then adapt(X))")

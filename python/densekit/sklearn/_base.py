@@ -297,6 +297,10 @@ class BaseMLP(BaseEstimator):
                                       self._seed, penalty_batch)
             self._arch = self._architecture(sizes)
             self._solver = self.solver.lower()
+        # The column names travel with the network (model_.save keeps them in the file).
+        names = getattr(self, "feature_names_in_", None)
+        self.model_.feature_names = (None if names is None or not all(names)
+                                     else [str(c) for c in names])
         self.n_outputs_ = self._n_model_outputs(Y)
         if not incremental:
             self.n_iter_ = 0

@@ -44,6 +44,14 @@ auto sigmoid_of(const Z& z) {
   return (T(1) + (-z).exp()).inverse();
 }
 
+// softplus(z) = log(1 + eᶻ) as max(z, 0) + log1p(e^−|z|): no overflow for large z, no loss of
+// the small values for very negative z.
+template <class Z>
+auto softplus_of(const Z& z) {
+  using T = typename Z::Scalar;
+  return z.max(T(0)) + (-z.abs()).exp().log1p();
+}
+
 // RReLU's training-mode slope for element i of a step: a pure function of (key, i), so the
 // backward pass regenerates the same slopes instead of storing them.
 template <class T>
@@ -105,7 +113,24 @@ void activation_forward_flat(T* ap, const T* zp, Index n, Index offset, const Ac
       a = z * sigmoid_of(z);
       break;
     case ActivationKind::softplus:
-      a = z.max(T(0)) + (-z.abs()).exp().log1p();
+      a = softplus_of(z);
+      break;
+    // Mish (Misra 2019): z·tanh(softplus(z)); softplus in its overflow-free form.
+    case ActivationKind::mish:
+      a = z * softplus_of(z).tanh();
+      break;
+    // Keras 3's hard sigmoid: relu6(z + 3)/6 (tf.keras 2 used 0.2z + 0.5 clipped to [0, 1]).
+    case ActivationKind::hard_sigmoid:
+      a = ((z + T(3)).max(T(0)).min(T(6))) * T(1.0 / 6.0);
+      break;
+    case ActivationKind::softsign:
+      a = z / (T(1) + z.abs());
+      break;
+    case ActivationKind::exponential:
+      a = z.exp();
+      break;
+    case ActivationKind::relu6:
+      a = z.max(T(0)).min(T(6));
       break;
     case ActivationKind::prelu:
     case ActivationKind::softmax:
@@ -165,6 +190,26 @@ void activation_backward_flat(T* gp, const T* zp, const T* ap, Index n, Index of
       break;
     case ActivationKind::softplus:  // σ(z)
       g *= sigmoid_of(z);
+      break;
+    case ActivationKind::mish: {  // t + z·σ(z)·(1 − t²), t = tanh(softplus(z))
+      const auto t = softplus_of(z).tanh();
+      g *= t + z * sigmoid_of(z) * (T(1) - t * t);
+      break;
+    }
+    // The kinks belong to the flat side (derivative 0 at z = ±3, and at 0 and 6 for relu6), as
+    // ReLU's z = 0 does and as torch's hardsigmoid and relu6 do.
+    case ActivationKind::hard_sigmoid:
+      for (Index i = 0; i < n; ++i)
+        gp[i] = (zp[i] > T(-3) && zp[i] < T(3)) ? gp[i] * T(1.0 / 6.0) : T(0);
+      break;
+    case ActivationKind::softsign:  // 1/(1 + |z|)²
+      g /= (T(1) + z.abs()).square();
+      break;
+    case ActivationKind::exponential:  // eᶻ = a
+      g *= a;
+      break;
+    case ActivationKind::relu6:
+      for (Index i = 0; i < n; ++i) gp[i] = (zp[i] > T(0) && zp[i] < T(6)) ? gp[i] : T(0);
       break;
     case ActivationKind::prelu:
     case ActivationKind::softmax:

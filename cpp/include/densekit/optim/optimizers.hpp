@@ -3,7 +3,10 @@
 // An optimizer is its hyperparameters (OptimizerConfig, settable between steps so schedules can
 // drive the learning rate and momentum), per-step scalars computed once per step (StepScalars:
 // bias corrections, Nadam's momentum schedule — never once per tensor), and one fused element-wise
-// pass per parameter tensor. ε sits inside the square root for every adaptive rule (SPEC §3).
+// pass per parameter tensor. ε sits where Keras puts it (SPEC §3): inside the square root for
+// Adagrad and RMSprop, outside it for Adam, AdamW and Nadam, added to u for Adamax. The Adam
+// family keeps the old convention, ε inside the root, behind `epsilon_inside_root`: model files
+// of format version 1 were trained with it and resume with it, bit for bit.
 // Slots (moments) live in one flat arena owned by Optimizer, laid out like the parameters, one
 // named slot after another (slot_names): the layout depends on the rule and its structural
 // options only, never on a hyperparameter's value, so a state saved with one momentum restores
@@ -34,6 +37,9 @@ struct OptimizerConfig {
   double beta_1 = 0.9;
   double beta_2 = 0.999;
   double epsilon = 1e-7;
+  // Adam, AdamW, Nadam: √(ŝ + ε) instead of √ŝ + ε (densekit 0.1's rule, what files of format
+  // version 1 were trained with); false is Keras's and PyTorch's placement.
+  bool epsilon_inside_root = false;
   bool amsgrad = false;
   double momentum_decay = 0.004;  // Nadam's ψ
   double weight_decay = 0.0;      // AdamW's λ (decoupled)
@@ -142,7 +148,8 @@ void rmsprop(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, 
 }
 
 // Adam (Kingma & Ba 2015): m ← β1m + (1−β1)g; s ← β2s + (1−β2)g²; m̂ = m/(1−β1ᵗ);
-// ŝ = s/(1−β2ᵗ) (AMSGrad: of the running max of s); θ ← θ − η·m̂/√(ŝ + ε).
+// ŝ = s/(1−β2ᵗ) (AMSGrad: of the running max of s); θ ← θ − η·m̂/(√ŝ + ε) (ε outside the root,
+// as Keras and PyTorch; with epsilon_inside_root, θ ← θ − η·m̂/√(ŝ + ε)).
 // AdamW (Loshchilov & Hutter 2019) first applies θ ← θ − ηλθ.
 template <class T>
 void adam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* sp,
@@ -157,10 +164,12 @@ void adam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* 
   if (vmax) {
     ArrayMap<T> vm(vmax, n);
     vm = vm.max(sq);
-    theta -= lr * (m * inv_b1) / (vm * inv_b2 + eps).sqrt();
-  } else {
-    theta -= lr * (m * inv_b1) / (sq * inv_b2 + eps).sqrt();
   }
+  const ArrayMap<T> second(vmax ? vmax : sp, n);  // ŝ's numerator: s, or its running max
+  if (c.epsilon_inside_root)
+    theta -= lr * (m * inv_b1) / (second * inv_b2 + eps).sqrt();
+  else
+    theta -= lr * (m * inv_b1) / ((second * inv_b2).sqrt() + eps);
 }
 
 // Adamax (Kingma & Ba 2015, §7): m as Adam; u ← max(β2u, |g|); θ ← θ − η/(1−β1ᵗ)·m/(u + ε).
@@ -177,7 +186,7 @@ void adamax(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T
 
 // Nadam (Dozat 2016), as PyTorch NAdam and tf.keras 2: μ_t = β1(1 − ½·0.96^(ψt));
 // m̂ = μ_{t+1}·m/(1−Π_{i≤t+1}μ_i) + (1−μ_t)·g/(1−Π_{i≤t}μ_i); ŝ = s/(1−β2ᵗ);
-// θ ← θ − η·m̂/√(ŝ + ε).
+// θ ← θ − η·m̂/(√ŝ + ε) (with epsilon_inside_root, θ ← θ − η·m̂/√(ŝ + ε)).
 template <class T>
 void nadam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T* mp, T* sp,
            Index n) {
@@ -188,7 +197,10 @@ void nadam(const OptimizerConfig& c, const StepScalars& s, T* th, const T* g, T*
   sq = b2 * sq + (T(1) - b2) * grad.square();
   const T cm = T(s.mu_next / (1 - s.mu_prod_next));
   const T cg = T((1 - s.mu_t) / (1 - s.mu_prod));
-  theta -= T(s.lr) * (cm * m + cg * grad) / (sq * T(1 / s.bias2) + T(c.epsilon)).sqrt();
+  if (c.epsilon_inside_root)
+    theta -= T(s.lr) * (cm * m + cg * grad) / (sq * T(1 / s.bias2) + T(c.epsilon)).sqrt();
+  else
+    theta -= T(s.lr) * (cm * m + cg * grad) / ((sq * T(1 / s.bias2)).sqrt() + T(c.epsilon));
 }
 
 // The rule c.kind names, over n elements of one tensor. slot0..slot2 are the tensor's slots in
