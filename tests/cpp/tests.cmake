@@ -69,3 +69,11 @@ add_test(NAME qgemm_evex_twin_keeps_its_symbols_private
          COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM}
                  "-DOBJECTS=$<TARGET_OBJECTS:densekit_qgemm_evex_twin>"
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/tests/cpp/check_isa_objects.cmake)
+
+# The C interface, through its header, where the sanitizers see it (tools/sanitize.sh).
+if(DENSEKIT_C)
+  add_executable(test_c_api tests/cpp/test_c_api.cpp)
+  target_link_libraries(test_c_api PRIVATE densekit_c densekit_core)  # core: file_builder.hpp
+  target_compile_options(test_c_api PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS})
+  add_test(NAME c_api COMMAND test_c_api)
+endif()
