@@ -39,7 +39,8 @@ TIERS = {
         "threadpool", "sklearn", "sklearn._base", "sklearn._stopping", "sklearn.classifier",
         "sklearn.regressor", "integrations", "integrations._metrics", "integrations.optuna",
         "integrations.ray", "export", "export.onnx_activations", "export.onnx_graph",
-        "export.onnx_layers", "export.onnx_model"],
+        "export.onnx_layers", "export.onnx_model", "distributed", "distributed.sharding",
+        "distributed.mpi_runtime", "distributed.sharded_network", "distributed.strategy"],
     7: ["cli", "cli.columns", "cli.data", "cli.demo", "cli.describe", "cli.errors", "cli.export",
         "cli.inference", "cli.train", "__main__"],
     8: [""],  # the package facade, densekit/__init__.py

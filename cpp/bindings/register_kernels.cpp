@@ -43,7 +43,7 @@ void def_typed_kernels(py::module_& m) {
         const ActivationSpec s{kind, alpha, lower, upper};
         CArray<T> a({z.shape(0), z.shape(1)});
         kernels::elementwise<T>().activation_forward(a.mutable_data(), z.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
-                              z.shape(0), z.shape(1), s, training, key);
+                              z.shape(0), z.shape(1), s, training, key, 0);
         return a;
       },
       py::arg("kind"), py::arg("alpha"), py::arg("lower"), py::arg("upper"),
@@ -60,7 +60,7 @@ void def_typed_kernels(py::module_& m) {
         CArray<T> dalpha(std::vector<py::ssize_t>{z.shape(1)});
         kernels::elementwise<T>().activation_backward(dz.mutable_data(), prelu_alpha ? dalpha.mutable_data() : nullptr,
                                z.data(), a.data(), prelu_alpha ? prelu_alpha->data() : nullptr,
-                               z.shape(0), z.shape(1), s, key);
+                               z.shape(0), z.shape(1), s, key, 0);
         return py::make_tuple(dz, dalpha);
       },
       py::arg("kind"), py::arg("alpha"), py::arg("lower"), py::arg("upper"),

@@ -84,6 +84,24 @@ void check_rows(const char* what, py::ssize_t got, py::ssize_t want) {
                           std::to_string(want));
 }
 
+// [distributed] A plan (k, 3) of (rows here, rows in the global batch, offset of the first
+// here): rows >= 0, offset + rows <= global rows, and the rows add up to count.
+ShardPlan check_plan(const py::array_t<std::int64_t, py::array::c_style>& plan, Communicator* comm,
+                     py::ssize_t count) {
+  if (plan.ndim() != 2 || plan.shape(1) != 3)
+    throw py::value_error("train: plan must have shape (batches, 3)");
+  const std::int64_t* p = plan.data();
+  py::ssize_t total = 0;
+  for (py::ssize_t b = 0; b < plan.shape(0); ++b) {
+    const std::int64_t rows = p[3 * b], global = p[3 * b + 1], offset = p[3 * b + 2];
+    if (rows < 0 || global < 1 || offset < 0 || offset + rows > global)
+      throw py::value_error("train: plan row " + std::to_string(b) + " is inconsistent");
+    total += rows;
+  }
+  if (total != count) throw py::value_error("train: the plan's rows do not add up to count");
+  return ShardPlan{comm, p, Index(plan.shape(0))};
+}
+
 }  // namespace
 
 template <class T>
@@ -194,7 +212,9 @@ void register_network(py::module_& m, const std::string& suffix) {
              std::optional<py::array_t<std::int64_t, py::array::c_style>> idx, py::ssize_t count,
              py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs,
              std::optional<py::array_t<double, py::array::c_style>> momenta,
-             std::optional<py::array_t<double, py::array::c_style>> batch_stats) {
+             std::optional<py::array_t<double, py::array::c_style>> batch_stats,
+             std::shared_ptr<Communicator> communicator,
+             std::optional<py::array_t<std::int64_t, py::array::c_style>> plan) {
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("train: X has the wrong shape");
             if (!n.compiled()) throw py::value_error("train: the network is not compiled");
@@ -208,7 +228,14 @@ void register_network(py::module_& m, const std::string& suffix) {
             } else if (count > X.shape(0)) {
               throw py::value_error("train: count exceeds the number of rows");
             }
-            const py::ssize_t nbatches = (count + batch_size - 1) / std::max<py::ssize_t>(1, batch_size);
+            py::ssize_t nbatches = (count + batch_size - 1) / std::max<py::ssize_t>(1, batch_size);
+            ShardPlan shard;
+            if (plan || communicator) {  // [distributed] data-parallel: this rank's slices
+              if (!plan || !communicator)
+                throw py::value_error("train: a plan and a communicator go together");
+              shard = check_plan(*plan, communicator.get(), count);
+              nbatches = shard.count;
+            }
             if (lrs && lrs->size() < nbatches) throw py::value_error("train: too few learning rates");
             if (momenta && momenta->size() < nbatches) throw py::value_error("train: too few momenta");
             if (batch_stats && batch_stats->size() < 5 * nbatches)
@@ -222,7 +249,8 @@ void register_network(py::module_& m, const std::string& suffix) {
             RunStats s;
             {
               py::gil_scoped_release release;
-              s = n.train(xm, ym, swp, ip, count, batch_size, lp, mp, bsp);
+              s = n.train(xm, ym, swp, ip, count, batch_size, lp, mp, bsp,
+                          shard.comm ? &shard : nullptr);
             }
             return stats_dict(s);
           },
@@ -230,7 +258,8 @@ void register_network(py::module_& m, const std::string& suffix) {
           py::arg("indices").noconvert(), py::arg("count"), py::arg("batch_size"),
           py::arg("learning_rates").noconvert() = py::none(),
           py::arg("momenta").noconvert() = py::none(),
-          py::arg("batch_stats").noconvert() = py::none())
+          py::arg("batch_stats").noconvert() = py::none(),
+          py::arg("communicator") = py::none(), py::arg("plan").noconvert() = py::none())
       .def(
           "predict",
           [](const Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {

@@ -10,8 +10,8 @@ load it on their own.
 import importlib
 
 from . import (activations, callbacks, cloning, constraints, datasets, diagnostics,
-               initializers, layers, losses, models, optimizers, presets, pretrain, regularizers,
-               saving, schedules, utils)
+               distributed, initializers, layers, losses, models, optimizers, presets, pretrain,
+               regularizers, saving, schedules, utils)
 from ._native import core as _core
 from ._native import get_num_threads, set_num_threads
 from ._version import __version__
@@ -33,4 +33,5 @@ def __getattr__(name):
 __all__ = ["Sequential", "Input", "layers", "optimizers", "losses", "activations", "initializers",
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",
-           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx", "models", "utils"]
+           "load_model", "ModelFileError", "pretrain", "saving", "export_onnx", "models", "utils",
+           "distributed"]

@@ -12,7 +12,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'activation_backward', 'activation_forward', 'cpu_model', 'get_num_threads', 'kernel_isa', 'orthogonal', 'set_num_threads', 'variance_scaling']
+__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'Communicator', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'MPICommunicator', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'activation_backward', 'activation_forward', 'cpu_model', 'get_num_threads', 'kernel_isa', 'orthogonal', 'set_num_threads', 'variance_scaling']
 class ActivationKind(enum.IntEnum):
     """Activation functions (densekit.activations resolves names to these)."""
 
@@ -170,6 +170,30 @@ class OptimizerConfig:
     @weight_decay.setter
     def weight_decay(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class Communicator:
+    """Sums across the ranks of a data-parallel job (runtime/communicator.hpp)"""
+    @property
+    def rank(self) -> int:
+        ...
+    @property
+    def size(self) -> int:
+        ...
+    @typing.overload
+    def allreduce(self, array: numpy.typing.NDArray[numpy.float32]) -> None:
+        ...
+    @typing.overload
+    def allreduce(self, array: numpy.typing.NDArray[numpy.float64]) -> None:
+        ...
+class MPICommunicator(Communicator):
+    """The core's Communicator over the MPI library mpi4py loaded (densekit.distributed builds it)"""
+    def __init__(self, functions: dict, handle_bytes: typing.SupportsInt | typing.SupportsIndex, rank: typing.SupportsInt | typing.SupportsIndex, size: typing.SupportsInt | typing.SupportsIndex, ordered: bool, timeout: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def abort(self, message: str, code: typing.SupportsInt | typing.SupportsIndex = 1) -> None:
+        ...
+    def arm(self, what: str) -> None:
+        ...
+    def disarm(self) -> None:
+        ...
 class Layer32:
     trainable: bool
     def grad(self, name: str) -> numpy.typing.NDArray[numpy.float32]:
@@ -242,7 +266,7 @@ class Network32:
         ...
     def set_momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
-    def train(self, X: numpy.typing.NDArray[numpy.float32], Y: numpy.typing.NDArray[numpy.float32], sample_weight: numpy.typing.NDArray[numpy.float32] | None, indices: numpy.typing.NDArray[numpy.int64] | None, count: typing.SupportsInt | typing.SupportsIndex, batch_size: typing.SupportsInt | typing.SupportsIndex, learning_rates: numpy.typing.NDArray[numpy.float64] | None = None, momenta: numpy.typing.NDArray[numpy.float64] | None = None, batch_stats: numpy.typing.NDArray[numpy.float64] | None = None) -> dict:
+    def train(self, X: numpy.typing.NDArray[numpy.float32], Y: numpy.typing.NDArray[numpy.float32], sample_weight: numpy.typing.NDArray[numpy.float32] | None, indices: numpy.typing.NDArray[numpy.int64] | None, count: typing.SupportsInt | typing.SupportsIndex, batch_size: typing.SupportsInt | typing.SupportsIndex, learning_rates: numpy.typing.NDArray[numpy.float64] | None = None, momenta: numpy.typing.NDArray[numpy.float64] | None = None, batch_stats: numpy.typing.NDArray[numpy.float64] | None = None, communicator: Communicator | None = None, plan: numpy.typing.NDArray[numpy.int64] | None = None) -> dict:
         ...
     @property
     def input_dim(self) -> int:
@@ -352,7 +376,7 @@ class Network64:
         ...
     def set_momentum(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
-    def train(self, X: numpy.typing.NDArray[numpy.float64], Y: numpy.typing.NDArray[numpy.float64], sample_weight: numpy.typing.NDArray[numpy.float64] | None, indices: numpy.typing.NDArray[numpy.int64] | None, count: typing.SupportsInt | typing.SupportsIndex, batch_size: typing.SupportsInt | typing.SupportsIndex, learning_rates: numpy.typing.NDArray[numpy.float64] | None = None, momenta: numpy.typing.NDArray[numpy.float64] | None = None, batch_stats: numpy.typing.NDArray[numpy.float64] | None = None) -> dict:
+    def train(self, X: numpy.typing.NDArray[numpy.float64], Y: numpy.typing.NDArray[numpy.float64], sample_weight: numpy.typing.NDArray[numpy.float64] | None, indices: numpy.typing.NDArray[numpy.int64] | None, count: typing.SupportsInt | typing.SupportsIndex, batch_size: typing.SupportsInt | typing.SupportsIndex, learning_rates: numpy.typing.NDArray[numpy.float64] | None = None, momenta: numpy.typing.NDArray[numpy.float64] | None = None, batch_stats: numpy.typing.NDArray[numpy.float64] | None = None, communicator: Communicator | None = None, plan: numpy.typing.NDArray[numpy.int64] | None = None) -> dict:
         ...
     @property
     def input_dim(self) -> int:

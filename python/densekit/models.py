@@ -254,25 +254,33 @@ class Sequential:
     # -- training & inference --------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, **kwargs):
-        """Trains for `epochs` epochs; returns a History (history.history[...] per epoch)."""
+            sample_weight=None, initial_epoch=0, strategy=None, **kwargs):
+        """Trains for `epochs` epochs; returns a History (history.history[...] per epoch).
+        strategy: dk.distributed.MPIStrategy() for data-parallel training over MPI ranks."""
         refuse("fit()", kwargs, _KERAS_ONLY)
         if self.input_dim is None and x is not None:
             shape = np.shape(x)  # Keras infers the sample shape from the data
             self.build((None,) + tuple(shape[1:]) if len(shape) >= 2 else None)
         self._require_compiled("fit")
-        return training.fit(self, self._net, self._shuffle_rng, x, y, batch_size, epochs, verbose,
-                            callbacks, validation_split, validation_data, shuffle, class_weight,
-                            sample_weight, initial_epoch)
+
+        def run():
+            return training.fit(self, self._net, self._shuffle_rng, x, y, batch_size, epochs,
+                                verbose, callbacks, validation_split, validation_data, shuffle,
+                                class_weight, sample_weight, initial_epoch, strategy)
+        return run() if strategy is None else strategy.run("fit", self, run)
 
     def evaluate(self, x=None, y=None, batch_size=32, verbose=0, sample_weight=None,
-                 return_dict=False, callbacks=None, **kwargs):
-        """Loss (with penalties) and metrics in inference mode; `callbacks` get the test hooks
-        (on_test_begin/end, and on_test_batch_begin/end per batch of batch_size)."""
+                 return_dict=False, callbacks=None, strategy=None, **kwargs):
+        """Loss (with penalties) and metrics in inference mode (over every rank's rows with a
+        strategy); `callbacks` get the test hooks (on_test_begin/end, and
+        on_test_batch_begin/end per batch of batch_size)."""
         refuse("evaluate()", kwargs, _KERAS_ONLY)
         self._require_compiled("evaluate")
-        return training.evaluate(self, self._net, x, y, batch_size, verbose, sample_weight,
-                                 return_dict, callbacks)
+
+        def run():
+            return training.evaluate(self, self._net, x, y, batch_size, verbose, sample_weight,
+                                     return_dict, callbacks, strategy)
+        return run() if strategy is None else strategy.run("evaluate", self, run)
 
     def predict(self, x, batch_size=None, verbose=0, callbacks=None, **kwargs):
         """Outputs for x (n, features) in inference mode, as an (n, outputs) array. `callbacks`

@@ -8,6 +8,12 @@ Ctrl-C stays responsive) — the per-batch cost of Python is then nil.
 The model passes itself and the two things it owns that the loop drives: its C++ `network` and
 its shuffling RNG. Everything else is read through the model's public attributes (optimizer,
 loss, metrics_names, dtype, ...); this module imports no model class.
+
+Data-parallel training (`strategy=`, distributed/strategy.py) runs this same loop on every rank:
+the loop hands the strategy its checked arrays once (`begin_fit`, `begin_evaluate`) and gets back
+a view of the network with the same `train`/`evaluate` calls, which runs this rank's share of
+each global batch and returns statistics summed over the ranks, plus this rank's verbosity and
+callbacks. Nothing else in the loop knows about ranks.
 """
 
 import math
@@ -85,6 +91,7 @@ def evaluate_arrays(model, network, X, Y, W, batch_size, prefix="", callbacks=No
             running = {"loss": stats["loss_sum"] / seen}
             running.update(metric_logs(model, stats, seen))
             callbacks.on_test_batch_end(batch, running)
+    n = stats["samples"]  # X's rows, or every rank's under a strategy
     logs = {prefix + "loss": stats["loss_sum"] / n}
     logs.update(metric_logs(model, stats, n, prefix))
     return logs
@@ -103,7 +110,7 @@ def _check_fit_args(epochs, verbose, validation_split, initial_epoch):
 
 def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
         validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-        sample_weight=None, initial_epoch=0):
+        sample_weight=None, initial_epoch=0, strategy=None):
     """Sequential.fit on a compiled, built model (its network and shuffling RNG passed in)."""
     where = "fit"
     _check_fit_args(epochs, verbose, validation_split, initial_epoch)
@@ -131,14 +138,20 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
         val = (X[split:], Y[split:], vw)
         X, Y, W = X[:split], Y[:split], None if W is None else W[:split]
 
-    n = X.shape[0]
-    steps = math.ceil(n / batch_size)
-    history = History()
-    progbar = ProgressBar(verbose) if verbose else None
     if callbacks is None:  # presets attach theirs (early stopping, 1-cycle); callbacks=[] opts out
         callbacks = model.default_callbacks
     # A bare schedule is a value; as a callback it runs through ScheduleCallback.
     callbacks = [as_callback(c) for c in callbacks or []]
+    net = network
+    if strategy is not None:  # data-parallel: every rank runs this loop on its share
+        net, verbose, callbacks = strategy.begin_fit(
+            model, network, shuffle_rng, (X, Y, W), batch_size, verbose, callbacks,
+            {"epochs": int(epochs), "initial_epoch": int(initial_epoch), "shuffle": bool(shuffle),
+             "validation": val is not None})
+    n = X.shape[0] if strategy is None else net.samples
+    steps = math.ceil(n / batch_size)
+    history = History()
+    progbar = ProgressBar(verbose) if verbose else None
     cbs = CallbackList(([progbar] if progbar else []) + callbacks + [history], model,
                        {"epochs": epochs, "steps": steps, "verbose": verbose,
                         "batch_size": batch_size, "samples": n, "initial_epoch": initial_epoch},
@@ -146,7 +159,6 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
     model.history = history
     model.stop_training = False
     model.diverged = False  # a past divergence must not switch validation off in later fits
-    net = network
     opt = model.optimizer
     rng = shuffle_rng
     per_call = _TARGET_CALL_SECONDS[progbar is not None and verbose == 1]
@@ -226,11 +238,13 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
 
 
 def evaluate(model, network, x, y, batch_size=32, verbose=0, sample_weight=None,
-             return_dict=False, callbacks=None):
+             return_dict=False, callbacks=None, strategy=None):
     """Sequential.evaluate on a compiled, built model; `callbacks` get the test hooks."""
     where = "evaluate"
     batch_size = _data.check_batch_size(batch_size, where)
     X, Y, W = prepare(model, x, y, sample_weight, None, where)
+    if strategy is not None:  # the rows of every rank
+        network = strategy.begin_evaluate(model, network, (X, Y, W))
     cbs = CallbackList(callbacks or [], model, {"batch_size": batch_size, "samples": X.shape[0],
                                                 "verbose": verbose}, where)
     cbs.on_test_begin()

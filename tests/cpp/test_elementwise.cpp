@@ -77,13 +77,13 @@ void check_activations(std::mt19937_64& rng) {
     const std::string name(name_of(kind));
     for (bool training : {false, true}) {
       AlignedVector<T> a0(N), g0 = g, da0(C);
-      ref.activation_forward(a0.data(), z.data(), alpha.data(), rows, cols, spec, training, 99);
-      ref.activation_backward(g0.data(), da0.data(), z.data(), a0.data(), alpha.data(), rows, cols, spec, 99);
+      ref.activation_forward(a0.data(), z.data(), alpha.data(), rows, cols, spec, training, 99, 0);
+      ref.activation_backward(g0.data(), da0.data(), z.data(), a0.data(), alpha.data(), rows, cols, spec, 99, 0);
       for (dk::Isa isa : paths()) {
         const auto& k = dk::elementwise<T>(isa);
         AlignedVector<T> a(N), gi = g, da(C);
-        k.activation_forward(a.data(), z.data(), alpha.data(), rows, cols, spec, training, 99);
-        k.activation_backward(gi.data(), da.data(), z.data(), a.data(), alpha.data(), rows, cols, spec, 99);
+        k.activation_forward(a.data(), z.data(), alpha.data(), rows, cols, spec, training, 99, 0);
+        k.activation_backward(gi.data(), da.data(), z.data(), a.data(), alpha.data(), rows, cols, spec, 99, 0);
         CHECK(normwise_error(a.data(), a0.data(), a.size()) <= tolerance<T>(),
               label<T>(isa, name + " forward"), " differs from portable");
         CHECK(normwise_error(gi.data(), g0.data(), gi.size()) <= 4 * tolerance<T>(),
@@ -108,7 +108,7 @@ void check_activations(std::mt19937_64& rng) {
       for (Index r = 0; r < rows; ++r) {
         k.activation_rows(one.data(), ld, zin.data() + r * ld, ld, alpha.data(), 1, cols, spec);
         same = same && std::memcmp(one.data(), all.data() + r * ld, std::size_t(cols) * sizeof(T)) == 0;
-        k.activation_forward(one.data(), zin.data() + r * ld, alpha.data(), 1, cols, spec, false, 0);
+        k.activation_forward(one.data(), zin.data() + r * ld, alpha.data(), 1, cols, spec, false, 0, 0);
         same = same && std::memcmp(one.data(), all.data() + r * ld, std::size_t(cols) * sizeof(T)) == 0;
       }
       CHECK(same, label<T>(isa, name + " activation_rows"), ": a row depends on the rows around it");

@@ -7,14 +7,15 @@ set(densekit_cpp_tests
   test_kernel_dispatch   # DENSEKIT_ISA honoured in a fresh process
   test_optimizers        # tiled updates equal untiled ones
   test_sha256 test_container test_model_file  # the model file
-  test_model_threads)    # a loaded model's const predict from many threads, bit for bit
+  test_model_threads     # a loaded model's const predict from many threads, bit for bit
+  test_data_parallel)    # sharded steps over an in-process communicator equal one process's
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
   target_link_libraries(${test} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
-foreach(test gemm_engine elementwise optimizers sha256 container model_file)
+foreach(test gemm_engine elementwise optimizers sha256 container model_file data_parallel)
   add_test(NAME ${test} COMMAND test_${test})
 endforeach()
 # DENSEKIT_MODEL_THREADS_FILE: model files to serve, ':'-separated (test_cpp_deployment.py passes

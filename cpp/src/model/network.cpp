@@ -174,8 +174,11 @@ LossSums Network<T>::forward_backward(const T* x, const T* y, const T* w, Index 
   const bool fused = fused_output();
   forward(ConstMatrixMap<T>(x, rows, input_dim()), ctx);
   const T* z = fused ? layers_.back()->preactivation() : nullptr;
+  // The gradient is of the mean over the batch: over the global batch when ranks share it.
+  const Index mean_rows = ctx.comm ? ctx.global_rows : rows;
   const LossSums sums = loss_and_grad<T>(loss_, accuracy_, acts_[L].data(), z, y, w,
-                                         grads_[L].data(), rows, output_dim(), 1.0 / double(rows));
+                                         grads_[L].data(), rows, output_dim(),
+                                         1.0 / double(mean_rows));
   // Backward, from the output down to the lowest layer that has something to learn.
   const std::size_t lowest = lowest_backward_layer();
   for (std::size_t i = L; i-- > lowest;) {
@@ -187,7 +190,46 @@ LossSums Network<T>::forward_backward(const T* x, const T* y, const T* w, Index 
                MatrixMap<T>(grads_[i + 1].data(), rows, l.output_dim()), dx, fused && i == L - 1,
                ctx);
   }
+  if (ctx.comm) return sums;  // [distributed] penalties once, after the sum (reduce_step)
   loss = sums.weighted_loss / double(rows) + add_penalty_gradients();
+  return sums;
+}
+
+// [distributed] One all-reduce per step: the gradients of every trainable parameter are packed
+// into one flat buffer behind which sit the batch's loss and metric sums (in T: for float32
+// models the logs are summed in float), the buffer is summed over the ranks in place, and the
+// totals are unpacked. The penalty gradients are added afterwards, once, as one process adds
+// them; every rank holds the same weights, so every rank computes the same. Packing costs two
+// copies of the gradients — small next to moving them between processes — and the buffer is
+// sized once, so steady-state steps allocate nothing.
+template <class T>
+LossSums Network<T>::reduce_step(Communicator& comm, const LossSums& local, Index global_rows,
+                                 double& loss) {
+  constexpr Index kSums = 4;
+  Index total = kSums;
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (param_owner_[i]->trainable) total += params_[i]->size();
+  reduce_buf_.reserve(total);
+  T* p = reduce_buf_.data();
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (param_owner_[i]->trainable) p = std::copy_n(params_[i]->grad, params_[i]->size(), p);
+  p[0] = T(local.weighted_loss);
+  p[1] = T(local.correct);
+  p[2] = T(local.sq_error);
+  p[3] = T(local.abs_error);
+  comm.allreduce_sum(reduce_buf_.data(), total);
+  const T* q = reduce_buf_.data();
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!param_owner_[i]->trainable) continue;
+    std::copy_n(q, params_[i]->size(), params_[i]->grad);
+    q += params_[i]->size();
+  }
+  LossSums sums;
+  sums.weighted_loss = double(q[0]);
+  sums.correct = double(q[1]);
+  sums.sq_error = double(q[2]);
+  sums.abs_error = double(q[3]);
+  loss = sums.weighted_loss / double(global_rows) + add_penalty_gradients();
   return sums;
 }
 
@@ -208,16 +250,23 @@ double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* 
 template <class T>
 RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
                            const std::int64_t* idx, Index n, Index batch_size, const double* lrs,
-                           const double* momenta, double* batch_stats) {
+                           const double* momenta, double* batch_stats, const ShardPlan* plan) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
-  reserve(std::min(batch_size, n));
+  if (plan && !plan->comm) throw std::invalid_argument("a shard plan needs a communicator");
+  Index most = std::min(batch_size, n);
+  if (plan) {  // [distributed] the largest slice this rank holds
+    most = 1;
+    for (Index b = 0; b < plan->count; ++b) most = std::max<Index>(most, plan->batches[3 * b]);
+  }
+  reserve(most);
   const Index in = input_dim(), ycols = Y.cols();
   const ParametersChanged<T> changed{layers_};
   RunStats stats;
-  for (Index start = 0, b = 0; start < n; start += batch_size, ++b) {
-    const Index rows = std::min(batch_size, n - start);
+  Index start = 0;
+  for (Index b = 0; plan ? b < plan->count : start < n; ++b) {
+    const Index rows = plan ? Index(plan->batches[3 * b]) : std::min(batch_size, n - start);
     // Gather the batch (contiguous rows need no copy).
     const T* x = X.data() + start * in;
     const T* y = Y.data() + start * ycols;
@@ -240,11 +289,19 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     ctx.dropout = true;
     ctx.update_statistics = true;
     ctx.step = step_;
+    Index global_rows = rows;
+    if (plan) {  // [distributed] this rank's slice of the global batch
+      global_rows = plan->batches[3 * b + 1];
+      ctx.comm = plan->comm;
+      ctx.global_rows = global_rows;
+      ctx.row_offset = plan->batches[3 * b + 2];
+    }
     double loss = 0.0;
     const int threads = auto_threads ? tuner_.choose(num_threads()) : num_threads();
     ThreadLimit limit(threads);
     const auto t0 = std::chrono::steady_clock::now();
-    const LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
+    LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
+    if (plan) sums = reduce_step(*plan->comm, sums, global_rows, loss);  // [distributed]
     stats.last_loss = loss;
     // Judged in T: a loss that overflows T means the update would write Inf into the weights.
     if (!std::isfinite(T(loss))) {
@@ -261,18 +318,19 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
       tuner_.record(threads,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                     double(rows));
-    stats.loss_sum += loss * double(rows);
+    stats.loss_sum += loss * double(global_rows);
     stats.sums.add(sums);
     if (batch_stats) {
       double* row = batch_stats + 5 * b;
-      row[0] = loss * double(rows);
+      row[0] = loss * double(global_rows);
       row[1] = sums.correct;
       row[2] = sums.sq_error;
       row[3] = sums.abs_error;
-      row[4] = double(rows);
+      row[4] = double(global_rows);
     }
-    stats.samples += rows;
+    stats.samples += global_rows;
     stats.batches += 1;
+    start += rows;
   }
   return stats;
 }

@@ -220,10 +220,12 @@ void activation_backward_flat(T* gp, const T* zp, const T* ap, Index n, Index of
 }  // namespace detail
 
 // z (B,N), prelu_alpha (N) or null -> a (B,N). `a` may alias `z` (in-place inference).
-// prelu_alpha is PReLU's per-unit slope; `key` seeds RReLU's training-mode slopes.
+// prelu_alpha is PReLU's per-unit slope; `key` seeds RReLU's training-mode slopes, drawn per
+// element of the batch counted from row `first_row` (a rank's offset in a global batch).
 template <class T>
 void activation_forward(T* a, const T* z, const T* prelu_alpha, Index rows, Index cols,
-                        const ActivationSpec& s, bool training, std::uint64_t key) {
+                        const ActivationSpec& s, bool training, std::uint64_t key,
+                        Index first_row = 0) {
   if (s.kind == ActivationKind::linear && a == z) return;
   parallel_rows(rows, cols, [&](Index r0, Index r1) {
     if (s.kind == ActivationKind::softmax) {
@@ -242,8 +244,8 @@ void activation_forward(T* a, const T* z, const T* prelu_alpha, Index rows, Inde
         for (Index c = 0; c < cols; ++c) ar[c] = zr[c] > T(0) ? zr[c] : al[c] * zr[c];
       }
     } else {
-      detail::activation_forward_flat(a + r0 * cols, z + r0 * cols, (r1 - r0) * cols, r0 * cols, s,
-                                      training, key);
+      detail::activation_forward_flat(a + r0 * cols, z + r0 * cols, (r1 - r0) * cols,
+                                      (first_row + r0) * cols, s, training, key);
     }
   });
 }
@@ -253,7 +255,8 @@ void activation_forward(T* a, const T* z, const T* prelu_alpha, Index rows, Inde
 // non-null (zeroed here first, then summed over rows).
 template <class T>
 void activation_backward(T* g, T* prelu_dalpha, const T* z, const T* a, const T* prelu_alpha,
-                         Index rows, Index cols, const ActivationSpec& s, std::uint64_t key) {
+                         Index rows, Index cols, const ActivationSpec& s, std::uint64_t key,
+                         Index first_row = 0) {
   if (s.kind == ActivationKind::linear) return;
   if (s.kind == ActivationKind::prelu) {
     // Single pass, single thread: the α reduction over rows would race otherwise, and PReLU
@@ -281,7 +284,7 @@ void activation_backward(T* g, T* prelu_dalpha, const T* z, const T* a, const T*
       }
     } else {
       detail::activation_backward_flat(g + r0 * cols, z + r0 * cols, a + r0 * cols,
-                                       (r1 - r0) * cols, r0 * cols, s, key);
+                                       (r1 - r0) * cols, (first_row + r0) * cols, s, key);
     }
   });
 }

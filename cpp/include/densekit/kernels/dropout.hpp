@@ -16,17 +16,27 @@
 
 namespace densekit {
 
-// mask (n): keep_value where element i is kept (probability 1 − rate), else 0.
+// mask (n): keep_value where element i is kept (probability 1 − rate), else 0. Element i is
+// element first + i of the step's stream (first > 0: a rank's slice of a global batch), so the
+// mask of an element does not depend on how the batch was split.
 template <class T>
-void dropout_mask(T* mask, Index n, double rate, std::uint64_t key, T keep_value) {
+void dropout_mask(T* mask, Index n, double rate, std::uint64_t key, T keep_value,
+                  Index first = 0) {
   const std::uint64_t threshold = std::uint64_t(rate * 4294967296.0);  // rate·2³²
+  // Element e of the stream is half (e & 1) of hash (e >> 1): low 32 bits, then high.
   Index i = 0;
+  if ((first & 1) && n > 0) {
+    mask[0] = (hash64(key, std::uint64_t(first >> 1)) >> 32) >= threshold ? keep_value : T(0);
+    i = 1;
+  }
   for (; i + 1 < n; i += 2) {
-    const std::uint64_t h = hash64(key, std::uint64_t(i >> 1));
+    const std::uint64_t h = hash64(key, std::uint64_t((first + i) >> 1));
     mask[i] = (h & 0xFFFFFFFFu) >= threshold ? keep_value : T(0);
     mask[i + 1] = (h >> 32) >= threshold ? keep_value : T(0);
   }
-  if (i < n) mask[i] = (hash64(key, std::uint64_t(i >> 1)) & 0xFFFFFFFFu) >= threshold ? keep_value : T(0);
+  if (i < n)
+    mask[i] = (hash64(key, std::uint64_t((first + i) >> 1)) & 0xFFFFFFFFu) >= threshold
+                  ? keep_value : T(0);
 }
 
 // x (n), mask (n) holding 1/(1−p) or 0 -> y (n) = x ⊙ mask.

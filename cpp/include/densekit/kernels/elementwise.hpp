@@ -25,11 +25,14 @@ namespace kernels {
 
 template <class T>
 struct ElementwiseKernels {
-  // activations.hpp's activation_forward and activation_backward on contiguous (rows, cols).
+  // activations.hpp's activation_forward and activation_backward on contiguous (rows, cols);
+  // first_row: these rows' offset in a global batch (data-parallel training), for RReLU's draws.
   void (*activation_forward)(T* a, const T* z, const T* prelu_alpha, Index rows, Index cols,
-                             const ActivationSpec& s, bool training, std::uint64_t key);
+                             const ActivationSpec& s, bool training, std::uint64_t key,
+                             Index first_row);
   void (*activation_backward)(T* g, T* prelu_dalpha, const T* z, const T* a, const T* prelu_alpha,
-                              Index rows, Index cols, const ActivationSpec& s, std::uint64_t key);
+                              Index rows, Index cols, const ActivationSpec& s, std::uint64_t key,
+                              Index first_row);
   // Inference: z (rows, cols) with rows ldz apart -> a, rows lda apart (may alias z). Each row
   // is computed on its own, so with rows starting at the same alignment (the inference buffers'
   // padded strides) a row's result does not depend on the batch around it.

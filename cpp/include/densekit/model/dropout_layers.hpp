@@ -30,7 +30,8 @@ class MaskedDropoutLayer : public Layer<T> {
       return;
     }
     const Index n = x.size();
-    dropout_mask<T>(mask_.data(), n, rate_, derive_key(this->seed, ctx.step), T(keep_value_));
+    dropout_mask<T>(mask_.data(), n, rate_, derive_key(this->seed, ctx.step), T(keep_value_),
+                    ctx.row_offset * x.cols());
     transform(y.data(), x.data(), mask_.data(), n);
   }
   void backward(ConstMatrixMap<T> x, ConstMatrixMap<T> y, MatrixMap<T> g, T* dx, bool,

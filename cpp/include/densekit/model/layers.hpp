@@ -25,6 +25,7 @@
 #include "densekit/kernels/activations.hpp"
 #include "densekit/kernels/dense.hpp"
 #include "densekit/kernels/elementwise.hpp"
+#include "densekit/runtime/communicator.hpp"
 #include "densekit/runtime/rng.hpp"
 #include "densekit/runtime/types.hpp"
 
@@ -51,6 +52,12 @@ struct StepContext {
   bool update_statistics = false;   // BN moving averages advance (real training steps only)
   bool keep_preactivation = false;  // keep z in inference too (exact fused loss in evaluate)
   std::uint64_t step = 0;           // mixed into every random stream (masks, slopes)
+  // Data-parallel training (distributed.py): these rows are rows [row_offset, row_offset + B) of
+  // a global batch of global_rows, so random streams are keyed by the global row and
+  // BatchNormalization sums its statistics over every rank through comm. Null alone.
+  Communicator* comm = nullptr;
+  Index row_offset = 0;
+  Index global_rows = 0;
 };
 
 template <class T>
@@ -238,14 +245,16 @@ class ActivationStage {
   void forward(const T* z, MatrixMap<T> y, const StepContext& ctx, std::uint64_t seed,
                const T* alpha) {
     kernels::elementwise<T>().activation_forward(y.data(), z, alpha, y.rows(), y.cols(), spec,
-                                                 ctx.training, derive_key(seed, ctx.step));
+                                                 ctx.training, derive_key(seed, ctx.step),
+                                                 ctx.row_offset);
   }
   // z: the pre-activation of the last training forward (z() for Dense, the input for an
   // Activation layer).
   void backward(const T* z, ConstMatrixMap<T> y, MatrixMap<T> g, const StepContext& ctx,
                 std::uint64_t seed, const T* alpha, T* dalpha) {
     kernels::elementwise<T>().activation_backward(g.data(), dalpha, z, y.data(), alpha, g.rows(),
-                                                  g.cols(), spec, derive_key(seed, ctx.step));
+                                                  g.cols(), spec, derive_key(seed, ctx.step),
+                                                  ctx.row_offset);
   }
   const T* z() const { return needs_preactivation(spec.kind) ? z_.data() : nullptr; }
   // Inference: y (rows, cols) = f(z), rows ldy / ldz apart (y may be z), row by row.

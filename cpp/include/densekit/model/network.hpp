@@ -22,10 +22,20 @@
 #include "densekit/model/normalization_layers.hpp"
 #include "densekit/kernels/losses.hpp"
 #include "densekit/optim/optimizers.hpp"
+#include "densekit/runtime/communicator.hpp"
 #include "densekit/runtime/thread_tuner.hpp"
 #include "densekit/runtime/types.hpp"
 
 namespace densekit {
+
+// [distributed] This rank's part of a run of data-parallel batches (python/densekit/distributed):
+// per batch three numbers — the rows this rank holds, the rows of the global batch, and where
+// this rank's rows start in it — and the communicator that sums over the ranks.
+struct ShardPlan {
+  Communicator* comm = nullptr;
+  const std::int64_t* batches = nullptr;  // (count, 3): rows, global_rows, row_offset
+  Index count = 0;
+};
 
 // What a run of batches produced. loss_sum is Σ_batches (batch loss incl. penalties)·rows, so
 // loss_sum / samples is Keras's epoch loss.
@@ -65,9 +75,13 @@ class Network {
   // first batch whose loss is not finite, without applying its update.
   // batch_stats, when non-null, receives per batch [loss·rows, correct, sq_error, abs_error,
   // rows] (5 doubles a batch) so callers can total an epoch independently of how they chunked it.
+  // [distributed] With a plan, batch b takes the next plan rows of the n samples (batch_size is
+  // not used), its loss is the mean over the global batch, and after backward one all-reduce
+  // sums the gradients and the loss and metric sums over the ranks: stats, batch_stats and the
+  // divergence test then describe the global batch, identically on every rank.
   RunStats train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw, const std::int64_t* idx,
                  Index n, Index batch_size, const double* lrs, const double* momenta = nullptr,
-                 double* batch_stats = nullptr);
+                 double* batch_stats = nullptr, const ShardPlan* plan = nullptr);
 
   // One batch's forward (training mode, at the current step's random streams), loss and
   // backward, without any update: leaves dL/dθ (penalties included) in every trainable
@@ -118,6 +132,8 @@ class Network {
   // The inference pass of `rows` rows of x (N,IN) through every layer in this thread's workspace;
   // returns the output rows, `ld` apart (valid until this thread's next pass).
   const T* infer(const T* x, Index rows, const StepContext& ctx, Index& ld) const;
+  // [distributed] The step's all-reduce of the gradients and sums; see network.cpp.
+  LossSums reduce_step(Communicator& comm, const LossSums& local, Index global_rows, double& loss);
 
   std::vector<LayerPtr> layers_;
   std::vector<Param<T>*> params_;  // every parameter, once, in layer order
@@ -133,6 +149,7 @@ class Network {
   std::vector<Buffer<T>> grads_;    // grads_[i] gradient w.r.t. acts_[i]
   Buffer<T> ybuf_, wbuf_;           // gathered targets and sample weights
   Index inference_ld_ = 0;          // row stride of the inference workspaces (padded widest layer)
+  Buffer<T> reduce_buf_;            // [distributed] trainable gradients + loss and metric sums
   // Training, evaluation and gradients take it exclusively (they share the buffers above and
   // write the parameters); predictions share it.
   mutable std::shared_mutex mutex_;

@@ -7,6 +7,7 @@
 // inference copy, rebuilt when its parameters or statistics change (layers.hpp).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "densekit/kernels/batchnorm.hpp"
@@ -27,6 +28,11 @@ class BatchNormLayer : public Layer<T> {
     this->allocate_states({{"moving_mean", units}, {"moving_variance", units}}, {T(0), T(1)});
     mean_.reserve(units);
     inv_std_.reserve(units);
+    // [distributed] Two sums of `units`, the second at a padded offset (aligned as the first);
+    // the padding between them stays zero (it is all-reduced with them).
+    global_sums_.reserve(padded<T>(units) + units);
+    global_shift_.reserve(units);
+    std::fill(global_sums_.data(), global_sums_.data() + global_sums_.size(), T(0));
     scale_.reserve(units);
     shift_.reserve(units);
     inference_affine_.reserve(2 * units);
@@ -51,6 +57,7 @@ class BatchNormLayer : public Layer<T> {
       batchnorm_affine_forward(y.data(), x.data(), scale_.data(), shift_.data(), n, d);
       return;
     }
+    if (ctx.comm) return forward_global(x, y, ctx, gamma, beta);
     kernels::elementwise<T>().batchnorm_forward_train(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
                             ctx.update_statistics ? state("moving_mean") : nullptr,
                             ctx.update_statistics ? state("moving_variance") : nullptr, x.data(),
@@ -67,6 +74,7 @@ class BatchNormLayer : public Layer<T> {
     }
     Param<T>* gamma = this->find_param("gamma");
     Param<T>* beta = this->find_param("beta");
+    if (ctx.comm) return backward_global(g, dx, ctx, gamma, beta);
     kernels::elementwise<T>().batchnorm_backward_train(dx, this->trainable && gamma ? gamma->grad : nullptr,
                              this->trainable && beta ? beta->grad : nullptr, sum_dy_.data(),
                              sum_dy_xhat_.data(), dx_scale_.data(), g.data(), xhat_.data(),
@@ -105,10 +113,57 @@ class BatchNormLayer : public Layer<T> {
                                param("gamma"), param("beta"), d, epsilon_);
   }
 
+  // [distributed] Statistics of the global batch (ctx.global_rows rows over every rank): each
+  // rank sums its rows around a shift all ranks share — the moving mean, which tracks the batch
+  // mean — and one all-reduce totals the sums. Where the moving mean is still more than a
+  // standard deviation away (early in training), a second pass sums around the global mean the
+  // first one gave, so the variance never loses digits to cancellation. Both the test and its
+  // outcome come from all-reduced values, so every rank takes the same branch.
+  void forward_global(ConstMatrixMap<T> x, MatrixMap<T> y, const StepContext& ctx,
+                      const T* gamma, const T* beta) {
+    const Index n = x.rows(), d = x.cols(), N = ctx.global_rows;
+    T* sum = global_sums_.data();
+    T* sum_sq = sum + padded<T>(d);
+    const Index reduced = padded<T>(d) + d;
+    const T* shift = state("moving_mean");
+    batchnorm_shifted_sums(sum, sum_sq, x.data(), shift, n, d);
+    ctx.comm->allreduce_sum(sum, reduced);
+    if (batchnorm_shift_is_far(sum, sum_sq, N, d)) {
+      ArrayMap<T>(global_shift_.data(), d) = ConstArrayMap<T>(shift, d) + ConstArrayMap<T>(sum, d) / T(N);
+      shift = global_shift_.data();
+      batchnorm_shifted_sums(sum, sum_sq, x.data(), shift, n, d);
+      ctx.comm->allreduce_sum(sum, reduced);
+    }
+    batchnorm_forward_train_global(y.data(), xhat_.data(), mean_.data(), inv_std_.data(),
+                                   ctx.update_statistics ? state("moving_mean") : nullptr,
+                                   ctx.update_statistics ? state("moving_variance") : nullptr,
+                                   x.data(), sum, sum_sq, shift, gamma, beta, n, N, d, momentum_,
+                                   epsilon_);
+  }
+
+  // [distributed] dγ and dβ are this rank's sums (the network's gradient all-reduce totals
+  // them); the input gradient needs the global Σdy and Σdy⊙x̂: one all-reduce.
+  void backward_global(MatrixMap<T> g, T* dx, const StepContext& ctx, Param<T>* gamma,
+                       Param<T>* beta) {
+    const Index n = g.rows(), d = g.cols();
+    T* sum_dy = global_sums_.data();
+    T* sum_dy_xhat = sum_dy + padded<T>(d);
+    batchnorm_backward_sums(sum_dy, sum_dy_xhat, g.data(), xhat_.data(), n, d);
+    if (this->trainable && gamma) RowVectorMap<T>(gamma->grad, d) = ConstRowVectorMap<T>(sum_dy_xhat, d);
+    if (this->trainable && beta) RowVectorMap<T>(beta->grad, d) = ConstRowVectorMap<T>(sum_dy, d);
+    if (!dx) return;
+    ctx.comm->allreduce_sum(sum_dy, padded<T>(d) + d);
+    batchnorm_backward_input(dx, dx_scale_.data(), g.data(), xhat_.data(), sum_dy, sum_dy_xhat,
+                             inv_std_.data(), gamma ? gamma->value : nullptr, n,
+                             ctx.global_rows, d);
+  }
+
   double momentum_, epsilon_;
   bool batch_mode_ = false;  // whether the last forward used batch statistics
   Buffer<T> xhat_, mean_, inv_std_, scale_, shift_, sum_dy_, sum_dy_xhat_, dx_scale_;
   mutable Buffer<T> inference_affine_;
+  Buffer<T> global_sums_;   // [distributed] this rank's sums, then the all-reduced totals
+  Buffer<T> global_shift_;  // [distributed] the second pass's shift (the global batch mean)
 };
 
 // y = (x − mean)/max(√variance, 1e-7), with mean and variance set by adapt() (as Keras).
