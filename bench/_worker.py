@@ -20,11 +20,14 @@ import sys
 import time
 import traceback
 
-ADAPTERS = {  # framework -> (adapter module, extra keyword arguments for train())
+ADAPTERS = {  # framework -> (adapter module, extra keyword arguments for train() / infer())
     "densekit": ("fw_densekit", {}),
+    "densekit_fp32": ("fw_densekit", {"precision": "float32"}),
     "torch": ("fw_torch", {}),
     "torch_fused": ("fw_torch", {"fused": True}),
+    "torch_int8": ("fw_torch_int8", {}),
     "onnxruntime": ("fw_onnxruntime", {}),
+    "onnxruntime_int8": ("fw_ort_int8", {}),
     "gemm": ("fw_gemm", {}),
 }
 
@@ -78,7 +81,7 @@ def measure(args) -> dict:
         result = adapter.train(wl, x, y, args.epochs, args.warmup, **extra)
     else:
         calls = args.calls or wl.samples
-        result = adapter.infer(wl, x, calls, max(100, calls // 10))
+        result = adapter.infer(wl, x, calls, max(100, calls // 10), **extra)
     peak = timing.peak_rss_mib()
     return {
         "status": "ok",

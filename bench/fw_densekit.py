@@ -2,7 +2,9 @@
 
 Each timed training epoch is a separate `model.fit(X, y, epochs=1, ...)` call, so the figure
 includes everything a user pays per epoch (argument checks, shuffling, batching, the C++ steps).
-Inference calls `model.predict(x)` on a batch of 1 (I1) or 256 (I2). This file must not reach
+Inference calls `model.predict(x)` on a batch of 1 (I1) or 256 (I2); Q1–Q3 on W1 quantized to int8
+or pruned to 90 % (quant_models.py), and with precision="float32" on the float32 model they came
+from (the ratio's denominator, measured in the same run). This file must not reach
 into densekit internals: if the public API cannot express a workload, that is a finding.
 """
 
@@ -71,8 +73,24 @@ def train(wl: Workload, x, y, epochs: int, warmup: int) -> dict:
     return train_result(times, len(x), losses)
 
 
-def infer(wl: Workload, x, calls: int, warmup: int) -> dict:
-    model = build(wl)
+def _quantized_model(wl: Workload, precision: str):
+    """Q1/Q2: W1 quantized to int8 (float32: the same trained model unquantized); Q3: W1 pruned
+    to 90 % (float32: the dense model it was pruned from)."""
+    import quant_models
+    if wl.name == "Q3":
+        return quant_models.trained_w1() if precision == "float32" else quant_models.pruned_w1(0.9)
+    model = quant_models.trained_w1()
+    return model if precision == "float32" else model.quantize("int8")
+
+
+def infer(wl: Workload, x, calls: int, warmup: int, precision: str = "default") -> dict:
+    info = {}
+    if wl.name.startswith("Q"):
+        model = _quantized_model(wl, precision)
+        info["quantization_report"] = model.quantization_report
+        info["int8_path"] = dk._native.core.int8_path()
+    else:
+        model = build(wl)
     if any(isinstance(l, BatchNorm) for l in wl.layers):
         model = model.fold_batchnorm()
     xb = x[: wl.batch].copy()
@@ -86,5 +104,5 @@ def infer(wl: Workload, x, calls: int, warmup: int) -> dict:
         kwargs["verbose"] = 0
     times = time_calls(lambda: model.predict(xb, **kwargs), calls, warmup)
     if wl.kind == "throughput":
-        return throughput_result(times, wl.batch)
-    return latency_result(times)
+        return {**throughput_result(times, wl.batch), **info}
+    return {**latency_result(times), **info}

@@ -64,20 +64,42 @@ class Target:
 # Display names of the frameworks (columns of the report), in column order.
 FRAMEWORKS = {
     "densekit": "densekit",
+    "densekit_fp32": "densekit float32",
     "torch": "torch eager",
     "torch_fused": "torch fused Adam",
+    "torch_int8": "torch dynamic int8",
     "onnxruntime": "ONNX Runtime",
+    "onnxruntime_int8": "ONNX Runtime int8 (best)",
     "gemm": "GEMM-only",
 }
 
 # The Python module whose import time is measured for each framework.
 IMPORTS = {
     "densekit": "densekit",
+    "densekit_fp32": "densekit",
     "torch": "torch",
     "torch_fused": "torch",
+    "torch_int8": "torch",
     "onnxruntime": "onnxruntime",
+    "onnxruntime_int8": "onnxruntime",
     "gemm": "numpy",
 }
+
+
+def _cpu_has_vnni() -> bool:
+    """AVX512-VNNI or AVX-VNNI (Q2's target is 3× with VNNI, 1.8× on AVX2 only)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool({"avx512_vnni", "avx_vnni"} & flags)
+    except OSError:
+        pass
+    return False
+
+
+Q2_BOUND = 3.0 if _cpu_has_vnni() else 1.8
 
 UNITS = {"train": "s/epoch", "latency": "µs", "throughput": "samples/s"}
 
@@ -213,6 +235,30 @@ WORKLOADS = {
                 Target("gemm", "densekit", note="off the limit"),
             ),
             reference={"torch": 185_000.0, "onnxruntime": 248_000.0, "gemm": 303_000.0},
+        ),
+        Workload(
+            "Q1", "predict b1 (W1 model, int8)", "latency", 784, MLP, batch=1, samples=2000,
+            peers=("densekit_fp32", "onnxruntime_int8", "torch_int8"),
+            targets=(
+                Target("densekit", "densekit_fp32", "<=", 0.5, note="int8 vs float32 I1"),
+                Target("densekit", "onnxruntime_int8", "<", 1.0),
+                Target("torch_int8", "densekit", note="speed-up"),
+            ),
+        ),
+        Workload(
+            "Q2", "predict b256 (W1 model, int8)", "throughput", 784, MLP, batch=256, samples=300,
+            peers=("densekit_fp32", "onnxruntime_int8", "torch_int8"),
+            targets=(
+                Target("densekit", "densekit_fp32", ">=", Q2_BOUND,
+                       note="int8 vs float32 I2; 3× with VNNI, 1.8× on AVX2 only"),
+                Target("densekit", "onnxruntime_int8", ">", 1.0),
+                Target("densekit", "torch_int8", note="speed-up"),
+            ),
+        ),
+        Workload(
+            "Q3", "predict b1 (W1 model, 90 % pruned)", "latency", 784, MLP, batch=1, samples=2000,
+            peers=("densekit_fp32",),
+            targets=(Target("densekit", "densekit_fp32", "<=", 0.5, note="pruned vs dense I1"),),
         ),
         Workload(
             "I3", "predict b1 (W3 model, BN folded)", "latency", 3072, DEEP_BN, batch=1,

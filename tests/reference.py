@@ -953,3 +953,52 @@ def piecewise_constant(t, boundaries, values):
         if t <= bound:
             return values[i]
     return values[-1]
+
+
+# ---------------------------------------------------------------------------------------------
+# int8 inference (model.quantize): the scheme of cpp/include/densekit/kernels/qgemm.hpp, every
+# float operation a single float32 operation (NumPy rounds each to nearest even, as the kernels)
+# ---------------------------------------------------------------------------------------------
+def quantize_weights(w, weight_bits):
+    """(wq int8 (in, out), scales float32 (out,)): per-column symmetric, round half to even."""
+    w = np.asarray(w, dtype=np.float32)
+    wmax = np.float32(127 if weight_bits == 8 else 63)
+    scales = (np.abs(w).max(axis=0) / wmax).astype(np.float32)
+    safe = np.where(scales > 0, scales, np.float32(1))
+    q = np.where(scales > 0, np.rint(w / safe), np.float32(0))
+    return np.clip(q, -wmax, wmax).astype(np.int8), scales
+
+
+def activation_quant_params(lo, hi, act_max):
+    """(scale, inv_scale, zero_point) of a range, as float32 arithmetic."""
+    lo, hi, amax = np.float32(min(lo, 0.0)), np.float32(max(hi, 0.0)), np.float32(act_max)
+    rng_ = np.float32(hi - lo)
+    if not rng_ > 0:
+        return np.float32(0), np.float32(0), 0
+    with np.errstate(over="ignore"):
+        inv = np.float32(amax / rng_)
+    if not np.isfinite(inv):
+        return np.float32(0), np.float32(0), 0
+    zp = int(min(max(np.rint(np.float32(-lo * inv)), 0), act_max))
+    return np.float32(rng_ / amax), inv, zp
+
+
+def quantized_dense(x, wq, scales, bias, act_max, relu=False, static=None):
+    """z (B, out) of the int8 layer on x (B, in) float32: per-row (or `static` (scale, inv,
+    zero_point)) unsigned activations, exact integer sums, the float32 epilogue without FMA."""
+    x = np.asarray(x, dtype=np.float32)
+    out = np.empty((x.shape[0], wq.shape[1]), dtype=np.float32)
+    colsum = wq.astype(np.int64).sum(axis=0)
+    for i, row in enumerate(x):
+        if static is None:
+            sx, inv, zp = activation_quant_params(float(row.min()), float(row.max()), act_max)
+        else:
+            sx, inv, zp = static
+        t = np.clip((row * np.float32(inv)).astype(np.float32), np.float32(-zp), np.float32(act_max - zp))
+        q = np.rint(t).astype(np.int64) + zp
+        d = q @ wq.astype(np.int64) - zp * colsum
+        v = d.astype(np.float32) * (np.float32(sx) * scales).astype(np.float32)
+        if bias is not None:
+            v = (v + np.asarray(bias, dtype=np.float32)).astype(np.float32)
+        out[i] = np.maximum(v, np.float32(0)) if relu else v
+    return out

@@ -2,20 +2,24 @@
 
 tests/fixtures/v1_*.dk were saved by the code of commit a0ce660 (format version 1), with what
 that code computed beside each in a .npz (tests/fixtures/make_v1_fixtures.py says what; it is
-not to be re-run); tests/fixtures/v2_*.dk likewise by the code that introduced version 2
-(make_v2_fixtures.py). Each file must load with the current code and
+not to be re-run); tests/fixtures/v2_*.dk and v3_*.dk likewise by the code that introduced
+versions 2 and 3 (make_v2_fixtures.py, make_v3_fixtures.py). Each file must load with the current
+code and
 
 - predict what the old code predicted: float64 bit for bit on the build of the core that wrote
   the fixture (kernels differ per instruction set in the last bits; other builds within 1e-13),
   float32 within 1e-6 of the largest output (GEMM kernels may change the float32 rounding);
+  an int8 model with ReLU and linear layers bit for bit everywhere (its arithmetic is exact
+  integer sums and one fp32 epilogue, the same on every CPU);
 - resume: one more epoch of fit (shuffle off) gives the parameters the old code reached when it
   continued the same run in memory — float64 bit for bit on the recording build, float32 within
   1e-6 of each tensor's largest entry (measured across builds: ≤ 2e-7). On the recording build
   every float32 fixture but one also resumes bit for bit today; the exception is SGD whose
   momentum was set to 0, which now takes the plain step θ − ηg (fused on FMA builds) where the
-  old code went through its momentum slot, θ + (0·m − ηg): 1.7e-8 apart after one epoch;
-- survive a re-save: a version-2 file re-saves identically; a version-1 file becomes a version-2
-  file holding the same tensors and the
+  old code went through its momentum slot, θ + (0·m − ηg): 1.7e-8 apart after one epoch; a
+  pruned model's masks hold through that epoch; a quantized model refuses to train;
+- survive a re-save: a file of version 2 or later re-saves identically (but for the version
+  number); a version-1 file becomes a file of the current version holding the same tensors and the
   same document, plus what version 2 records — the Adam family's ε placement (a version-1 Adam,
   AdamW or Nadam was trained with ε inside the root, and the re-saved file says so:
   `epsilon_inside_root: true`) and the optional column names (none) — and it loads back to the
@@ -38,6 +42,9 @@ FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
 FILES = sorted(glob.glob(os.path.join(FIXTURES, "v*_*.dk")))
 V1_FILES = [f for f in FILES if os.path.basename(f).startswith("v1_")]
 V2_FILES = [f for f in FILES if os.path.basename(f).startswith("v2_")]
+V3_FILES = [f for f in FILES if os.path.basename(f).startswith("v3_")]
+# Files of quantized models whose outputs are exact on every CPU (int8, ReLU and linear layers).
+EXACT_EVERYWHERE = ("v3_int8_relu_logits_f32.dk", "v3_int8_static_relu_logits_f32.dk")
 IDS = [os.path.basename(f)[:-3] for f in FILES]
 BATCH = 16
 
@@ -63,7 +70,7 @@ def assert_close(got, want, dtype, same_build, float32_rtol, what):
 
 
 def test_every_fixture_has_its_numbers():
-    assert len(V1_FILES) >= 3 and len(V2_FILES) >= 3
+    assert len(V1_FILES) >= 3 and len(V2_FILES) >= 3 and len(V3_FILES) >= 5
     for path in FILES:
         assert os.path.exists(path[:-3] + ".npz"), path
 
@@ -74,6 +81,8 @@ def test_file_predicts_as_it_did(path):
     model = dk.load_model(path)
     out = model.predict(ref["x"])
     assert out.dtype == ref["predict"].dtype
+    if os.path.basename(path) in EXACT_EVERYWHERE:
+        np.testing.assert_array_equal(out, ref["predict"])
     assert_close(out, ref["predict"], model.dtype, same_build, 1e-6, "predict")
 
 
@@ -81,6 +90,10 @@ def test_file_predicts_as_it_did(path):
 def test_file_resumes_training(path):
     ref, same_build = fixture(path)
     model = dk.load_model(path)
+    if "after_0" not in ref:  # a quantized model: trained as the float model it came from
+        with pytest.raises(RuntimeError, match="quantized"):
+            model.fit(ref["x"], ref["y"], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+        return
     model.fit(ref["x"], ref["y"], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
     weights = model.get_weights()
     want = [ref[f"after_{k}"] for k in range(len(weights))]
@@ -117,7 +130,7 @@ def _flat_state(model):
 
 
 def _as_version_2(doc):
-    """What a version-1 document becomes when its model is saved again (version 2)."""
+    """What a version-1 document becomes when its model is saved again (version 2 and later)."""
     doc = json.loads(json.dumps(doc))
     opt = (doc["compile"] or {}).get("optimizer")
     if opt is not None and opt["class_name"] in ("adam", "adamw", "nadam"):
@@ -127,15 +140,16 @@ def _as_version_2(doc):
 
 
 @pytest.mark.parametrize("path", V1_FILES, ids=[os.path.basename(f)[:-3] for f in V1_FILES])
-def test_v1_file_resaves_as_version_2(path):
+def test_v1_file_resaves_in_the_current_version(path):
     with open(path, "rb") as f:
         original = f.read()
     model = saving.deserialize_model(original)
     blob = saving.serialize_model(model)
     md_old, doc_old, tensors_old = _contents(original)
     md_new, doc_new, tensors_new = _contents(blob)
-    assert md_old["format_version"] == "1" and md_new["format_version"] == "2"
-    assert md_new == {**md_old, "format_version": "2"}
+    current = str(saving.FORMAT_VERSION)
+    assert md_old["format_version"] == "1" and md_new["format_version"] == current
+    assert md_new == {**md_old, "format_version": current}
     assert doc_new == _as_version_2(doc_old)
     assert tensors_new.keys() == tensors_old.keys()
     for name in tensors_old:
@@ -156,17 +170,22 @@ def test_v1_file_resaves_as_version_2(path):
     np.testing.assert_array_equal(again.predict(ref["x"]), model.predict(ref["x"]))
 
 
-@pytest.mark.parametrize("path", V2_FILES, ids=[os.path.basename(f)[:-3] for f in V2_FILES])
-def test_v2_file_resaves_identically(path):
+@pytest.mark.parametrize("path", V2_FILES + V3_FILES,
+                         ids=[os.path.basename(f)[:-3] for f in V2_FILES + V3_FILES])
+def test_v2_and_later_files_resave_identically(path):
+    """Version 3 only added what version-2 files cannot hold (quantized layers, masks), so a
+    version-2 file re-saves with nothing changed but its version number."""
     with open(path, "rb") as f:
         original = f.read()
     blob = saving.serialize_model(saving.deserialize_model(original))
     md_old, doc_old, tensors_old = _contents(original)
     md_new, doc_new, tensors_new = _contents(blob)
-    assert md_old["format_version"] == "2"
-    assert (md_new, doc_new) == (md_old, doc_old)
+    assert md_old["format_version"] == os.path.basename(path)[1]
+    assert md_new == {**md_old, "format_version": str(saving.FORMAT_VERSION)}
+    assert doc_new == doc_old
     assert tensors_new.keys() == tensors_old.keys()
     for name in tensors_old:
+        assert tensors_new[name].dtype == tensors_old[name].dtype, name
         np.testing.assert_array_equal(tensors_new[name], tensors_old[name], err_msg=name)
 
 
@@ -187,3 +206,20 @@ def test_v2_names_and_sample_shape_load():
     model = dk.load_model(os.path.join(FIXTURES, "v2_nadam_flatten_mish_names_f32.dk"))
     assert model.feature_names == ["a", "b", "c", "d", "e", "f"] and model.target_name == "label"
     assert model.input_shape == (2, 3)
+
+
+def test_v3_quantized_and_pruned_files_load_as_such():
+    """The int8 and float16 kernels come back in their precisions, the masks as masks."""
+    def load(name):
+        return dk.load_model(os.path.join(FIXTURES, name))
+    def precisions(model):
+        return [layer.precision for layer in model.layers if isinstance(layer, dk.layers.QuantizedDense)]
+    assert precisions(load("v3_int8_static_relu_logits_f32.dk")) == ["int8", "int8", "int8"]
+    assert precisions(load("v3_int8_relu_logits_f32.dk")) == ["int8", "int8", "int8"]
+    assert precisions(load("v3_float16_tanh_softmax_f32.dk")) == ["float16", "float16", "float16"]
+    pruned = load("v3_pruned_adam_f32.dk")
+    assert pruned.sparsity(exact=True)["overall"] >= 0.8
+    for layer in pruned.layers:
+        if "kernel" in layer.parameter_names:
+            mask = layer.weight_mask("kernel")
+            assert mask is not None and not np.any(layer.kernel[~mask])

@@ -213,7 +213,7 @@ def test_file_is_standard_safetensors(tmp_path, blobs):
     saving.save_model(model, path)
     with safe_open(str(path), "numpy") as f:
         meta = f.metadata()
-        assert meta["format"] == "densekit" and meta["format_version"] == "2"
+        assert meta["format"] == "densekit" and meta["format_version"] == str(saving.FORMAT_VERSION)
         assert meta["checksum"].startswith("sha256:")
         keys = set(f.keys())
         assert keys == {"layers.0.kernel", "layers.0.bias", "layers.0.alpha", "layers.1.kernel",
@@ -408,7 +408,7 @@ BAD_FILES = [
     ("random_bytes", lambda b: np.random.default_rng(0).bytes(4096), "out of range"),
     ("plain_safetensors", lambda b: safetensors_numpy.save({"w": np.zeros((2, 2), np.float32)}), "metadata"),
     ("other_format", lambda b: edit_metadata(b, lambda m: m.update(format="keras")), "not a densekit"),
-    ("newer_version", lambda b: edit_metadata(b, lambda m: m.update(format_version="3")), "newer densekit"),
+    ("newer_version", lambda b: edit_metadata(b, lambda m: m.update(format_version=str(saving.FORMAT_VERSION + 1))), "newer densekit"),
     ("bad_version", lambda b: edit_metadata(b, lambda m: m.update(format_version="one")), "version"),
     ("data_byte_flipped", lambda b: _flip(b, len(b) - 5), "checksum"),
     ("checksum_edited", lambda b: b.replace(b"sha256:", b"sha256:0", 1)[:-1], "checksum|truncated|JSON"),

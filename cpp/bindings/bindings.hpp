@@ -24,6 +24,7 @@ py::array_t<T> view(T* data, py::ssize_t rows, py::ssize_t cols, py::handle owne
 
 void register_kinds(py::module_& m);
 void register_kernels(py::module_& m);
+void register_quantized(py::module_& m);
 void register_distributed(py::module_& m);
 template <class T>
 void register_network(py::module_& m, const std::string& suffix);

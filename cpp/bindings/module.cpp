@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   densekit::bindings::register_distributed(m);  // before the networks: train() takes a Communicator
   densekit::bindings::register_network<float>(m, "32");
   densekit::bindings::register_network<double>(m, "64");
+  densekit::bindings::register_quantized(m);  // after Layer32, its base class
 }

@@ -136,6 +136,29 @@ void register_network(py::module_& m, const std::string& suffix) {
         v.attr("setflags")(py::arg("write") = false);
         return v;
       }, py::arg("name"), py::arg("writable") = true)
+      // Pruning mask of parameter `name`: a uint8 copy (1 kept, 0 pruned) or None.
+      .def("mask", [](L& l, const std::string& name) -> py::object {
+        Param<T>& p = param_of(l, name);
+        if (p.mask.empty()) return py::none();
+        py::array_t<std::uint8_t, py::array::c_style> out({p.rows, p.cols});
+        std::copy(p.mask.begin(), p.mask.end(), out.mutable_data());
+        return out;
+      }, py::arg("name"))
+      .def("set_mask", [](L& l, const std::string& name,
+                          std::optional<py::array_t<std::uint8_t, py::array::c_style>> mask) {
+        Param<T>* p = l.find_param(name);
+        if (!p) throw py::key_error(std::string(l.kind()) + " layer has no trainable parameter '" +
+                                    name + "'");
+        if (!mask) {
+          p->mask.clear();
+          return;
+        }
+        if (mask->ndim() != 2 || mask->shape(0) != p->rows || mask->shape(1) != p->cols)
+          throw py::value_error("set_mask: the mask must have the parameter's shape (" +
+                                std::to_string(p->rows) + ", " + std::to_string(p->cols) + ")");
+        p->mask.assign(mask->data(), mask->data() + mask->size());
+        for (auto& m : p->mask) m = m ? 1 : 0;
+      }, py::arg("name"), py::arg("mask").noconvert())
       .def("grad", [](py::object self, const std::string& name) {
         Param<T>* pp = self.cast<L&>().find_param(name);
         if (!pp) throw py::key_error("no trainable parameter '" + name + "'");
@@ -163,7 +186,15 @@ void register_network(py::module_& m, const std::string& suffix) {
                                                     ActivationSpec{act, alpha, lower, upper});
            }),
            py::arg("input_dim"), py::arg("units"), py::arg("use_bias"), py::arg("activation"),
-           py::arg("alpha"), py::arg("lower"), py::arg("upper"));
+           py::arg("alpha"), py::arg("lower"), py::arg("upper"))
+      // Which product an inference forward of `rows` rows runs: "sparse-grouped",
+      // "sparse-batched", "dense-engine" (a sparse layer at a batch size where the engine wins) or
+      // "default" (not sparse, or float64). Builds the sparse form if the weights changed.
+      .def("inference_path", [](const DenseLayer<T>& l, Index rows) -> std::string {
+        if (rows < 1) throw py::value_error("inference_path: rows must be >= 1");
+        return l.inference_path(rows);
+      }, py::arg("rows"))
+      .def_property_readonly("sparse_zero_fraction", &DenseLayer<T>::sparse_zero_fraction);
 
   py::class_<ActivationLayer<T>, L, std::shared_ptr<ActivationLayer<T>>>(
       m, ("ActivationLayer" + suffix).c_str())

@@ -11,13 +11,14 @@ import importlib
 
 from . import (activations, callbacks, cloning, constraints, datasets, diagnostics,
                distributed, initializers, layers, losses, models, optimizers, presets, pretrain,
-               regularizers, saving, schedules, utils)
+               pruning, regularizers, saving, schedules, utils)
 from ._native import core as _core
 from ._native import get_num_threads, set_num_threads
 from ._version import __version__
 from .learning_rate_finder import lr_finder
 from .layers import Input  # keras.Input
 from .models import Sequential, clone_model
+from .pruning import prune
 from .saving import ModelFileError, load_model
 
 
@@ -34,4 +35,4 @@ __all__ = ["Sequential", "Input", "layers", "optimizers", "losses", "activations
            "regularizers", "constraints", "callbacks", "set_num_threads", "get_num_threads",
            "datasets", "schedules", "diagnostics", "presets", "lr_finder", "clone_model",
            "load_model", "ModelFileError", "pretrain", "saving", "export_onnx", "models", "utils",
-           "distributed"]
+           "distributed", "prune", "pruning"]

@@ -12,7 +12,7 @@ import enum
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'Communicator', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'MPICommunicator', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'activation_backward', 'activation_forward', 'cpu_model', 'get_num_threads', 'kernel_isa', 'orthogonal', 'set_num_threads', 'variance_scaling']
+__all__: list[str] = ['AccuracyKind', 'ActivationKind', 'ActivationLayer32', 'ActivationLayer64', 'AlphaDropoutLayer32', 'AlphaDropoutLayer64', 'BatchNormLayer32', 'BatchNormLayer64', 'Communicator', 'ConstraintKind', 'DenseLayer32', 'DenseLayer64', 'Distribution', 'DropoutLayer32', 'DropoutLayer64', 'FanMode', 'Layer32', 'Layer64', 'LossKind', 'MPICommunicator', 'Network32', 'Network64', 'NormalizationLayer32', 'NormalizationLayer64', 'OptimizerConfig', 'OptimizerKind', 'QuantizedDenseLayer32', 'activation_backward', 'activation_forward', 'cpu_model', 'get_num_threads', 'int8_path', 'kernel_isa', 'median_forward_seconds', 'orthogonal', 'quantize_weights', 'set_num_threads', 'static_activation_quant', 'variance_scaling']
 class ActivationKind(enum.IntEnum):
     """Activation functions (densekit.activations resolves names to these)."""
 
@@ -198,6 +198,10 @@ class Layer32:
     trainable: bool
     def grad(self, name: str) -> numpy.typing.NDArray[numpy.float32]:
         ...
+    def mask(self, name: str) -> numpy.typing.NDArray[numpy.uint8] | None:
+        """Pruning mask of parameter `name` (1 kept, 0 pruned), a copy, or None."""
+    def set_mask(self, name: str, mask: numpy.typing.NDArray[numpy.uint8] | None) -> None:
+        """Sets (or with None removes) the pruning mask the training step enforces."""
     def set_constraint(self, name: str, kind: ConstraintKind, value: typing.SupportsFloat | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def set_regularizer(self, name: str, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
@@ -227,6 +231,12 @@ class Layer32:
         ...
 class DenseLayer32(Layer32):
     def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, use_bias: bool, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def inference_path(self, rows: typing.SupportsInt | typing.SupportsIndex) -> str:
+        """The product an inference forward of `rows` rows runs: sparse-grouped, sparse-batched,
+        dense-engine or default."""
+    @property
+    def sparse_zero_fraction(self) -> float:
         ...
 class ActivationLayer32(Layer32):
     def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
@@ -308,6 +318,10 @@ class Layer64:
     trainable: bool
     def grad(self, name: str) -> numpy.typing.NDArray[numpy.float64]:
         ...
+    def mask(self, name: str) -> numpy.typing.NDArray[numpy.uint8] | None:
+        """Pruning mask of parameter `name` (1 kept, 0 pruned), a copy, or None."""
+    def set_mask(self, name: str, mask: numpy.typing.NDArray[numpy.uint8] | None) -> None:
+        """Sets (or with None removes) the pruning mask the training step enforces."""
     def set_constraint(self, name: str, kind: ConstraintKind, value: typing.SupportsFloat | typing.SupportsIndex, axis: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
     def set_regularizer(self, name: str, l1: typing.SupportsFloat | typing.SupportsIndex, l2: typing.SupportsFloat | typing.SupportsIndex) -> None:
@@ -337,6 +351,12 @@ class Layer64:
         ...
 class DenseLayer64(Layer64):
     def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, use_bias: bool, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    def inference_path(self, rows: typing.SupportsInt | typing.SupportsIndex) -> str:
+        """The product an inference forward of `rows` rows runs: sparse-grouped, sparse-batched,
+        dense-engine or default."""
+    @property
+    def sparse_zero_fraction(self) -> float:
         ...
 class ActivationLayer64(Layer64):
     def __init__(self, units: typing.SupportsInt | typing.SupportsIndex, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex) -> None:
@@ -426,6 +446,55 @@ def activation_forward(kind: ActivationKind, alpha: typing.SupportsFloat | typin
 @typing.overload
 def activation_forward(kind: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, z: numpy.typing.NDArray[numpy.float64], training: bool, key: typing.SupportsInt | typing.SupportsIndex, prelu_alpha: numpy.typing.NDArray[numpy.float64] | None = None) -> numpy.typing.NDArray[numpy.float64]:
     ...
+class QuantizedDenseLayer32(Layer32):
+    """An inference-only Dense layer with int8, float16 or float32 (engine-packed) weights."""
+    def __init__(self, input_dim: typing.SupportsInt | typing.SupportsIndex, units: typing.SupportsInt | typing.SupportsIndex, use_bias: bool, activation: ActivationKind, alpha: typing.SupportsFloat | typing.SupportsIndex, lower: typing.SupportsFloat | typing.SupportsIndex, upper: typing.SupportsFloat | typing.SupportsIndex, precision: str, weight_bits: typing.SupportsInt | typing.SupportsIndex = 7, activation_bits: typing.SupportsInt | typing.SupportsIndex = 8, dynamic: bool = True, scale: typing.SupportsFloat | typing.SupportsIndex = 0.0, inv_scale: typing.SupportsFloat | typing.SupportsIndex = 0.0, zero_point: typing.SupportsInt | typing.SupportsIndex = 0) -> None:
+        ...
+    def kernel(self) -> numpy.typing.NDArray[typing.Any]:
+        """A copy of the stored kernel: int8, uint16 (float16 bits) or float32, (in, units)."""
+    def set_float16(self, kernel_bits: numpy.typing.NDArray[numpy.uint16], bias: numpy.typing.NDArray[numpy.float32] | None = None, alpha: numpy.typing.NDArray[numpy.float32] | None = None) -> None:
+        ...
+    def set_float32(self, kernel: numpy.typing.NDArray[numpy.float32], bias: numpy.typing.NDArray[numpy.float32] | None = None, alpha: numpy.typing.NDArray[numpy.float32] | None = None) -> None:
+        ...
+    def set_int8(self, kernel: numpy.typing.NDArray[numpy.int8], kernel_scale: numpy.typing.NDArray[numpy.float32], bias: numpy.typing.NDArray[numpy.float32] | None = None, alpha: numpy.typing.NDArray[numpy.float32] | None = None) -> None:
+        ...
+    def vector(self, name: str) -> numpy.typing.NDArray[numpy.float32] | None:
+        """A (1, units) copy of kernel_scale, bias or alpha (None when the layer has none)."""
+    @property
+    def activation_bits(self) -> int:
+        ...
+    @property
+    def activation_inv_scale(self) -> float:
+        ...
+    @property
+    def activation_scale(self) -> float:
+        ...
+    @property
+    def activation_zero_point(self) -> int:
+        ...
+    @property
+    def dynamic(self) -> bool:
+        ...
+    @property
+    def packed_bytes(self) -> int:
+        ...
+    @property
+    def precision(self) -> str:
+        ...
+    @property
+    def ready(self) -> bool:
+        ...
+    @property
+    def weight_bits(self) -> int:
+        ...
+def int8_path() -> str:
+    """The int8 kernel path this process runs (portable, avx2, avxvnni, avx512vnni)."""
+def median_forward_seconds(layer: Layer32, x: numpy.typing.NDArray[numpy.float32], repeats: typing.SupportsInt | typing.SupportsIndex) -> float:
+    """Median wall time of one inference call (the prediction path) of a float32 layer on x."""
+def quantize_weights(kernel: numpy.typing.NDArray[numpy.float32], weight_bits: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """The int8 scheme's weights: (wq int8 (in, out), per-column scales float32 (out,))."""
+def static_activation_quant(lo: typing.SupportsFloat | typing.SupportsIndex, hi: typing.SupportsFloat | typing.SupportsIndex, activation_bits: typing.SupportsInt | typing.SupportsIndex) -> tuple:
+    """(scale, inv_scale, zero_point) of a layer input calibrated to the range [lo, hi]."""
 def cpu_model() -> str:
     """
     The CPU's model name as the operating system reports it ('' where unknown).

@@ -30,7 +30,9 @@ import warnings
 
 import numpy as np
 
+from . import pruning
 from ._arguments import refuse
+from ._checks import is_int, is_real
 from ._pyplot import pyplot
 from .layer_statistics import gradient_health, layer_stats
 from .learning_rate_schedule import LearningRateSchedule
@@ -833,3 +835,78 @@ def __getattr__(name):
 def as_callback(item):
     """A callback for fit's list: a bare learning-rate schedule is wrapped in ScheduleCallback."""
     return ScheduleCallback(item) if isinstance(item, LearningRateSchedule) else item
+
+
+# ----------------------------------------------------------------------------------------------
+# gradual pruning
+# ----------------------------------------------------------------------------------------------
+class PruningSchedule(Callback):
+    """Gradual magnitude pruning during fit: Zhu & Gupta's polynomial schedule ("To prune, or not
+    to prune", 2017), the targets of densekit.pruning.schedule_sparsity:
+        s_t = s_f + (s_i − s_f)·(1 − (t − begin_step)/(end_step − begin_step))^power
+    (power=3 as in the paper, power=1 linear), each applied by dk.prune (magnitude pruning whose
+    masks the training step enforces).
+
+    PruningSchedule(final_sparsity, begin_step=0, end_step=1000, initial_sparsity=0.0,
+                    frequency=100, power=3, scope="layer")
+    prunes to s_t at steps begin_step, begin_step + frequency, ... and end_step; the masks then
+    hold through the rest of training. Steps count optimizer updates (model.optimizer.iterations),
+    so one schedule may span several fit calls. It takes control only at its pruning steps, through
+    the training loop's `steps_before_control` hook: between them, training stays whole runs of
+    batches in C++.
+    """
+
+    def __init__(self, final_sparsity, begin_step=0, end_step=1000, initial_sparsity=0.0,
+                 frequency=100, power=3, scope="layer"):
+        super().__init__()
+        where = "PruningSchedule"
+        self.final_sparsity = pruning.check_sparsity(final_sparsity, where)
+        self.initial_sparsity = pruning.check_sparsity(initial_sparsity, where)
+        if self.initial_sparsity > self.final_sparsity:
+            raise ValueError(f"{where}: initial_sparsity {initial_sparsity} exceeds final_sparsity "
+                             f"{final_sparsity}")
+        for name, value in (("begin_step", begin_step), ("end_step", end_step)):
+            if not is_int(value, 0):
+                raise ValueError(f"{where}: {name} must be an int >= 0, got {value!r}")
+        if end_step < begin_step:
+            raise ValueError(f"{where}: end_step {end_step} is before begin_step {begin_step}")
+        if not is_int(frequency, 1):
+            raise ValueError(f"{where}: frequency must be an int >= 1, got {frequency!r}")
+        if not (is_real(power) and math.isfinite(power) and power > 0):
+            raise ValueError(f"{where}: power must be a number > 0, got {power!r}")
+        if scope not in pruning.SCOPES:
+            raise ValueError(f"{where}: scope must be 'global' or 'layer', got {scope!r}")
+        self.begin_step, self.end_step = int(begin_step), int(end_step)
+        self.frequency, self.power, self.scope = int(frequency), float(power), scope
+        self.applied = []  # (step, target sparsity) of every pruning done
+
+    def is_pruning_step(self, step):
+        if step < self.begin_step or step > self.end_step:
+            return False
+        return (step - self.begin_step) % self.frequency == 0 or step == self.end_step
+
+    def next_pruning_step(self, step):
+        """The first pruning step at or after `step`, or None when the schedule is over."""
+        if step > self.end_step:
+            return None
+        if step <= self.begin_step:
+            return self.begin_step
+        k = -(-(step - self.begin_step) // self.frequency)
+        return min(self.begin_step + k * self.frequency, self.end_step)
+
+    def steps_before_control(self, iteration):
+        """Training-loop hook: prunes when `iteration` (the next update's step) is a pruning step,
+        then returns how many updates may run before this schedule needs control again (None:
+        never again)."""
+        if self.is_pruning_step(iteration) and (not self.applied or self.applied[-1][0] != iteration):
+            target = pruning.schedule_sparsity(iteration, self.final_sparsity, self.begin_step,
+                                       self.end_step, self.initial_sparsity, self.power)
+            pruning.prune(self.model, target, self.scope)
+            self.applied.append((iteration, target))
+        nxt = self.next_pruning_step(iteration + 1)
+        return None if nxt is None else nxt - iteration
+
+    def get_config(self):
+        return {"final_sparsity": self.final_sparsity, "begin_step": self.begin_step,
+                "end_step": self.end_step, "initial_sparsity": self.initial_sparsity,
+                "frequency": self.frequency, "power": self.power, "scope": self.scope}

@@ -2,7 +2,8 @@
 
 Builds a new, independent model: Dense(linear) → BatchNormalization [→ Activation] becomes one
 Dense whose kernel and bias absorb the normalization (and whose activation is the merged one);
-Dropout/AlphaDropout, the identity in inference, are left out; every other layer is copied.
+Dropout/AlphaDropout, the identity in inference, are left out (or kept, for a model that will
+still run MC Dropout: quantize keeps them); every other layer is copied.
 The model passes itself and the class to build the copy with: this module imports no model.
 """
 
@@ -28,14 +29,15 @@ def _folded(dense, bn, activation):
     return new, [W * s, (b - bn.moving_mean) * s + beta]
 
 
-def fold_batchnorm(model, model_class):
-    """The folded copy of a built `model`, a `model_class` (compiled like `model` if it is)."""
+def fold_batchnorm(model, model_class, keep_dropout=False):
+    """The folded copy of a built `model`, a `model_class` (compiled like `model` if it is);
+    with keep_dropout its Dropout and AlphaDropout layers are copied instead of dropped."""
     src = model.layers
     out, weights = [], []
     i = 0
     while i < len(src):
         layer = src[i]
-        if isinstance(layer, (L.Dropout, L.AlphaDropout)):
+        if isinstance(layer, (L.Dropout, L.AlphaDropout)) and not keep_dropout:
             i += 1
             continue
         nxt = src[i + 1] if i + 1 < len(src) else None
@@ -59,7 +61,8 @@ def fold_batchnorm(model, model_class):
     folded = model_class([L.Input(model.input_shape or model.input_dim)] + out, seed=model.seed,
                          dtype=model.dtype, name=model.name + "_folded")
     for layer, w in zip(folded.layers, weights):
-        layer.set_weights([np.asarray(a, dtype=folded.dtype) for a in w])
+        # A quantized layer's tensors keep their own dtypes (int8, float16).
+        layer.set_weights(w if layer.inference_only else [np.asarray(a, dtype=folded.dtype) for a in w])
     if model.optimizer is not None:
         folded.compile(optimizer=optimizers.deserialize(optimizers.serialize(model.optimizer)),
                        loss=model.loss, metrics=model.metrics_names[1:])

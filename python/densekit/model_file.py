@@ -16,8 +16,22 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
-_DTYPE_CODE = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
+# What densekit stores: float32/float64 parameters; since format version 2 also int8 and float16
+# kernels (quantized layers) and uint8 pruning masks.
+_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "F16": np.dtype("<f2"),
+           "I8": np.dtype("i1"), "U8": np.dtype("u1")}
+_DTYPE_CODE = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64",
+               np.dtype(np.float16): "F16", np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8"}
+
+
+def dtype_code(dtype):
+    """The safetensors code of a NumPy dtype densekit stores ("F32", "I8", ...)."""
+    return _DTYPE_CODE[np.dtype(dtype).newbyteorder("=")]
+
+
+def dtype_of(code):
+    """The little-endian NumPy dtype of a safetensors code densekit stores."""
+    return _DTYPES[code]
 
 
 class ModelFileError(ValueError):
@@ -35,7 +49,8 @@ def fail(msg, cause=None):
 # the container
 # ---------------------------------------------------------------------------------------------
 def write_container(tensors, metadata):
-    """The bytes of a safetensors file holding `tensors` ({name: 2-D float32/float64 array}) and
+    """The bytes of a safetensors file holding `tensors` ({name: 2-D array of a dtype densekit
+    stores}) and
     `metadata` ({str: str}), with densekit's checksum added to the metadata."""
     tensors = {name: np.ascontiguousarray(a, dtype=np.dtype(a.dtype).newbyteorder("<"))
                for name, a in tensors.items()}
@@ -76,8 +91,8 @@ def _container_error(error, size):
 
 def read_container(blob):
     """(metadata, tensors) of the bytes of a safetensors file: metadata {str: str} (empty if the
-    file has none), tensors {name: read-only array} — only 2-D float32/float64 tensors, which is
-    all densekit writes. The library validates the structure (header, offsets, sizes)."""
+    file has none), tensors {name: read-only array} — only 2-D tensors of the dtypes densekit
+    writes. The library validates the structure (header, offsets, sizes)."""
     metadata, raw = read_raw(blob)
     return metadata, {name: np.frombuffer(data, dtype=_DTYPES[code]).reshape(shape)
                       for name, (code, shape, data) in raw.items()}
@@ -99,7 +114,8 @@ def read_raw(blob):
     for name, info in entries:
         code, shape = info["dtype"], tuple(info["shape"])
         if code not in _DTYPES:
-            fail(f"tensor {name!r}: dtype {code!r}; densekit files hold F32 or F64 tensors only")
+            fail(f"tensor {name!r}: dtype {code!r}; densekit files hold {', '.join(_DTYPES)} "
+                 f"tensors only")
         if len(shape) != 2 or min(shape) < 1:
             fail(f"tensor {name!r}: shape {list(shape)} is not two positive ints")
         raw[name] = (code, shape, bytes(info["data"]))

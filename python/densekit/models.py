@@ -16,7 +16,8 @@ import numpy as np
 
 import math
 
-from . import _data, _native, folding, losses, optimizers, pickling, saving, training, utils
+from . import (_data, _native, folding, losses, optimizers, pickling, quantization, saving,
+               training, utils)
 from ._arguments import refuse
 from .callbacks import CallbackList
 from .layers.base import CALL_REFUSED, Layer
@@ -245,6 +246,14 @@ class Sequential:
         self.optimizer.bind(self._net, [(self.variable_key(layer, name), layer.variable(name).shape)
                                         for layer in self.layers for name in layer.parameter_names])
 
+    def _require_trainable(self, where):
+        frozen = [layer.name for layer in self.layers if layer.inference_only]
+        if frozen:
+            raise RuntimeError(f"{where}: this model is quantized and runs inference only (layers "
+                               f"{frozen[:3]}{' ...' if len(frozen) > 3 else ''} hold int8/float16 "
+                               f"weights, which have no gradients); train the float model it was "
+                               f"quantized from, then quantize it again")
+
     def _require_compiled(self, where):
         if self.optimizer is None:
             raise RuntimeError(f"{where}: compile the model first (model.compile(optimizer, loss))")
@@ -261,6 +270,7 @@ class Sequential:
         if self.input_dim is None and x is not None:
             shape = np.shape(x)  # Keras infers the sample shape from the data
             self.build((None,) + tuple(shape[1:]) if len(shape) >= 2 else None)
+        self._require_trainable("fit")
         self._require_compiled("fit")
 
         def run():
@@ -400,9 +410,41 @@ class Sequential:
         self._require_built("fold_batchnorm")
         return folding.fold_batchnorm(self, Sequential)
 
+    def quantize(self, mode="int8", calibration=None, *, error_data=None,
+                 max_error=quantization.MAX_ERROR, speed_check=True, weight_bits=7,
+                 activation_bits=8):
+        """An inference-only copy of this model with int8 or float16 Dense weights (this model is
+        not changed). BatchNormalization is folded first; dropout layers stay (predict_mc works).
+
+        mode="int8": per-output-channel symmetric int8 weights (7-bit by default: exact and fast
+        on every CPU path; weight_bits=8 for 8-bit), activations quantized per row at run time
+        (dynamic) or, with `calibration=X`, with fixed scales from the range each layer's input
+        takes on X (static); int32 sums and one float32 epilogue (bias, ReLU; other activations
+        run after it in float32). A Dense layer stays float32 when it has more than 65,536
+        inputs, when int8 changes its output by more than `max_error` (relative error, measured
+        on `error_data`, else the calibration data, else a standard-normal probe), or, with
+        speed_check, when int8 is slower on this CPU at batch 1 and at 256 rows.
+        mode="float16": float16 weights (half the file), computed in float32.
+
+        The result predicts, evaluates, saves and loads (in Python and C++) and exports to ONNX;
+        fit raises. Its `quantization_report` (printed by summary()) says per layer what was kept
+        or quantized, why, and the output error. It computes in float32 whatever this model's
+        dtype."""
+        self._require_built("quantize")
+        return quantization.quantize(self, mode, Sequential, calibration, error_data, max_error,
+                                     speed_check, weight_bits, activation_bits)
+
+    @property
+    def quantization_report(self):
+        """Per quantized Dense layer, what quantize() decided: {"layer", "precision" ("int8",
+        "float16" or "float32" when kept), "reason", "output_error", ...}; [] for a float model."""
+        return [{"layer": layer.name, **layer.quantization} for layer in self.layers
+                if layer.inference_only]
+
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
         """One training step on (x, y). Returns the loss of that step's forward pass (before its
         update), with the metrics as Keras does when any are compiled."""
+        self._require_trainable("train_on_batch")
         self._require_compiled("train_on_batch")
         X, Y, W = training.prepare(self, x, y, sample_weight, class_weight, "train_on_batch")
         opt = self.optimizer
@@ -432,6 +474,7 @@ class Sequential:
         loss (penalties included) and leaves ∂L/∂θ in every trainable parameter's gradient
         (`layer.gradient(name)`). The forward draws the masks the next training step would draw;
         nothing in the model changes. For gradient checks and diagnostics."""
+        self._require_trainable("compute_gradients")
         self._require_compiled("compute_gradients")
         X, Y, W = training.prepare(self, x, y, sample_weight, None, "compute_gradients")
         return float(self._net.gradients(X, Y, W))
@@ -571,10 +614,11 @@ class Sequential:
         dk.load_model(path). The C++ library reads the same file (densekit::Model::load)."""
         saving.save_model(self, path, include_optimizer=include_optimizer)
 
-    def sparsity(self, threshold=1e-3):
+    def sparsity(self, threshold=1e-3, exact=False):
         """Fraction of |w| below `threshold` per layer's kernel (and overall): how sparse l1 made
-        the model."""
-        return _sparsity(self, threshold)
+        the model. With exact=True, the fraction of weights that are exactly zero (what dk.prune
+        sets and the sparse inference kernels skip)."""
+        return _sparsity(self, threshold, exact=exact)
 
     def count_params(self):
         self._require_built("count_params")
@@ -602,6 +646,9 @@ class Sequential:
         out.append(line)
         out += [f" Total params: {total:,}", f" Trainable params: {trainable:,}",
                 f" Non-trainable params: {total - trainable:,}"]
+        report = quantization.report_lines(self)
+        if report:
+            out += [line, " Quantization (inference only):"] + report
         print_fn("\n".join(out))
 
     # -- pickling (pickle, joblib, copy.deepcopy): through the model file, see pickling.py ----

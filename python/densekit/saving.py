@@ -11,9 +11,9 @@ during `save_model` leaves any previous file at `path` intact.
 The model reaches this file through its public contract — get_config(), get_state() /
 set_state(), each layer's rng_key — and loading builds it through the class the model module
 registers (`register_model_class`), so nothing here imports a model class. The container (bytes
-⇄ metadata and tensors, checksum, atomic write) is model_file.py. The format, version 2, is laid
-out in docs/design.md ("The model file"); in short: tensors `layers.{i}.{name}` and
-`optimizer.slots` (the named optimizer slots packed into the rows version 1 defined), metadata
+⇄ metadata and tensors, checksum, atomic write) is model_file.py. The format, version 3, is laid
+out in docs/design.md ("The model file"); in short: tensors `layers.{i}.{name}`,
+`masks.layers.{i}.{name}` and `optimizer.slots` (the named optimizer slots packed into the rows version 1 defined), metadata
 `format`, `format_version`, `densekit` (a JSON document) and `checksum`.
 
 Version 2 changed two things. The Adam family's ε moved outside the square root (Keras's
@@ -21,7 +21,11 @@ placement); its optimizer config records which placement it trains with (`epsilo
 and a version-1 file, trained with ε inside, loads with `epsilon_inside_root=True` so that it
 resumes bit for bit. And the document may name the model's input columns (`feature_names`) and
 the column it predicts (`target_name`), which `densekit train` kept in a sidecar file before.
-Files of both versions load; files are written as version 2.
+
+Version 3 added quantized and pruned models: tensors `layers.{i}.{name}` may be int8 or float16
+kernels of QuantizedDense layers (with float32 scales, biases and alphas, whatever the model's
+float type), and `masks.layers.{i}.{name}` hold uint8 pruning masks. Files of every version load;
+files are written as version 3.
 """
 
 import math
@@ -38,16 +42,20 @@ from ._version import __version__
 from .layers.base import Layer
 from .layers.core import Dense, Input
 from ._files import atomic_write
-from .model_file import (ModelFileError, checksum, dumps, fail, loads, read_container,
-                         read_raw, write_container)
+from .layers.quantized import QuantizedDense
+from .model_file import (ModelFileError, checksum, dtype_code, dtype_of, dumps, fail, loads,
+                         read_container, read_raw, write_container)
 
 __all__ = ["save_model", "load_model", "serialize_model", "deserialize_model", "ModelFileError",
            "register_model_class", "pack_slots", "checksum", "read_container", "FORMAT_NAME",
            "FORMAT_VERSION"]
 
 FORMAT_NAME = "densekit"
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+# Versions this code reads: 2 placed the Adam family's ε (above), 3 added int8/float16 tensors
+# (QuantizedDense) and pruning masks.
+READABLE_VERSIONS = (1, 2, 3)
+_MASK_PREFIX = "masks."
 
 _DTYPE_CODE = {np.dtype(np.float32): "F32", np.dtype(np.float64): "F64"}
 _MAX_LAYERS = 100_000
@@ -168,6 +176,11 @@ def serialize_model(model, include_optimizer=True):
     for i, layer in enumerate(model.layers):
         j = first_position.setdefault(id(layer), i)
         shared.append(None if j == i else j)
+        if j == i:
+            for pname in layer.parameter_names:
+                mask = layer.weight_mask(pname)
+                if mask is not None:
+                    tensors[f"{_MASK_PREFIX}layers.{i}.{pname}"] = mask.astype(np.uint8)
 
     doc = {
         "densekit_version": __version__,
@@ -190,7 +203,7 @@ def serialize_model(model, include_optimizer=True):
                                       "mu_product": opt_state["mu_product"],
                                       "nslots": int(packed.shape[0]),
                                       "n_params": int(packed.shape[1])}
-            if packed.shape[0] > 0:
+            if packed.size > 0:  # a model without parameters (quantized) has no slots
                 tensors["optimizer.slots"] = packed
     if include_optimizer:
         dumps(state["shuffle_rng"], "save_model")  # NumPy's bit-generator states are JSON values
@@ -273,7 +286,7 @@ def _deserialize(blob, compile):
         fail(f"not a densekit model file (format {fmt!r}, expected {FORMAT_NAME!r})")
     version = metadata.get("format_version")
     if version not in [str(v) for v in READABLE_VERSIONS]:
-        readable = " and ".join(str(v) for v in READABLE_VERSIONS)
+        readable = ", ".join(str(v) for v in READABLE_VERSIONS)
         if isinstance(version, str) and version.isdigit() and int(version) > FORMAT_VERSION:
             fail(f"the file has format version {version}, written by a newer densekit; this "
                  f"version reads format versions {readable}")
@@ -323,7 +336,10 @@ def _build(doc, raw, compile, version):
              "the 'shared' list is malformed")
 
     for tname, (tcode, _, _) in raw.items():
-        _require(tcode == code, f"tensor {tname!r} is {tcode} in a {dtype_name} model")
+        # Version 1 stored the model's float type only; later versions also int8/float16
+        # kernels of quantized layers and uint8 masks, checked tensor by tensor below.
+        _require(tcode == code or (version >= 3 and tcode in ("I8", "F16", "F32", "U8")),
+                 f"tensor {tname!r} is {tcode} in a {dtype_name} model file of version {version}")
     input_shape = cfg.get("input_shape", [input_dim])
     _require(isinstance(input_shape, list) and all(_is_int(d, 1) for d in input_shape)
              and math.prod(input_shape) == input_dim,
@@ -343,23 +359,28 @@ def _build(doc, raw, compile, version):
         for pname in layer.parameter_names + layer.state_names:
             key = f"layers.{i}.{pname}"
             _require(key in raw, f"tensor {key!r} is missing")
-            shape = layer.variable(pname).shape
-            _require(raw[key][1] == shape,
-                     f"tensor {key!r} has shape {raw[key][1]}, the layer needs {shape}")
-            arr = np.frombuffer(raw[key][2], dtype=dtype.newbyteorder("<")).reshape(shape)
+            want = layer.variable(pname)
+            _require(raw[key][1] == want.shape,
+                     f"tensor {key!r} has shape {raw[key][1]}, the layer needs {want.shape}")
+            _require(raw[key][0] == dtype_code(want.dtype),
+                     f"tensor {key!r} is {raw[key][0]}; the layer stores {dtype_code(want.dtype)}")
+            arr = np.frombuffer(raw[key][2], dtype=dtype_of(raw[key][0])).reshape(want.shape)
             _require(bool(np.all(np.isfinite(arr))), f"tensor {key!r} contains NaN or Inf")
             variables[key] = arr
+    masks = _masks(model, shared, raw)
     comp, opt_doc, train_doc = doc["compile"], doc["optimizer_state"], doc["training_state"]
-    extra = set(raw) - set(variables) - {"optimizer.slots"}
+    extra = set(raw) - set(variables) - set(masks) - {"optimizer.slots"}
     _require(not extra, f"unexpected tensors {sorted(extra)[:5]}")
     _require(opt_doc is None or comp is not None, "optimizer state without a compile configuration")
     if opt_doc is not None:
         _check_optimizer_state_doc(opt_doc)
-        if opt_doc["nslots"] > 0:
+        if opt_doc["nslots"] > 0 and opt_doc["n_params"] > 0:
             entry = raw.get("optimizer.slots")
-            _require(entry is not None and entry[1] == (opt_doc["nslots"], opt_doc["n_params"]),
+            _require(entry is not None and entry[1] == (opt_doc["nslots"], opt_doc["n_params"])
+                     and entry[0] == code,
                      "tensor 'optimizer.slots' is missing or does not match the optimizer state")
-    _require(("optimizer.slots" in raw) == (opt_doc is not None and opt_doc["nslots"] > 0),
+    _require(("optimizer.slots" in raw) == (opt_doc is not None and opt_doc["nslots"] > 0
+                                            and opt_doc["n_params"] > 0),
              "unexpected tensor 'optimizer.slots'")
 
     if version >= 2:
@@ -379,7 +400,30 @@ def _build(doc, raw, compile, version):
         model.set_state(state)
     except (ValueError, TypeError) as e:
         fail(f"the file's state does not fit the model ({e})", e)
+    for key, (layer, pname, mask) in masks.items():
+        layer.set_weight_mask(pname, mask)
     return model
+
+
+def _masks(model, shared, raw):
+    """{tensor name: (layer, parameter name, bool mask)} of the pruning masks in the file."""
+    out = {}
+    for key, (tcode, shape, data) in raw.items():
+        if not key.startswith(_MASK_PREFIX):
+            continue
+        parts = key[len(_MASK_PREFIX):].split(".")
+        ok = len(parts) == 3 and parts[0] == "layers" and parts[1].isdigit()
+        i = int(parts[1]) if ok else -1
+        _require(ok and i < len(model.layers) and shared[i] is None
+                 and parts[2] in model.layers[i].parameter_names,
+                 f"tensor {key!r} is not the mask of a parameter of this model")
+        layer = model.layers[i]
+        want = layer.variable(parts[2]).shape
+        _require(tcode == "U8" and shape == want, f"tensor {key!r} must be U8 of shape {want}")
+        mask = np.frombuffer(data, dtype=np.uint8).reshape(shape)
+        _require(bool(np.all(mask <= 1)), f"tensor {key!r} holds values other than 0 and 1")
+        out[key] = (layer, parts[2], mask.astype(bool))
+    return out
 
 
 def _build_layers(layer_entries, shared, input_dim, raw):
@@ -406,7 +450,7 @@ def _build_layers(layer_entries, shared, input_dim, raw):
                 layer = cls.from_config(dict(lcfg))
             except Exception as e:  # a bad config raises whatever the constructor raises
                 fail(f"layer {i} ({cls_name}): invalid config ({type(e).__name__}: {e})", e)
-            if isinstance(layer, Dense):
+            if isinstance(layer, (Dense, QuantizedDense)):
                 # Quadratic in the widths: check against the file before allocating it.
                 k = raw.get(f"layers.{i}.kernel")
                 _require(k is not None and k[1] == (width, layer.units),
@@ -481,7 +525,7 @@ def _optimizer_state(model, momentum_slot, st, raw, dtype):
     _require((st["nslots"], st["n_params"]) == want,
              f"the optimizer state has {st['nslots']} slots of {st['n_params']} parameters; this "
              f"model's optimizer needs {want}")
-    if want[0] > 0:
+    if want[0] > 0 and want[1] > 0:
         packed = np.frombuffer(raw["optimizer.slots"][2], dtype=dtype.newbyteorder("<")).reshape(want)
         _require(bool(np.all(np.isfinite(packed))), "the optimizer slots contain NaN or Inf")
         _unpack(packed, momentum_slot, state)

@@ -14,8 +14,9 @@ import numpy as np
 OVERALL = "overall"
 
 
-def sparsity(model, threshold=1e-3):
-    """Fraction of kernel weights with |w| < threshold, per layer and overall.
+def sparsity(model, threshold=1e-3, exact=False):
+    """Fraction of kernel weights with |w| < threshold (exact=True: with w == 0, whatever the
+    threshold), per layer and overall.
 
     Returns a dict {layer name: fraction} for every layer that has a kernel (in model order),
     plus ``"overall"``: the fraction over all kernel entries of the model together (layers
@@ -29,13 +30,13 @@ def sparsity(model, threshold=1e-3):
     out = {}
     below = total = 0
     for layer in model.layers:
-        if "kernel" not in layer.parameter_names:
+        if "kernel" not in layer.parameter_names + layer.state_names:
             continue
         if layer.name == OVERALL:
             raise ValueError(f"sparsity: a layer is named {OVERALL!r}, which is the key of the total")
         w = layer.kernel
         # Compared in float64: a float32 kernel is not judged against a rounded threshold.
-        n_below = int(np.count_nonzero(np.abs(w) < np.float64(threshold)))
+        n_below = int(np.count_nonzero(w == 0 if exact else np.abs(w) < np.float64(threshold)))
         out[layer.name] = n_below / w.size
         below += n_below
         total += w.size

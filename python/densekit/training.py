@@ -58,6 +58,20 @@ def batch_hyperparameters(opt, callbacks, k):
     return lrs, momenta
 
 
+def steps_before_control(callbacks, iteration, k):
+    """k, cut so that the run of batches stops where a callback needs control: a callback with a
+    `steps_before_control(iteration) -> int | None` hook (PruningSchedule) acts before the update
+    of step `iteration` and says how many updates may run before it must be asked again."""
+    for cb in callbacks:
+        hook = getattr(cb, "steps_before_control", None)
+        if hook is None:
+            continue
+        n = hook(iteration)
+        if n is not None:
+            k = min(k, max(1, int(n)))
+    return k
+
+
 def metric_logs(model, stats, samples, prefix=""):
     """Keras-style logs from C++ run statistics."""
     logs = {}
@@ -175,7 +189,7 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
         totals = {"loss_sum": 0.0, "correct": 0.0, "sq_error": 0.0, "abs_error": 0.0, "samples": 0}
         logs = {}
         while done < steps and not model.stop_training:
-            k = min(chunk, steps - done)
+            k = steps_before_control(cbs.callbacks, opt.iterations, min(chunk, steps - done))
             start = done * batch_size
             count = min(k * batch_size, n - start)
             if cbs.wants_batches:

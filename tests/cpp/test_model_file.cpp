@@ -156,13 +156,22 @@ void check_semantics() {
           "not a densekit model file", "another format");
   refused(model_file_bytes([&] { auto m = meta; m.erase("format"); return m; }(), t),
           "not a densekit model file", "no format");
-  refused(model_file_bytes([&] { auto m = meta; m["format_version"] = "3"; return m; }(), t),
-          "unsupported format version \"3\"", "a newer version");
-  // Version 2 has the same architecture entries (its changes are the optimizer's ε placement and
-  // optional column names, which inference does not read).
-  CHECK(Model::from_bytes(model_file_bytes([&] { auto m = meta; m["format_version"] = "2"; return m; }(), t))
-                .layer_count() == 2,
-        "a version-2 file loads");
+  refused(model_file_bytes([&] { auto m = meta; m["format_version"] = "4"; return m; }(), t),
+          "unsupported format version \"4\"", "a newer version");
+  // Versions 2 and 3 have the same architecture entries for a float model (2 changed the
+  // optimizer's ε placement and added optional column names, which inference does not read; 3
+  // added quantized layers and pruning masks, which this model has not).
+  for (const char* version : {"2", "3"})
+    CHECK(Model::from_bytes(model_file_bytes([&] { auto m = meta; m["format_version"] = version; return m; }(), t))
+                  .layer_count() == 2,
+          "a version-", version, " file loads");
+  // A pruning mask (version 3) in a file that says it is older is refused, not loaded.
+  for (const char* version : {"1", "2"}) {
+    auto masked = t;
+    masked["masks.layers.0.kernel"] = {"U8", {3, 2}, std::string(6, '\1')};
+    refused(model_file_bytes([&] { auto m = meta; m["format_version"] = version; return m; }(), masked),
+            "cannot be in a file of version", "a mask in an older version");
+  }
   refused(model_file_bytes([&] { auto m = meta; m["extra"] = "x"; return m; }(), t),
           "unexpected metadata key \"extra\"", "an unknown metadata key");
   refused(model_file_bytes([&] { auto m = meta; m.erase("densekit"); return m; }(), t), "lacks",

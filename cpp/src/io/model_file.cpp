@@ -22,6 +22,7 @@
 #include "densekit/io/checksum.hpp"
 #include "densekit/io/safetensors.hpp"
 #include "densekit/kinds.hpp"
+#include "densekit/model/inference_dense.hpp"
 #include "json.hpp"
 
 namespace densekit {
@@ -36,7 +37,9 @@ constexpr const char* kFormatName = "densekit";
 // Every version this reader reads. Version 2 moved the Adam family's ε outside the root (an
 // optimizer matter: inference is the same) and added the optional column names, which inference
 // does not need either; its architecture entries are version 1's plus new layer classes.
-constexpr std::string_view kFormatVersions[] = {"1", "2"};
+// Version 3 added QuantizedDense layers (int8 or float16 kernels) and uint8 pruning masks.
+constexpr std::string_view kFormatVersions[] = {"1", "2", "3"};
+constexpr const char* kMaskPrefix = "masks.";
 
 // Text from the file as it may be quoted in a message: non-printable bytes escaped as \xNN.
 std::string printable(const std::string& text) {
@@ -123,10 +126,12 @@ ActivationSpec activation_spec(const Reader& r, const std::string& name, const J
   return s;
 }
 
-// Parameters and state a layer will allocate for input width `in`, so a file cannot make the
+// Bytes of parameters and state a layer will allocate for input width `in` (values of
+// `value_bytes` each; a QuantizedDense kernel in its own precision), so a file cannot make the
 // loader allocate more than its own data section holds. Exact for valid configs (a layer without
 // tensors needs nothing), so a valid file is never refused; in double: no overflow for any claim.
-double layer_footprint(const std::string& cls, const Json& cfg, Index in) {
+double layer_footprint(const std::string& cls, const Json& cfg, Index in, std::size_t value_bytes) {
+  const double b = double(value_bytes);
   const double w = double(in);
   auto flag = [&](const char* key) {  // a boolean option, true unless the config says false
     const auto it = cfg.is_object() ? cfg.find(key) : cfg.end();
@@ -138,15 +143,114 @@ double layer_footprint(const std::string& cls, const Json& cfg, Index in) {
     const Json* name = it->is_object() && it->contains("name") ? &(*it)["name"] : &*it;
     return name->is_string() && name->get<std::string>() == "prelu";
   };
-  if (cls == "Dense") {
+  if (cls == "Dense" || cls == "QuantizedDense") {
     const auto u = cfg.is_object() ? cfg.find("units") : cfg.end();
     const double units = u != cfg.end() && u->is_number() && u->get<double>() > 0 ? u->get<double>() : 0.0;
-    return w * units + (flag("use_bias") ? units : 0.0) + (activation_is_prelu() ? units : 0.0);
+    const double vectors = (flag("use_bias") ? units : 0.0) + (activation_is_prelu() ? units : 0.0);
+    if (cls == "Dense") return b * (w * units + vectors);
+    // QuantizedDense: float32 vectors, the kernel in its precision, int8's per-channel scales.
+    const auto p = cfg.is_object() ? cfg.find("precision") : cfg.end();
+    const std::string precision = p != cfg.end() && p->is_string() ? p->get<std::string>() : "";
+    if (precision == "int8") return w * units + 4.0 * (units + vectors);
+    return (precision == "float16" ? 2.0 : 4.0) * w * units + 4.0 * vectors;
   }
-  if (cls == "BatchNormalization") return (2.0 + flag("center") + flag("scale")) * w;
-  if (cls == "Normalization") return 2.0 * w;
-  if (cls == "PReLU" || (cls == "Activation" && activation_is_prelu())) return w;  // α
+  if (cls == "BatchNormalization") return b * (2.0 + flag("center") + flag("scale")) * w;
+  if (cls == "Normalization") return b * 2.0 * w;
+  if (cls == "PReLU" || (cls == "Activation" && activation_is_prelu())) return b * w;  // α
   return 0.0;  // dropout and activation layers hold no tensors
+}
+
+// A QuantizedDense layer from its config (float32 models only).
+std::shared_ptr<Layer<float>> quantized_dense(const Reader& r, const Json& cfg, Index in,
+                                              ActivationSpec act, const std::string& where) {
+  const std::string& precision = r.string(r.member(cfg, "precision", where), where + " precision");
+  WeightPrecision p;
+  if (precision == "int8") p = WeightPrecision::int8;
+  else if (precision == "float16") p = WeightPrecision::float16;
+  else if (precision == "float32") p = WeightPrecision::float32;
+  else r.fail(where + ": unknown precision \"" + precision + "\"");
+  const auto bits = [&](const char* key) {
+    const double v = r.number(cfg, key, where);
+    if (v != 7 && v != 8) r.fail(where + ": " + key + " must be 7 or 8");
+    return int(v);
+  };
+  const int weight_bits = bits("weight_bits"), activation_bits = bits("activation_bits");
+  kernels::ActivationQuant aq;
+  aq.act_max = activation_bits == 8 ? 255 : 127;
+  const Json& q = r.member(cfg, "activation_quantization", where);
+  const std::string& mode = r.string(r.member(q, "mode", where), where + " activation_quantization mode");
+  if (mode == "static") {
+    aq.dynamic = false;
+    aq.scale = float(r.number(q, "scale", where));
+    aq.inv_scale = float(r.number(q, "inv_scale", where));
+    const double zp = r.number(q, "zero_point", where);
+    if (!(zp >= 0 && zp <= 255) || zp != double(int(zp))) r.fail(where + ": invalid zero_point");
+    aq.zero_point = std::int32_t(zp);
+  } else if (mode != "dynamic") {
+    r.fail(where + ": activation_quantization mode must be \"dynamic\" or \"static\"");
+  }
+  return std::make_shared<InferenceDenseLayer>(
+      in, r.positive_int(r.member(cfg, "units", where), where + " units"),
+      r.flag(cfg, "use_bias", true, where), act, p, aq, weight_bits == 8 ? 127 : 63);
+}
+
+// The tensor `name` of the file, checked for dtype and shape.
+const TensorEntry& tensor(const Reader& r, const Container& file, const std::string& name,
+                          const char* dtype, Index rows, Index cols) {
+  auto it = file.tensors.find(name);
+  if (it == file.tensors.end()) r.fail("tensor \"" + name + "\" is missing");
+  const TensorEntry& t = it->second;
+  if (t.dtype != dtype) r.fail("tensor \"" + name + "\" is " + t.dtype + ", expected " + dtype);
+  if (t.shape.size() != 2 || t.shape[0] != std::uint64_t(rows) || t.shape[1] != std::uint64_t(cols))
+    r.fail("tensor \"" + name + "\" does not have the shape (" + std::to_string(rows) + ", " +
+           std::to_string(cols) + ") the layer needs");
+  return t;
+}
+
+// Copies of a tensor's elements (the data section need not be aligned for E).
+template <class E>
+std::vector<E> elements(const Container& file, const TensorEntry& t) {
+  const std::string_view bytes = file.bytes(t);
+  std::vector<E> out(bytes.size() / sizeof(E));
+  std::memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+// Gives a QuantizedDense layer its stored tensors (layers.{i}.kernel, kernel_scale, bias, alpha).
+void fill_quantized(const Reader& r, const Container& file, InferenceDenseLayer& layer,
+                    const std::string& prefix, std::set<std::string>& expected) {
+  const Index in = layer.input_dim(), out = layer.output_dim();
+  auto vec = [&](const char* name, bool present) -> std::vector<float> {
+    if (!present) return {};
+    expected.insert(prefix + name);
+    return elements<float>(file, tensor(r, file, prefix + name, "F32", 1, out));
+  };
+  const std::vector<float> bias = vec("bias", layer.use_bias());
+  const std::vector<float> alpha = vec("alpha", layer.activation().kind == ActivationKind::prelu);
+  const float* b = bias.empty() ? nullptr : bias.data();
+  const float* a = alpha.empty() ? nullptr : alpha.data();
+  expected.insert(prefix + "kernel");
+  try {
+    switch (layer.precision()) {
+      case WeightPrecision::int8: {
+        const auto k = elements<std::int8_t>(file, tensor(r, file, prefix + "kernel", "I8", in, out));
+        layer.set_int8(k.data(), vec("kernel_scale", true).data(), b, a);
+        break;
+      }
+      case WeightPrecision::float16: {
+        const auto k = elements<std::uint16_t>(file, tensor(r, file, prefix + "kernel", "F16", in, out));
+        layer.set_float16(k.data(), b, a);
+        break;
+      }
+      case WeightPrecision::float32: {
+        const auto k = elements<float>(file, tensor(r, file, prefix + "kernel", "F32", in, out));
+        layer.set_float32(k.data(), b, a);
+        break;
+      }
+    }
+  } catch (const std::invalid_argument& e) {
+    r.fail(prefix + "*: " + e.what());
+  }
 }
 
 template <class T>
@@ -176,14 +280,18 @@ std::shared_ptr<Layer<T>> make_layer(const Reader& r, const std::string& cls, co
     }
     return std::make_shared<ActivationLayer<T>>(in, activation_spec(r, "relu", Json::object()));
   }
-  if (cls == "Dense") {
+  if (cls == "Dense" || cls == "QuantizedDense") {
     // "relu", or {"name": "leaky_relu", "alpha": 0.3, ...} when not at its defaults.
     const Json& act = r.member(cfg, "activation", where);
     const Json* name = act.is_object() ? r.optional(act, "name") : &act;
     if (!name || !name->is_string()) r.fail(where + ": the activation is malformed");
+    const ActivationSpec spec = activation_spec(r, name->get<std::string>(), act);
+    if (cls == "QuantizedDense") {
+      if constexpr (std::is_same_v<T, float>) return quantized_dense(r, cfg, in, spec, where);
+      r.fail(where + ": quantized layers compute in float32; the model is float64");
+    }
     return std::make_shared<DenseLayer<T>>(in, r.positive_int(r.member(cfg, "units", where), where + " units"),
-                                           r.flag(cfg, "use_bias", true, where),
-                                           activation_spec(r, name->get<std::string>(), act));
+                                           r.flag(cfg, "use_bias", true, where), spec);
   }
   if (cls == "Activation") {
     const std::string& act = r.string(r.member(cfg, "activation", where), where + " activation");
@@ -218,7 +326,7 @@ std::shared_ptr<Network<T>> build(const Reader& r, const Json& doc, const Contai
   const char* code = sizeof(T) == 4 ? "F32" : "F64";
   std::vector<std::shared_ptr<Layer<T>>> built;
   std::set<std::string> expected;  // tensor names the architecture accounts for
-  std::uint64_t budget = file.data_size / sizeof(T) + 64;  // values the file can supply (+ slack)
+  std::uint64_t budget = file.data_size + 64 * sizeof(T);  // bytes the file can supply (+ slack)
   Index width = input_dim;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const Json& entry = layers[i];
@@ -235,9 +343,9 @@ std::shared_ptr<Network<T>> build(const Reader& r, const Json& doc, const Contai
     }
     const Json& cfg = r.member(entry, "config", where);
     // Every parameter comes from the file, so the file's size bounds what may be allocated.
-    const double need = layer_footprint(cls, cfg, width);
+    const double need = layer_footprint(cls, cfg, width, sizeof(T));
     if (need > double(budget))
-      r.fail(where + " would need " + std::to_string(need) + " values but the file holds only " +
+      r.fail(where + " would need " + std::to_string(need) + " bytes but the file holds only " +
              std::to_string(budget) + " more");
     budget -= std::min(budget, std::uint64_t(need));
     auto layer = make_layer<T>(r, cls, cfg, width, where);
@@ -266,6 +374,19 @@ std::shared_ptr<Network<T>> build(const Reader& r, const Json& doc, const Contai
     };
     for (auto& p : layer->params()) fill(p);
     for (auto& p : layer->states()) fill(p);
+    if constexpr (std::is_same_v<T, float>)
+      if (auto* q = dynamic_cast<InferenceDenseLayer*>(layer.get()))
+        fill_quantized(r, file, *q, "layers." + std::to_string(i) + ".", expected);
+    // Pruning masks (version 3): kept with the parameter, as training would keep them.
+    for (auto& p : layer->params()) {
+      const std::string name = kMaskPrefix + ("layers." + std::to_string(i) + "." + p.name);
+      if (!file.tensors.count(name)) continue;
+      const auto mask = elements<std::uint8_t>(file, tensor(r, file, name, "U8", p.rows, p.cols));
+      for (std::uint8_t m : mask)
+        if (m > 1) r.fail("tensor \"" + name + "\" holds values other than 0 and 1");
+      p.mask = mask;
+      expected.insert(name);
+    }
     width = layer->output_dim();
     built.push_back(layer);
   }
@@ -318,7 +439,7 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
       std::find(std::begin(kFormatVersions), std::end(kFormatVersions), version->second) ==
           std::end(kFormatVersions))
     r.fail("unsupported format version \"" + (version == meta.end() ? std::string() : version->second) +
-           "\" (this reader reads versions 1 and 2)");
+           "\" (this reader reads versions 1, 2 and 3)");
   for (const auto& kv : meta)
     if (kv.first != "format" && kv.first != "format_version" && kv.first != "densekit" &&
         kv.first != "checksum")
@@ -339,6 +460,13 @@ Model Model::from_bytes(const std::string& blob, const std::string& source) {
         r.string(r.member(r.member(r.member(doc, "model", "the metadata"), "config", "the model entry"),
                           "dtype", "the model config"),
                  "the model dtype");
+    // int8/float16 kernels and uint8 masks came with version 3; older files cannot hold them.
+    if (version->second != "3")
+      for (const auto& kv : file.tensors)
+        if (kv.second.dtype == "I8" || kv.second.dtype == "F16" || kv.second.dtype == "U8" ||
+            kv.first.rfind(kMaskPrefix, 0) == 0)
+          r.fail("tensor \"" + kv.first + "\" (" + kv.second.dtype + ") cannot be in a file of version " +
+                 version->second);
     if (dtype == "float32")
       m.f32_ = build<float>(r, doc, file);
     else if (dtype == "float64")

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "densekit/kernels/regularization.hpp"
+#include "densekit/model/weight_mask.hpp"
 
 namespace densekit {
 
@@ -311,8 +312,10 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     }
     if (lrs) optimizer_->config().learning_rate = lrs[b];
     if (momenta) optimizer_->set_momentum(momenta[b]);
+    for (Param<T>* p : params_) mask_gradient(*p);  // pruned weights: no gradient, ...
     optimizer_->step();
     apply_constraints();
+    for (Param<T>* p : params_) mask_value(*p);     // ... and exactly zero after the update
     ++step_;
     if (auto_threads)
       tuner_.record(threads,

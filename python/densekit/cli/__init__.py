@@ -1,4 +1,5 @@
-"""The `densekit` command line (SPEC "Ecosystem"): train, predict, evaluate, info, export, demo.
+"""The `densekit` command line (SPEC "Ecosystem"): train, predict, evaluate, info, export, quantize,
+demo.
 
 This module builds the argument parser (one sub-command per module of this package) and runs the
 chosen command with the one error policy every command shares: a problem with the command line
@@ -10,10 +11,10 @@ raise exceptions; only `main` turns them into exit codes.
 import argparse
 import sys
 
-from . import demo, describe, export, inference, train
+from . import demo, describe, export, inference, quantize, train
 from .errors import CLIError, one_line
 
-_COMMANDS = (train, inference, describe, export, demo)
+_COMMANDS = (train, inference, describe, export, quantize, demo)
 
 # What library calls raise for bad files, data or arguments: reported as one line, exit code 1.
 _EXPECTED = (ValueError, TypeError, OSError, RuntimeError, NotImplementedError, ImportError,

@@ -42,6 +42,7 @@ def _check_opset(opset):
 
 
 def _check_model(model):
+    from . import onnx_quantized  # noqa: F401  (registers QuantizedDense's converter)
     from .onnx_layers import converter_for   # imports onnx: only after _require_onnx()
     if not isinstance(model, Sequential):
         raise TypeError(f"export_onnx: expected a dk.Sequential, got {type(model).__name__}")

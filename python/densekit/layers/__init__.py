@@ -1,5 +1,5 @@
 """Layers (Keras names): Input, Dense, Flatten, Activation (one class per activation),
-BatchNormalization, Normalization, Dropout, AlphaDropout."""
+BatchNormalization, Normalization, Dropout, AlphaDropout; QuantizedDense, the inference-only Dense of quantized models."""
 
 from .base import Layer
 from .core import (ELU, GELU, SELU, Activation, Dense, Exponential, Flatten, HardSigmoid, Input,
@@ -7,13 +7,14 @@ from .core import (ELU, GELU, SELU, Activation, Dense, Exponential, Flatten, Har
                    Softsign, Swish, Tanh)
 from .dropout import AlphaDropout, Dropout
 from .normalization import BatchNormalization, Normalization
+from .quantized import QuantizedDense
 
 InputLayer = Input  # Keras's name for what Input creates
 
 __all__ = ["BatchNormalization", "Normalization", "Dropout", "AlphaDropout", "Layer", "Input",
            "InputLayer", "Dense", "Flatten", "Activation", "ReLU", "LeakyReLU", "PReLU", "RReLU",
            "ELU", "SELU", "GELU", "Swish", "SiLU", "Softplus", "Softmax", "Sigmoid", "Tanh", "Mish",
-           "HardSigmoid", "Softsign", "Exponential", "ReLU6"]
+           "HardSigmoid", "Softsign", "Exponential", "ReLU6", "QuantizedDense"]
 
 
 # Keras layers densekit does not have (it trains dense networks on flat feature vectors).

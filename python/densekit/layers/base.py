@@ -90,6 +90,9 @@ class Layer(Configurable):
     not define call(): densekit layers compute in C++ (see CALL_REFUSED)."""
 
     _weight_names = ()
+    # True for layers that only run inference (a quantized model's Dense): a model holding one
+    # refuses fit and train_on_batch.
+    inference_only = False
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -201,6 +204,32 @@ class Layer(Configurable):
         if name not in self.parameter_names:
             raise KeyError(f"layer {self.name!r}: {name!r} is state, not a trained parameter")
         return self._core.grad(name)
+
+    def weight_mask(self, name="kernel"):
+        """The pruning mask of parameter `name` (a bool copy: False where the weight is held at
+        exactly zero through training), or None when the parameter is not pruned."""
+        self._check_name(name, "weight_mask")
+        mask = self._core.mask(name) if name in self.parameter_names else None
+        return None if mask is None else mask.astype(bool)
+
+    def set_weight_mask(self, name, mask):
+        """Prunes parameter `name` with `mask` (same shape, False = pruned): the masked weights
+        are set to zero now and the training step keeps them exactly zero (their gradient is
+        dropped before the optimizer and the weight re-zeroed after it). None removes the mask."""
+        self._check_name(name, "set_weight_mask")
+        if name not in self.parameter_names:
+            raise KeyError(f"layer {self.name!r}: {name!r} is state, not a trained parameter")
+        if mask is None:
+            self._core.set_mask(name, None)
+            return
+        m = np.asarray(mask)
+        view = self._core.value(name)
+        if m.shape != view.shape or not (m.dtype == bool or np.issubdtype(m.dtype, np.integer)):
+            raise ValueError(f"layer {self.name!r}: the mask of {name!r} must be a bool array of "
+                             f"shape {view.shape}, got {m.dtype} {m.shape}")
+        keep = m.astype(bool)
+        view[~keep] = 0
+        self._core.set_mask(name, np.ascontiguousarray(keep, dtype=np.uint8))
 
     @property
     def rng_key(self):

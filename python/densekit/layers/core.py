@@ -87,6 +87,16 @@ class Dense(Layer):
         self._require_built("kernel")
         return self._view("kernel")
 
+    def inference_path(self, rows=1):
+        """Which product an inference call on `rows` rows runs: "sparse-grouped" or
+        "sparse-batched" (a kernel of mostly exact zeros, e.g. after dk.prune), "dense-engine" (a
+        sparse kernel at a batch size where the dense product is faster: same results), or
+        "default" (the ordinary dense path)."""
+        self._require_built("inference_path")
+        if not (isinstance(rows, int) and rows >= 1):
+            raise ValueError(f"inference_path: rows must be an int >= 1, got {rows!r}")
+        return self._core.inference_path(rows)
+
     @property
     def bias(self):
         self._require_built("bias")

@@ -9,7 +9,7 @@
 // many (the weights are packed for the kernels once, at load).
 //
 // Reads the file `model.save(path)` writes in Python (safetensors with the architecture as JSON
-// metadata, format "densekit" version 2 or 1): io/safetensors.hpp checks the container, this file
+// metadata, format "densekit" version 3, 2 or 1): io/safetensors.hpp checks the container, this file
 // rebuilds the layers from the metadata, checks every tensor's name, dtype and shape, verifies
 // the SHA-256 checksum (io/checksum.hpp) and refuses NaN or Inf weights, as the Python loader
 // does. Anything malformed throws ModelFileError; nothing is trusted. Only inference state is

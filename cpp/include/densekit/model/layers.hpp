@@ -25,6 +25,7 @@
 #include "densekit/kernels/activations.hpp"
 #include "densekit/kernels/dense.hpp"
 #include "densekit/kernels/elementwise.hpp"
+#include "densekit/model/sparse_inference.hpp"
 #include "densekit/runtime/communicator.hpp"
 #include "densekit/runtime/rng.hpp"
 #include "densekit/runtime/types.hpp"
@@ -42,6 +43,9 @@ struct Param {
   ConstraintKind constraint = ConstraintKind::none;
   double constraint_value = 0.0;  // MaxNorm's r
   int constraint_axis = 0;
+  // Pruning mask (dk.prune): one byte per element, 0 where the weight is held at exactly zero
+  // through training; empty when the parameter is not pruned (model/weight_mask.hpp).
+  std::vector<std::uint8_t> mask;
   Index size() const { return rows * cols; }
 };
 
@@ -148,8 +152,9 @@ class Layer {
     views_.fetch_sub(1, std::memory_order_acq_rel);
   }
   // Builds the inference copies now if they are out of date (Model::load, so that serving
-  // threads never have to).
-  void prepare_inference() const { (void)inference_copies_current(); }
+  // threads never have to). False while a writable view is open (infer() then reads the
+  // parameters themselves).
+  bool prepare_inference() const { return inference_copies_current(); }
 
  protected:
   // infer() with `prepared`: whether the inference copies match the parameters.
@@ -316,6 +321,16 @@ class DenseLayer : public Layer<T> {
   const T* preactivation() const override { return act_.z(); }
   bool infers_in_place() const override { return false; }  // a product reads all of x first
 
+  // The product infer() of `rows` rows runs (SparseInference::path; "default" while a writable
+  // view is open), and the fraction of exact zeros in W; both build the inference copies first.
+  const char* inference_path(Index rows) const {
+    return this->prepare_inference() ? sparse_.path(rows) : "default";
+  }
+  double sparse_zero_fraction() const {
+    this->prepare_inference();
+    return sparse_.zero_fraction();
+  }
+
  protected:
   // z = x·W + b on the packed weights (or W itself), then the activation, both row-exact.
   void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
@@ -323,18 +338,21 @@ class DenseLayer : public Layer<T> {
     (void)ctx;
     const Param<T>& W = this->params_[0];
     const Param<T>* b = this->find_param("bias");
+    const T* bias = b ? b->value : nullptr;
     const kernels::Threading threads = inference_threads(rows);
-    if (prepared)
-      kernels::gemm_packed(y, ldy, x, ldx, packed_, b ? b->value : nullptr, rows, threads);
-    else
-      kernels::gemm_forward(y, ldy, x, ldx, W.value, W.cols, b ? b->value : nullptr, rows, W.rows,
-                            W.cols, false, threads);
+    // A mostly-zero kernel may take the sparse kernels instead (the engine's bits exactly:
+    // model/sparse_inference.hpp), from its sparse form, an inference copy like packed_.
+    if (!prepared)
+      kernels::gemm_forward(y, ldy, x, ldx, W.value, W.cols, bias, rows, W.rows, W.cols, false, threads);
+    else if (!sparse_.infer(y, ldy, x, ldx, bias, rows, threads))
+      kernels::gemm_packed(y, ldy, x, ldx, packed_, bias, rows, threads);
     const Param<T>* a = alpha();
     act_.infer(y, ldy, y, ldy, rows, W.cols, a ? a->value : nullptr);
   }
   void rebuild_inference() const override {
     const Param<T>& W = this->params_[0];
     packed_.pack(W.value, W.cols, W.rows, W.cols);  // reuses its storage: same shape every time
+    sparse_.rebuild(W.value, W.rows, W.cols);
   }
 
  private:
@@ -342,6 +360,7 @@ class DenseLayer : public Layer<T> {
   const Param<T>* alpha() const { return const_cast<DenseLayer*>(this)->find_param("alpha"); }
   ActivationStage<T> act_;
   mutable kernels::PackedWeights<T> packed_;  // W for the engine's inference kernel
+  mutable SparseInference<T> sparse_;         // W's sparse form, when mostly zeros
 };
 
 // A stand-alone activation (Activation("elu"), ReLU(), PReLU(), ...): y = f(x).
