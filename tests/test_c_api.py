@@ -101,6 +101,24 @@ def test_load_and_predict_match_python(lib, saved):
         lib.dk_model_free(handle)
 
 
+@pytest.mark.parametrize("mode", ["int8", "float16"])
+def test_quantized_models_serve_through_the_c_interface(lib, tmp_path, mode):
+    """An int8 or float16 copy of a float32 model (model.quantize) predicts through the C
+    interface with the bits Python's predict gives."""
+    model, X = small_model("float32", seed=2)
+    quantized = model.quantize(mode, speed_check=False)
+    path = tmp_path / f"{mode}.dk"
+    quantized.save(path)
+    handle = lib.dk_model_load(str(path).encode())
+    assert handle, last_error(lib)
+    try:
+        status, out = predict(lib, handle, X[:30])
+        assert status == DK_OK, last_error(lib)
+        np.testing.assert_array_equal(out, quantized.predict(X[:30]))
+    finally:
+        lib.dk_model_free(handle)
+
+
 def test_load_from_memory_gives_the_same_bits(lib, saved):
     model, X, path = saved
     blob = path.read_bytes()
