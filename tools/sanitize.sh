@@ -3,7 +3,8 @@
 #
 #   tools/sanitize.sh            both runs below
 #   tools/sanitize.sh thread     ThreadSanitizer: test_model_threads, 8 threads × 10,000
-#                                predictions on one loaded model (float32 and float64)
+#                                predictions on one loaded model (float32 and float64), and
+#                                test_c_api, 8 threads on one model through the C interface
 #   tools/sanitize.sh address    AddressSanitizer + UndefinedBehaviorSanitizer: every C++ test
 #
 # Builds go to build/sanitize-<kind> (kept, so a rerun rebuilds only what changed); needs cmake,
@@ -36,9 +37,12 @@ build() {  # build <kind> <sanitizers>
 run_thread() {
   local dir
   dir="$(build thread thread)"
-  echo "== ThreadSanitizer: test_model_threads"
-  OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
-    "$dir/test_model_threads"
+  local test
+  for test in test_model_threads test_c_api; do
+    echo "== ThreadSanitizer: $test"
+    OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
+      "$dir/$test"
+  done
 }
 
 run_address() {
