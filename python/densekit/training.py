@@ -181,7 +181,7 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
     chunk = 1 if cbs.wants_batches else 8
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)
-        order = rng.permutation(n).astype(np.int64) if shuffle else None
+        order = rng.permutation(n).astype(np.int64, copy=False) if shuffle else None
         done = 0
         # Per-batch statistics written by C++; the epoch's logs total this one array, so they do
         # not depend on how the epoch was cut into calls (which varies with timing).
