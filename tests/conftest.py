@@ -91,28 +91,58 @@ ROOT = Path(__file__).resolve().parents[1]
 CPP_BUILD_DIR = ROOT / "build" / "cpp-tests"
 
 
-@pytest.fixture(scope="session")
-def cpp_build():
-    """The C++ library built alone (DENSEKIT_PYTHON=OFF) with its tests (tests/cpp, CTest) and the
-    example programs, once per test session, in build/cpp-tests: kept between sessions, so a
-    rerun rebuilds only what changed. Returns the build directory. Skips when cmake, ninja-or-make,
-    a C++ compiler or Eigen's CMake package (cmeel-eigen, a test extra) is missing."""
+def _cmake_prefix_path():
+    """CMAKE_PREFIX_PATH for building the C++ side (Eigen's CMake package from cmeel-eigen); skips
+    the test when cmake, ctest, a C++ compiler or cmeel-eigen (a test extra) is missing."""
     if shutil.which("cmake") is None or shutil.which("ctest") is None or (
             shutil.which("c++") is None and shutil.which("g++") is None):
         pytest.skip("cmake, ctest and a C++ compiler are needed to build the C++ side")
     try:
-        prefix = subprocess.run([sys.executable, "-m", "cmeel", "cmake"], capture_output=True,
-                                text=True, check=True).stdout.strip()
+        return subprocess.run([sys.executable, "-m", "cmeel", "cmake"], capture_output=True,
+                              text=True, check=True).stdout.strip()
     except (subprocess.CalledProcessError, FileNotFoundError):
         pytest.skip("cmeel-eigen is not installed (pip install cmeel-eigen)")
+
+
+def _cmake_build(build_dir, options, targets=()):
+    """Configures ROOT into `build_dir` (kept between sessions, so a rerun rebuilds only what
+    changed) with the C++ library alone (DENSEKIT_PYTHON=OFF, Release) and `options` (-D...),
+    then builds `targets` (all if none) with 2 jobs. Returns build_dir."""
+    prefix = _cmake_prefix_path()
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
-    if (CPP_BUILD_DIR / "CMakeCache.txt").exists():
+    if (build_dir / "CMakeCache.txt").exists():
         generator = []  # the cache knows its generator
-    configure = ["cmake", "-S", str(ROOT), "-B", str(CPP_BUILD_DIR), *generator,
-                 "-DCMAKE_BUILD_TYPE=Release", "-DDENSEKIT_PYTHON=OFF", "-DDENSEKIT_TESTS=ON",
-                 "-DDENSEKIT_EXAMPLES=ON", f"-DCMAKE_PREFIX_PATH={prefix}",
-                 f"-DPython_EXECUTABLE={sys.executable}"]
-    for cmd in (configure, ["cmake", "--build", str(CPP_BUILD_DIR), "-j", "2"]):
+    configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), *generator,
+                 "-DCMAKE_BUILD_TYPE=Release", "-DDENSEKIT_PYTHON=OFF", *options,
+                 f"-DCMAKE_PREFIX_PATH={prefix}", f"-DPython_EXECUTABLE={sys.executable}"]
+    build = ["cmake", "--build", str(build_dir), "-j", "2"]
+    if targets:
+        build += ["--target", *targets]
+    for cmd in (configure, build):
         proc = subprocess.run(cmd, capture_output=True, text=True)
         assert proc.returncode == 0, f"{' '.join(cmd)}\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-    return CPP_BUILD_DIR
+    return build_dir
+
+
+@pytest.fixture(scope="session")
+def cpp_build():
+    """The C++ library built alone (DENSEKIT_PYTHON=OFF) with its tests (tests/cpp, CTest), the C
+    interface (libdensekit_c.so) and the example programs, once per test session, in
+    build/cpp-tests. Returns the build directory. Skips when cmake, ninja-or-make, a C++ compiler
+    or Eigen's CMake package (cmeel-eigen, a test extra) is missing."""
+    return _cmake_build(CPP_BUILD_DIR, ["-DDENSEKIT_TESTS=ON", "-DDENSEKIT_EXAMPLES=ON"])
+
+
+@pytest.fixture(scope="session")
+def cmake_prefix_path():
+    """The CMAKE_PREFIX_PATH the C++ side builds with (Eigen's package), for projects that
+    consume the installed library."""
+    return _cmake_prefix_path()
+
+
+@pytest.fixture(scope="session")
+def cmake_build():
+    """cmake_build(build_dir, options, targets=()) -> build_dir: ROOT configured into build_dir
+    (C++ alone, Release, plus `options`) and `targets` built, as cpp_build does for its own
+    directory. For other configurations (the static build in test_static_build.py)."""
+    return _cmake_build

@@ -10,6 +10,7 @@ do not need batch-level control add < 5% to a fit at batch size 32.
 
 import csv
 import math
+import os
 import time
 
 import numpy as np
@@ -428,6 +429,12 @@ def test_callback_overhead_is_under_5_percent():
     """Fits at batch size 32: the Python time outside the C++ training calls with callbacks, minus
     the same without any, is < 5% of the C++ time (minimum over interleaved repeats — the two
     cores are shared, so wall-clock ratios of whole fits are too noisy to test at 5%)."""
+    # A 5 % bound on sub-millisecond Python time needs the CPUs: with more runnable processes
+    # than CPUs (other builds, parallel jobs) preemption alone exceeds it, so the test only
+    # judges an otherwise idle machine, as bench/run.py's --wait-quiet does.
+    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    if load > cpus + 0.5:
+        pytest.skip(f"machine busy (load average {load:.1f} on {cpus} CPUs): timing not judged")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(8192, 32)).astype(np.float32)
     y = rng.integers(0, 10, 8192)
@@ -446,7 +453,9 @@ def test_callback_overhead_is_under_5_percent():
     variants = {"none": lambda: None, **OVERHEAD_VARIANTS}
     outside = {k: [] for k in variants}
     inside = []
-    for _ in range(5):
+    # Minimum over 9 interleaved repeats: preemption on a busy 2-core machine only ever adds
+    # time, so more repeats steady the minimum without loosening the 5 % bound.
+    for _ in range(9):
         for name, make in variants.items():
             out, ins, calls = once(make)
             outside[name].append(out)

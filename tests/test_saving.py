@@ -429,7 +429,7 @@ BAD_FILES = [
     ("units_not_int", lambda b: edit_doc(b, _set_layer(0, units="eight")), "invalid config"),
     ("unknown_config_key", lambda b: edit_doc(b, _set_layer(0, evil=1)), "invalid config"),
     ("bad_initializer", lambda b: edit_doc(b, _set_layer(0, kernel_initializer={"class_name": "os.system", "config": {}})), "invalid config"),
-    ("huge_units", lambda b: edit_doc(b, _set_layer(0, units=10**12)), "no kernel of shape"),
+    ("huge_units", lambda b: edit_doc(b, _set_layer(0, units=10**12)), "units must be a positive int <= 2147483647"),
     ("huge_input_dim", lambda b: edit_doc(b, lambda d: d["model"]["config"].update(input_dim=10**12)), "input_dim"),
     ("bad_dtype", lambda b: edit_doc(b, lambda d: d["model"]["config"].update(dtype="int8")), "dtype"),
     ("negative_seed", lambda b: edit_doc(b, lambda d: d["model"]["config"].update(seed=-1)), "seed"),
@@ -571,17 +571,19 @@ def small_model(seed):
     return m
 
 
-@pytest.mark.parametrize("fail_at", ["os.replace", "os.fsync", "write"])
+@pytest.mark.parametrize("fail_at", ["os.replace", "os.fsync", "write", "corrupt"])
 def test_failed_save_keeps_previous_file(fail_at, tmp_path, monkeypatch):
+    """A failure at any point of the write — or a temporary file that does not read back the
+    bytes meant (a disk corrupting one byte, simulated) — leaves the previous file as it was."""
     path = tmp_path / "m.dk"
     old = small_model(1)
     saving.save_model(old, path)
     before = path.read_bytes()
 
-    if fail_at == "write":
+    if fail_at in ("write", "corrupt"):
         real_fdopen = os.fdopen
 
-        class HalfWriter:
+        class FaultyWriter:
             def __init__(self, f):
                 self.f = f
 
@@ -592,16 +594,28 @@ def test_failed_save_keeps_previous_file(fail_at, tmp_path, monkeypatch):
                 self.f.close()
 
             def write(self, data):
-                self.f.write(data[: len(data) // 2])
-                raise OSError("disk full (simulated)")
+                if fail_at == "write":
+                    self.f.write(data[: len(data) // 2])
+                    raise OSError("disk full (simulated)")
+                data = bytearray(data)
+                data[len(data) // 2] ^= 0xFF
+                return self.f.write(bytes(data))
 
-        monkeypatch.setattr(saving.os, "fdopen", lambda fd, mode: HalfWriter(real_fdopen(fd, mode)))
+            def flush(self):
+                self.f.flush()
+
+            def fileno(self):
+                return self.f.fileno()
+
+        monkeypatch.setattr(saving.os, "fdopen", lambda fd, mode: FaultyWriter(real_fdopen(fd, mode)))
     else:
         def boom(*args, **kwargs):
             raise OSError(f"{fail_at} failed (simulated)")
         monkeypatch.setattr(saving.os, fail_at.split(".")[1], boom)
 
-    with pytest.raises(OSError, match="simulated"):
+    error, match = ((saving.ModelFileError, "does not read back") if fail_at == "corrupt"
+                    else (OSError, "simulated"))
+    with pytest.raises(error, match=match):
         saving.save_model(small_model(2), path)
     monkeypatch.undo()
     assert path.read_bytes() == before

@@ -4,7 +4,8 @@
 #   tools/sanitize.sh            both runs below
 #   tools/sanitize.sh thread     ThreadSanitizer: test_model_threads, 8 threads × 10,000
 #                                predictions on one loaded model (float32 and float64), and
-#                                test_shared_layers (two networks sharing a layer, two threads)
+#                                test_c_api, 8 threads on one model through the C interface,
+#                                and test_shared_layers (two networks sharing a layer, two threads)
 #   tools/sanitize.sh address    AddressSanitizer + UndefinedBehaviorSanitizer: every C++ test
 #                                (with a 3,000-file fuzz loop over the model-file loader); set
 #                                FUZZ_ITERATIONS=100000 for the long fuzz run on top
@@ -40,7 +41,7 @@ run_thread() {
   local dir
   dir="$(build thread thread)"
   local test
-  for test in test_model_threads test_shared_layers; do
+  for test in test_model_threads test_c_api test_shared_layers; do
     echo "== ThreadSanitizer: $test"
     OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
       "$dir/$test"

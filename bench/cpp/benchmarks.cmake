@@ -3,7 +3,7 @@
 
 if(DENSEKIT_BENCHMARKS)
   add_executable(optimizer_bandwidth bench/cpp/optimizer_bandwidth.cpp)
-  target_link_libraries(optimizer_bandwidth PRIVATE densekit_core)
+  target_link_libraries(optimizer_bandwidth PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(optimizer_bandwidth PRIVATE ${DENSEKIT_WARNINGS} -Wno-maybe-uninitialized)
 endif()
 
@@ -14,7 +14,7 @@ endif()
 set(DENSEKIT_BENCH_MARCH "native" CACHE STRING "-march for the Eigen side of the GEMM benchmarks")
 function(densekit_gemm_bench target source)
   add_executable(${target} ${source})
-  target_link_libraries(${target} PRIVATE densekit_core)
+  target_link_libraries(${target} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_include_directories(${target} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/bench/cpp)
   target_compile_options(${target} PRIVATE -march=${DENSEKIT_BENCH_MARCH} ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)

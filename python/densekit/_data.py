@@ -9,6 +9,7 @@ what was given, where, and what was expected. `prepare` reads only a model's pub
 import numpy as np
 
 from . import losses
+from ._checks import positive, size
 from ._features import as_features, first_bad, real_array
 
 __all__ = ["as_features", "as_targets", "as_sample_weight", "class_ids", "check_batch_size",
@@ -70,8 +71,9 @@ def as_targets(y, loss, out_dim, dtype, n, where, name="y"):
     return a
 
 
-def as_sample_weight(sample_weight, class_weight, y_ids, n, dtype, where):
-    """Per-sample weights combining sample_weight and class_weight (or None when neither)."""
+def as_sample_weight(sample_weight, class_weight, y_ids, n, dtype, where, n_classes=None):
+    """Per-sample weights combining sample_weight and class_weight (or None when neither), in
+    `dtype`; class_weight's keys must be class ids in [0, n_classes)."""
     w = None
     if sample_weight is not None:
         w = np.asarray(sample_weight)
@@ -87,14 +89,27 @@ def as_sample_weight(sample_weight, class_weight, y_ids, n, dtype, where):
             raise TypeError(f"{where}: class_weight must be a dict {{class id: weight}}")
         if y_ids is None:
             raise ValueError(f"{where}: class_weight needs class-id or one-hot targets")
-        table = np.ones(int(max(max(class_weight, default=0), y_ids.max())) + 1)
+        if n_classes is None:
+            n_classes = int(y_ids.max()) + 1
+        table = np.ones(n_classes)
         for k, v in class_weight.items():
-            if not (isinstance(k, (int, np.integer)) and k >= 0) or not v >= 0:
-                raise ValueError(f"{where}: class_weight entry {k!r}: {v!r} is invalid")
-            table[int(k)] = float(v)
+            if not (isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                    and 0 <= k < n_classes):
+                raise ValueError(f"{where}: class_weight key {k!r} is not a class id in "
+                                 f"[0, {n_classes}) (the model's outputs have {n_classes} classes)")
+            table[int(k)] = positive(f"{where}: class_weight[{k!r}]", v, allow_zero=True)
         cw = table[y_ids.astype(np.int64)]
         w = cw if w is None else w * cw
-    return None if w is None else np.ascontiguousarray(w, dtype=dtype)
+    if w is None:
+        return None
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(w, dtype=dtype)
+    if not np.isfinite(out).all():
+        bad = first_bad(out)[0]
+        raise ValueError(f"{where}: the weight of sample {bad} ({w[bad]:g}, sample_weight times "
+                         f"class_weight) overflows {np.dtype(dtype).name}, whose largest value is "
+                         f"{np.finfo(dtype).max:g}")
+    return out
 
 
 def class_ids(y, loss):
@@ -109,15 +124,14 @@ def class_ids(y, loss):
 
 
 def check_batch_size(batch_size, where):
-    if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
-        raise ValueError(f"{where}: batch_size must be a positive int, got {batch_size!r}")
-    return int(batch_size)
+    return size(f"{where}: batch_size", batch_size)
 
 
 def prepare(model, x, y, sample_weight, class_weight, where):
     """Converts and checks (x, y, sample_weight) once for the whole call."""
     X = as_features(flat_samples(model, x, where), model.dtype, model.input_dim, where)
     Y = as_targets(y, model.loss, model.output_dim, model.dtype, X.shape[0], where)
-    W = as_sample_weight(sample_weight, class_weight, class_ids(Y, model.loss)
-                         if class_weight is not None else None, X.shape[0], model.dtype, where)
+    ids = class_ids(Y, model.loss) if class_weight is not None else None
+    n_classes = 2 if model.loss.code == losses.BCE else model.output_dim
+    W = as_sample_weight(sample_weight, class_weight, ids, X.shape[0], model.dtype, where, n_classes)
     return X, Y, W

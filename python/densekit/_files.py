@@ -3,16 +3,20 @@ the CLI's outputs).
 
 What it guarantees: the file at `path` is either the previous one or the complete new one, never
 a torn mix, whatever fails (a full disk, an exception, a crash): the bytes go to a temporary file
-in the same directory, are flushed to disk, and only then renamed over `path`. What it must not
-do: leave temporary files behind, or follow any policy beyond that (no backups, no locking).
+in the same directory, are flushed to disk, optionally checked by the caller as they lie on disk
+(`verify`), and only then renamed over `path`. What it must not do: leave temporary files behind,
+or follow any policy beyond that (no backups, no locking).
 """
 
 import errno
 import os
 
 
-def atomic_write(path, data, where):
-    """Writes `data` (bytes) to `path` atomically; `where` names the caller in error messages."""
+def atomic_write(path, data, where, verify=None):
+    """Writes `data` (bytes) to `path` atomically; `where` names the caller in error messages.
+
+    verify: None, or a function called with the temporary file's path once it is complete and
+    on disk, before the rename; whatever it raises propagates and the previous file stays."""
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -36,6 +40,8 @@ def atomic_write(path, data, where):
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if verify is not None:
+            verify(tmp)
         os.replace(tmp, path)
         tmp = None
     finally:

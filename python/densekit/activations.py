@@ -8,6 +8,7 @@ core's table (densekit._core.ActivationKind), the one place they are written.
 from dataclasses import dataclass
 
 from . import _native
+from ._checks import finite
 
 _KINDS = {kind.name: kind for kind in _native.core.ActivationKind}  # canonical names
 _ALIASES = {None: "linear", **{alias: kind.name for alias, kind in
@@ -66,7 +67,8 @@ def get(identifier, **params):
     if name not in _KINDS:
         raise ValueError(f"unknown activation {identifier!r}; expected one of {names()}")
     alpha = params.pop("alpha", _DEFAULT_ALPHA.get(name, 0.0))
-    spec = ActivationSpec(name, float(alpha), **{k: float(v) for k, v in params.items()})
+    spec = ActivationSpec(name, finite(f"activation {name!r}: alpha", alpha),
+                          **{k: finite(f"activation {name!r}: {k}", v) for k, v in params.items()})
     if name == "rrelu" and not 0.0 <= spec.lower <= spec.upper:
         raise ValueError(f"RReLU needs 0 <= lower <= upper, got lower={spec.lower}, upper={spec.upper}")
     return spec

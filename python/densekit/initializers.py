@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from . import _native
+from ._checks import finite, positive
 from ._config import Configurable
 
 # Every accepted name (aliases included) -> the core's kind, from densekit._core's tables.
@@ -53,8 +54,7 @@ class VarianceScaling(Initializer):
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         self.seed = _check_seed(seed, "VarianceScaling")
-        if not scale > 0:
-            raise ValueError(f"VarianceScaling: scale must be positive, got {scale}")
+        scale = positive("VarianceScaling: scale", scale)
         if mode not in _MODES:
             raise ValueError(f"VarianceScaling: mode must be one of {sorted(_MODES)}, got {mode!r}")
         if distribution not in _DISTRIBUTIONS:
@@ -91,7 +91,7 @@ LecunUniform = _named("LecunUniform", 1.0, "fan_in", "uniform")
 
 class Constant(Initializer):
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = finite("Constant: value", value)
 
     def __call__(self, array, seed):
         array[...] = self.value
@@ -120,7 +120,7 @@ class Orthogonal(Initializer):
     """Orthonormal columns (or rows), times gain (Saxe et al. 2014), as Keras builds it."""
 
     def __init__(self, gain=1.0, seed=None):
-        self.gain = float(gain)
+        self.gain = finite("Orthogonal: gain", gain)
         self.seed = _check_seed(seed, "Orthogonal")
 
     def __call__(self, array, seed):

@@ -11,11 +11,18 @@ ModelFileError (a ValueError) with what was wrong — never a crash, never a hal
 
 import hashlib
 import json
+import os
+import stat
 
 import numpy as np
 import safetensors
 import safetensors.numpy
 
+from ._checks import is_text
+
+# The largest header read_file accepts. densekit's headers hold a JSON document of configs and
+# one entry per tensor: kilobytes for real models, far below this.
+MAX_HEADER_BYTES = 100 * 2**20
 # What densekit stores: float32/float64 parameters; since format version 2 also int8 and float16
 # kernels (quantized layers) and uint8 pruning masks.
 _DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "F16": np.dtype("<f2"),
@@ -89,6 +96,64 @@ def _container_error(error, size):
     return f"not a valid safetensors file ({text})"
 
 
+def read_file(path):
+    """The bytes of the model file at `path`, reading no more than its header declares: the
+    8-byte header length (refused beyond MAX_HEADER_BYTES), the header, then the data section the
+    header's tensors span. A regular file whose size differs from that is refused before its data
+    is read; so is a stream (a device, a pipe) that ends early or goes on after it. A header that
+    cannot be parsed is returned alone, for read_raw to say what is wrong with it. Raises
+    ModelFileError, or OSError when the file cannot be opened or read."""
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        size = st.st_size if stat.S_ISREG(st.st_mode) else None  # devices and pipes: 0
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            return prefix
+        n = int.from_bytes(prefix, "little")
+        if n > MAX_HEADER_BYTES:
+            fail(f"its header length field ({n} bytes) is out of range: a model file's header "
+                 f"is at most {MAX_HEADER_BYTES} bytes (not a densekit model file, or corrupted)")
+        if size is not None and 8 + n > size:
+            fail(f"its header length field says {n} bytes but the file holds {size - 8} after it "
+                 f"(truncated)")
+        header = f.read(n)
+        if len(header) < n:
+            fail(f"it ends inside its {n}-byte header (truncated)")
+        data_size = _declared_data_size(header)
+        if data_size is None:
+            return prefix + header
+        expected = 8 + n + data_size
+        if size is not None and size != expected:
+            fail(f"the file is {size} bytes but its header declares {expected} "
+                 f"({'truncated' if size < expected else 'trailing bytes: corrupted'})")
+        data = f.read(data_size)
+        if len(data) < data_size or (size is None and f.read(1)):
+            fail(f"its data section is not the {data_size} bytes its header declares "
+                 f"(truncated, or trailing bytes)")
+    return prefix + header + data
+
+
+def _declared_data_size(header):
+    """The byte length of the data section a safetensors header declares (the largest end
+    offset of its tensors), or None when the header is not a JSON object of tensor entries."""
+    try:
+        doc = json.loads(header)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    end = 0
+    for name, entry in doc.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(isinstance(o, int) and not isinstance(o, bool) and o >= 0 for o in offsets)):
+            return None
+        end = max(end, offsets[1])
+    return end
+
+
 def read_container(blob):
     """(metadata, tensors) of the bytes of a safetensors file: metadata {str: str} (empty if the
     file has none), tensors {name: read-only array} — only 2-D tensors of the dtypes densekit
@@ -110,8 +175,14 @@ def read_raw(blob):
     # does not return the metadata, which sits in that header.
     header = json.loads(blob[8:8 + int.from_bytes(blob[:8], "little")])
     metadata = header.get("__metadata__") or {}
+    bad = next((s for kv in metadata.items() for s in kv if not is_text(s)), None)
+    if bad is not None:
+        fail(f"its metadata holds {bad[:60]!r}, which is not valid Unicode text (a lone "
+             f"surrogate escape)")
     raw = {}
     for name, info in entries:
+        if not is_text(name):
+            fail(f"tensor name {name!r} is not valid Unicode text (a lone surrogate escape)")
         code, shape = info["dtype"], tuple(info["shape"])
         if code not in _DTYPES:
             fail(f"tensor {name!r}: dtype {code!r}; densekit files hold {', '.join(_DTYPES)} "
@@ -161,9 +232,33 @@ def dumps(doc, where):
         raise TypeError(f"{where}: a config holds a {type(obj).__name__} ({obj!r}), which a "
                         f"model file cannot store (configs must be JSON values)")
     try:
-        return json.dumps(doc, allow_nan=False, separators=(",", ":"), default=default)
+        text = json.dumps(doc, allow_nan=False, separators=(",", ":"), default=default)
     except ValueError as e:  # NaN or Inf in a config
         raise ValueError(f"{where}: a config holds NaN or Inf ({e})") from e
+    bad = _first_bad_string(doc)
+    if bad is not None:
+        raise ValueError(f"{where}: the config entry {bad[0]} = {bad[1]!r} is not valid Unicode "
+                         f"text (a lone surrogate): a model file cannot store it")
+    return text
+
+
+def _first_bad_string(doc):
+    """(path, string) of the first key or string in a JSON value that UTF-8 cannot encode (a
+    lone surrogate), or None. Iterative: the depth of a hostile document must not matter."""
+    stack = [("$", doc)]
+    while stack:
+        path, obj = stack.pop()
+        if isinstance(obj, str):
+            if not is_text(obj):
+                return path, obj
+        elif isinstance(obj, dict):
+            for k, v in obj.items():
+                if isinstance(k, str) and not is_text(k):
+                    return path, k
+                stack.append((f"{path}[{k!r}]", v))
+        elif isinstance(obj, (list, tuple)):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(obj))
+    return None
 
 
 def _no_duplicates(pairs):
@@ -181,6 +276,11 @@ def _reject_constant(name):
 
 def loads(text, what):
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        doc = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as e:
         fail(f"{what} is not valid JSON ({e})", e)
+    bad = _first_bad_string(doc)
+    if bad is not None:
+        fail(f"{what}: {bad[0]} holds {bad[1][:60]!r}, which is not valid Unicode text (a lone "
+             f"surrogate escape)")
+    return doc

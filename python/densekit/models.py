@@ -10,6 +10,7 @@ itself, and saving builds models through the class registered here.
 """
 
 import copy
+import threading
 import warnings
 
 import numpy as np
@@ -19,6 +20,7 @@ import math
 from . import (_data, _native, folding, losses, optimizers, pickling, quantization, saving,
                training, utils)
 from ._arguments import refuse
+from ._checks import is_int, text
 from .callbacks import CallbackList
 from .layers.base import CALL_REFUSED, Layer
 from .layers.core import Flatten, Input
@@ -69,12 +71,15 @@ class Sequential:
         self.dtype = _native.resolve_dtype(dtype)
         if seed is None:
             seed = utils.next_default_seed()  # dk.utils.set_random_seed makes it reproducible
-        if not (isinstance(seed, (int, np.integer)) and seed >= 0):
-            raise ValueError(f"Sequential: seed must be an int >= 0 or None, got {seed!r}")
+        if not (is_int(seed, 0, 1 << 63) or (isinstance(seed, np.integer) and 0 <= seed < 1 << 63)):
+            raise ValueError(f"Sequential: seed must be an int in [0, 2**63) or None, got {seed!r}")
         self.seed = int(seed)
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"Sequential: name must be a str, got {name!r}")
+        if name is not None:
+            text("Sequential: name", name)  # a str UTF-8 can encode: model files hold it
         self.name = name or "sequential"
+        # Serializes training calls into C++ with copies of the state (get_state, save), so a
+        # save from another thread sees the model between two calls, never inside one.
+        self.state_lock = threading.RLock()
         self.layers = []
         self.input_dim = None
         self.input_shape = None  # the shape of one input sample, e.g. (784,) or (28, 28)
@@ -451,7 +456,8 @@ class Sequential:
         lrs = None
         if opt.schedule is not None:
             lrs = np.array([opt.schedule(opt.iterations)], dtype=np.float64)
-        stats = self._net.train(X, Y, W, None, X.shape[0], X.shape[0], lrs)
+        with self.state_lock:
+            stats = self._net.train(X, Y, W, None, X.shape[0], X.shape[0], lrs)
         n = X.shape[0]
         logs = {"loss": stats["last_loss"]}
         logs.update(training.metric_logs(self, stats, n) if stats["samples"] else {})
@@ -537,6 +543,10 @@ class Sequential:
         include_optimizer=False gives the variables alone (the optimizer, step and RNG are then
         left alone by set_state). set_state of it later resumes training exactly where it was."""
         self._require_built("get_state")
+        with self.state_lock:
+            return self._copy_state(include_optimizer)
+
+    def _copy_state(self, include_optimizer):
         variables = {}
         for layer in self.layers:
             for name, value in layer.get_state().items():

@@ -5,10 +5,9 @@ The penalty and its gradient are computed in C++ inside the training step; the r
 loss includes the penalty.
 """
 
-import numbers
-
 import numpy as np
 
+from ._checks import positive
 from ._config import Configurable
 
 
@@ -16,10 +15,8 @@ class L1L2(Configurable):
     """λ1·Σ|w| + λ2·Σw²."""
 
     def __init__(self, l1=0.0, l2=0.0):
-        for name, v in (("l1", l1), ("l2", l2)):
-            if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and v >= 0):
-                raise ValueError(f"regularizer {name} factor must be a number >= 0, got {v!r}")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1 = positive("regularizer l1 factor", l1, allow_zero=True)
+        self.l2 = positive("regularizer l2 factor", l2, allow_zero=True)
 
     def __call__(self, w):
         w = np.asarray(w, dtype=np.float64)

@@ -44,7 +44,7 @@ from .layers.core import Dense, Input
 from ._files import atomic_write
 from .layers.quantized import QuantizedDense
 from .model_file import (ModelFileError, checksum, dtype_code, dtype_of, dumps, fail, loads,
-                         read_container, read_raw, write_container)
+                         read_container, read_file, read_raw, write_container)
 
 __all__ = ["save_model", "load_model", "serialize_model", "deserialize_model", "ModelFileError",
            "register_model_class", "pack_slots", "checksum", "read_container", "FORMAT_NAME",
@@ -158,7 +158,21 @@ def save_model(model, path, include_optimizer=True):
     The write is atomic (temporary file in the same directory, fsync, rename).
     """
     blob = serialize_model(model, include_optimizer=include_optimizer)
-    atomic_write(os.fspath(path), blob, "save_model")
+    path = os.fspath(path)
+    atomic_write(path, blob, "save_model", verify=lambda tmp: _check_written(tmp, blob, path))
+
+
+def _check_written(tmp, blob, path):
+    """Reads the temporary file back through the loader before it replaces `path`: what is on
+    disk must be the bytes meant, and they must load."""
+    try:
+        written = read_file(tmp)
+        if written != blob:
+            fail(f"the {len(written)} bytes on disk differ from the {len(blob)} written")
+        deserialize_model(written, source="the new file")
+    except ModelFileError as e:
+        raise ModelFileError(f"save_model: the file written does not read back, so {path!r} was "
+                             f"left as it was ({e})") from e
 
 
 def serialize_model(model, include_optimizer=True):
@@ -170,8 +184,18 @@ def serialize_model(model, include_optimizer=True):
                              "start it with dk.layers.Input(n_features) or call model.build(n)")
         model.build()
     _check_configs_round_trip(model)
-    state = model.get_state(include_optimizer=include_optimizer)
+    # One snapshot: training steps (on other threads) wait while the state and the live
+    # hyperparameters are copied, so the file never mixes two steps.
+    with model.state_lock:
+        state = model.get_state(include_optimizer=include_optimizer)
+        config = model.get_config()
+        compiled = model.optimizer is not None and model.loss is not None
+        opt_state = None
+        if compiled:
+            opt_state = state["optimizer"] if include_optimizer else model.optimizer.get_state()
+            compile_config = _compile_config(model, _momentum_slot(opt_state))
     tensors = dict(state["variables"])
+    _check_finite(tensors, model)
     shared, first_position = [], {}
     for i, layer in enumerate(model.layers):
         j = first_position.setdefault(id(layer), i)
@@ -184,7 +208,7 @@ def serialize_model(model, include_optimizer=True):
 
     doc = {
         "densekit_version": __version__,
-        "model": {"class_name": class_name, "config": model.get_config()},
+        "model": {"class_name": class_name, "config": config},
         "layer_seeds": [layer.rng_key for layer in model.layers],
         "shared": shared,
         "compile": None,
@@ -193,12 +217,12 @@ def serialize_model(model, include_optimizer=True):
         "feature_names": _check_names(model.feature_names, model.input_dim, "feature_names", ValueError),
         "target_name": _check_name(model.target_name, "target_name", ValueError),
     }
-    if model.optimizer is not None and model.loss is not None:
+    if compiled:
         opt = model.optimizer
-        opt_state = state["optimizer"] if include_optimizer else opt.get_state()
-        doc["compile"] = _compile_config(model, _momentum_slot(opt_state))
+        doc["compile"] = compile_config
         if include_optimizer:
             packed = _pack(opt_state, opt.parameter_names, model.dtype)
+            _check_finite({"optimizer.slots": packed}, model)
             doc["optimizer_state"] = {"iterations": opt_state["iterations"],
                                       "mu_product": opt_state["mu_product"],
                                       "nslots": int(packed.shape[0]),
@@ -212,6 +236,22 @@ def serialize_model(model, include_optimizer=True):
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION),
                 "densekit": dumps(doc, "save_model")}
     return write_container(tensors, metadata)
+
+
+def _check_finite(tensors, model):
+    """Refuses NaN or Inf in a tensor to be saved (load_model refuses them): a training step
+    overflowed (e.g. BN's moving variance of inputs near 1e30 in float32)."""
+    for name, a in tensors.items():
+        if not np.all(np.isfinite(a)):
+            bad = np.argwhere(~np.isfinite(a))
+            parts = name.split(".")
+            name = repr(name)
+            if parts[0] == "layers":
+                name += f" (layer {model.layers[int(parts[1])].name!r})"
+            raise ValueError(f"save_model: tensor {name} holds {int(bad.shape[0])} non-finite "
+                             f"values (first {a[tuple(bad[0])]} at index {tuple(int(i) for i in bad[0])}); "
+                             f"a model file holds finite values only. Training overflowed: check "
+                             f"the input scale and the learning rate, or restore an earlier state")
 
 
 def _check_configs_round_trip(model):
@@ -254,21 +294,25 @@ def load_model(path, compile=True):
     comes back compiled, with its optimizer state when the file has it.
 
     Raises ModelFileError (a ValueError) on anything wrong with the file; OSError when it cannot
-    be read.
+    be read. Reads no more than the file's header declares (a device or a huge file of another
+    kind is refused after its first bytes).
     """
     path = os.fspath(path)
-    with open(path, "rb") as f:
-        blob = f.read()
+    try:
+        blob = read_file(path)
+    except ModelFileError as e:
+        raise ModelFileError(f"{path}: {e}") from e.__cause__
     return deserialize_model(blob, compile=compile, source=path)
 
 
 def deserialize_model(blob, compile=True, source="<bytes>"):
-    """The model encoded by `blob` (the bytes of a model file, as serialize_model returns)."""
+    """The model encoded by `blob` (the bytes of a model file, as serialize_model returns).
+    Raises ModelFileError, and nothing else, on anything wrong with the bytes."""
     try:
         return _deserialize(bytes(blob), compile)
     except ModelFileError as e:
         raise ModelFileError(f"{source}: {e}") from e.__cause__
-    except (RecursionError, MemoryError, OverflowError) as e:
+    except Exception as e:  # a check this file lacks: still the loader's one error, cause chained
         raise ModelFileError(f"{source}: not a loadable densekit model file "
                              f"({type(e).__name__}: {e})") from e
 
@@ -307,9 +351,11 @@ def _build(doc, raw, compile, version):
              f"the densekit metadata has keys {sorted(doc)}, expected {sorted(keys)} "
              f"(format version {version})")
     model_doc = doc["model"]
-    _require(isinstance(model_doc, dict) and model_doc.get("class_name") in _MODEL_CLASSES
+    class_name = model_doc.get("class_name") if isinstance(model_doc, dict) else None
+    _require(isinstance(class_name, str) and class_name in _MODEL_CLASSES
              and isinstance(model_doc.get("config"), dict),
-             f"the model entry is not one of {sorted(_MODEL_CLASSES) or 'the model classes'}")
+             f"the model entry is not one of {sorted(_MODEL_CLASSES) or 'the model classes'} "
+             f"with a config (class_name {class_name!r})")
     model_class = _MODEL_CLASSES[model_doc["class_name"]]
     cfg = model_doc["config"]
     layer_entries = cfg.get("layers")

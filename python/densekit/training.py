@@ -188,7 +188,7 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
     chunk = 1 if cbs.wants_batches else 8
     for epoch in range(initial_epoch, epochs):
         cbs.on_epoch_begin(epoch)
-        order = rng.permutation(n).astype(np.int64) if shuffle else None
+        order = rng.permutation(n).astype(np.int64, copy=False) if shuffle else None
         done = 0
         # Per-batch statistics written by C++; the epoch's logs total this one array, so they do
         # not depend on how the epoch was cut into calls (which varies with timing).
@@ -204,13 +204,15 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
             lrs, momenta = batch_hyperparameters(opt, cbs.callbacks, k)
             t0 = time.perf_counter()
             out = batch_stats[done:done + k]
-            if order is not None:
-                stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs,
-                                  momenta, out)
-            else:
-                stats = net.train(X[start:start + count], Y[start:start + count],
-                                  None if W is None else W[start:start + count], None, count,
-                                  batch_size, lrs, momenta, out)
+            # Held per C++ call, not per epoch: a save() on another thread waits for one call.
+            with model.state_lock:
+                if order is not None:
+                    stats = net.train(X, Y, W, order[start:start + count], count, batch_size, lrs,
+                                      momenta, out)
+                else:
+                    stats = net.train(X[start:start + count], Y[start:start + count],
+                                      None if W is None else W[start:start + count], None, count,
+                                      batch_size, lrs, momenta, out)
             elapsed = time.perf_counter() - t0
             for key in totals:
                 totals[key] += stats[key]

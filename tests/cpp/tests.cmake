@@ -13,7 +13,7 @@ set(densekit_cpp_tests
   fuzz_model_file)       # the loader on mutated model files (a loop harness; libFuzzer with clang)
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
-  target_link_libraries(${test} PRIVATE densekit_core)
+  target_link_libraries(${test} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
@@ -53,7 +53,7 @@ foreach(test test_qgemm test_f16 test_sparse_gemm)
   if(NOT TARGET ${test})
     add_executable(${test} tests/cpp/${test}.cpp)
   endif()
-  target_link_libraries(${test} PRIVATE densekit_core)
+  target_link_libraries(${test} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} -O2 ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
@@ -75,3 +75,11 @@ add_test(NAME qgemm_evex_twin_keeps_its_symbols_private
          COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM}
                  "-DOBJECTS=$<TARGET_OBJECTS:densekit_qgemm_evex_twin>"
                  -P ${CMAKE_CURRENT_SOURCE_DIR}/tests/cpp/check_isa_objects.cmake)
+
+# The C interface, through its header, where the sanitizers see it (tools/sanitize.sh).
+if(DENSEKIT_C)
+  add_executable(test_c_api tests/cpp/test_c_api.cpp)
+  target_link_libraries(test_c_api PRIVATE densekit_c densekit_core)  # core: file_builder.hpp
+  target_compile_options(test_c_api PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS})
+  add_test(NAME c_api COMMAND test_c_api)
+endif()

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _native
 from .._arguments import refuse
+from .._checks import MAX_SIZE, size, text
 from .._config import Configurable
 
 _name_counters = defaultdict(itertools.count)
@@ -70,7 +71,11 @@ def sample_shape(where, input_shape, input_dim=None, batch_input_shape=None):
                     for d in input_shape)):
         raise ValueError(f"{where}: the shape of one sample (its number of features) must be "
                          f"positive ints, e.g. (784,) or (28, 28); got {input_shape!r}")
-    return tuple(int(d) for d in input_shape)
+    input_shape = tuple(int(d) for d in input_shape)
+    if math.prod(input_shape) > MAX_SIZE:
+        raise ValueError(f"{where}: the number of features must be a positive int <= {MAX_SIZE} "
+                         f"(2**31 - 1), got {math.prod(input_shape)} (shape {input_shape})")
+    return input_shape
 
 
 def _auto_name(cls):
@@ -103,8 +108,8 @@ class Layer(Configurable):
                  batch_input_shape=None, **kwargs):
         where = f"{type(self).__name__}()"
         refuse(where, kwargs, KERAS_ONLY, ("name", "trainable", "input_shape", "input_dim"))
-        if name is not None and not isinstance(name, str):
-            raise TypeError(f"{where}: layer name must be a str, got {name!r}")
+        if name is not None:
+            text(f"{where}: layer name", name)  # a str UTF-8 can encode: model files hold it
         self.name = name or _auto_name(type(self))
         self._trainable = bool(trainable)
         self._core = None
@@ -144,9 +149,7 @@ class Layer(Configurable):
                 raise ValueError(f"layer {self.name!r} was built as {self.dtype} and cannot be "
                                  f"used in a {dtype} model")
             return
-        if not (isinstance(input_dim, (int, np.integer)) and input_dim > 0):
-            raise ValueError(f"layer {self.name!r}: input width must be a positive int, got {input_dim!r}")
-        self.input_dim, self.dtype = int(input_dim), dtype
+        self.input_dim, self.dtype = size(f"layer {self.name!r}: input width", input_dim), dtype
         self._core = self._make_core(self.input_dim, dtype)
         self._core.trainable = self._trainable
         self._core.seed = _native.derive_seed(seed, 1)

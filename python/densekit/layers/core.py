@@ -6,6 +6,7 @@ import numpy as np
 
 from .. import _native, activations, constraints, initializers, regularizers
 from .._arguments import refuse
+from .._checks import size
 from .base import Layer, sample_shape
 
 
@@ -51,9 +52,7 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, name=None, trainable=True,
                  **kwargs):
         super().__init__(name, trainable, **kwargs)
-        if not (isinstance(units, (int, np.integer)) and not isinstance(units, bool) and units > 0):
-            raise ValueError(f"Dense: units must be a positive int, got {units!r}")
-        self.units = int(units)
+        self.units = size("Dense: units", units)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -135,9 +134,12 @@ class Activation(Layer):
         cfg = super().get_config()
         a = self.activation
         cfg.update(activation=a.name)
-        if a.name in ("leaky_relu", "elu"):
+        # Every parameter that is not the activation's default is kept, used or not, so that
+        # the layer rebuilt from its config is this one (a file may set any of them).
+        default = activations.get(a.name)
+        if a.name in ("leaky_relu", "elu") or a.alpha != default.alpha:
             cfg["alpha"] = a.alpha
-        if a.name == "rrelu":
+        if a.name == "rrelu" or (a.lower, a.upper) != (default.lower, default.upper):
             cfg.update(lower=a.lower, upper=a.upper)
         return cfg
 
