@@ -14,16 +14,26 @@ import densekit as dk
 L = dk.layers
 
 
+def core_dense(input_dim, units):
+    """The C++ layer itself (the Python Dense refuses units above 2**31 - 1 before it)."""
+    return dk._native.core_class("DenseLayer", "float32")(
+        input_dim, units, True, dk._native.core.ActivationKind.linear, 0.0, 0.125, 1 / 3)
+
+
 def test_a_layer_whose_size_overflows_is_a_clear_error():
-    with pytest.raises(ValueError, match="do not fit"):
+    with pytest.raises(ValueError, match="do not fit a 64-bit size"):
+        core_dense(8, 2**62)
+    with pytest.raises(ValueError, match="do not fit a 64-bit size"):
+        core_dense(2**40, 2**40)
+    with pytest.raises(ValueError, match="units"):  # the public path: refused in Python or C++
         dk.Sequential([L.Input(8), L.Dense(2**62)])
-    with pytest.raises(ValueError, match="do not fit"):
-        dk.Sequential([L.Input(2**40), L.Dense(2**40)])
 
 
 @pytest.mark.parametrize("units", [2**63, 2**64 + 1])
 def test_units_beyond_64_bits_are_a_value_error_naming_the_argument(units):
     with pytest.raises(ValueError, match=r"units must be an integer in \[1, 2\*\*63\)"):
+        core_dense(8, units)
+    with pytest.raises(ValueError, match="units"):
         dk.Sequential([L.Input(8), L.Dense(units)])
 
 
@@ -36,8 +46,13 @@ def test_batch_sizes_beyond_64_bits_are_value_errors():
                  lambda: model.fit(X, Y, batch_size=2**63, verbose=0)):
         with pytest.raises(ValueError, match="batch_size"):
             call()
-    # A huge but representable batch size is just "the whole input".
-    np.testing.assert_array_equal(model.predict(X, batch_size=2**62), model.predict(X))
+    # In the core, a huge but representable batch size is just "the whole input", and one that
+    # does not fit 64 bits is a ValueError there too.
+    out = np.empty((4, 2), np.float32)
+    model._net.predict(X, out, 2**62)
+    np.testing.assert_array_equal(out, model.predict(X))
+    with pytest.raises(ValueError, match=r"batch_size must be an integer in \[1, 2\*\*63\)"):
+        model._net.predict(X, out, 2**63)
 
 
 @pytest.mark.parametrize("iterations", [2**63 - 1, 2**53 + 1, -1])
