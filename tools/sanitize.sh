@@ -4,8 +4,11 @@
 #   tools/sanitize.sh            both runs below
 #   tools/sanitize.sh thread     ThreadSanitizer: test_model_threads, 8 threads × 10,000
 #                                predictions on one loaded model (float32 and float64), and
-#                                test_c_api, 8 threads on one model through the C interface
+#                                test_c_api, 8 threads on one model through the C interface,
+#                                and test_shared_layers (two networks sharing a layer, two threads)
 #   tools/sanitize.sh address    AddressSanitizer + UndefinedBehaviorSanitizer: every C++ test
+#                                (with a 3,000-file fuzz loop over the model-file loader); set
+#                                FUZZ_ITERATIONS=100000 for the long fuzz run on top
 #
 # Builds go to build/sanitize-<kind> (kept, so a rerun rebuilds only what changed); needs cmake,
 # ninja or make, a C++ compiler with the sanitizer runtimes, and Eigen's CMake package (the
@@ -38,7 +41,7 @@ run_thread() {
   local dir
   dir="$(build thread thread)"
   local test
-  for test in test_model_threads test_c_api; do
+  for test in test_model_threads test_c_api test_shared_layers; do
     echo "== ThreadSanitizer: $test"
     OMP_NUM_THREADS=1 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" \
       "$dir/$test"
@@ -52,6 +55,12 @@ run_address() {
   ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}" \
     UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}" \
     ctest --test-dir "$dir" --output-on-failure
+  if [ -n "${FUZZ_ITERATIONS:-}" ]; then
+    echo "== AddressSanitizer + UndefinedBehaviorSanitizer: $FUZZ_ITERATIONS fuzzed model files"
+    ASAN_OPTIONS="detect_leaks=1 ${ASAN_OPTIONS:-}" \
+      UBSAN_OPTIONS="halt_on_error=1 print_stacktrace=1 ${UBSAN_OPTIONS:-}" \
+      "$dir/fuzz_model_file" "$root/tests/fuzz/corpus" "$FUZZ_ITERATIONS" "${FUZZ_SEED:-1}"
+  fi
 }
 
 case "${1:-all}" in

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "bindings.hpp"
+#include "call_guard.hpp"
 #include "densekit/model/network.hpp"
 
 namespace densekit::bindings {
@@ -48,6 +49,7 @@ py::dict stats_dict(const RunStats& s) {
   d["last_loss"] = s.last_loss;
   d["diverged"] = s.diverged;
   d["diverged_batch"] = s.diverged_batch;
+  d["nonfinite_gradient"] = s.nonfinite_gradient;
   return d;
 }
 
@@ -180,9 +182,10 @@ void register_network(py::module_& m, const std::string& suffix) {
       }, py::arg("name"), py::arg("kind"), py::arg("value"), py::arg("axis"));
 
   py::class_<DenseLayer<T>, L, std::shared_ptr<DenseLayer<T>>>(m, ("DenseLayer" + suffix).c_str())
-      .def(py::init([](Index in, Index out, bool use_bias, ActivationKind act, double alpha,
+      .def(py::init([](py::object in, py::object out, bool use_bias, ActivationKind act, double alpha,
                        double lower, double upper) {
-             return std::make_shared<DenseLayer<T>>(in, out, use_bias,
+             return std::make_shared<DenseLayer<T>>(index_arg(in, "Dense", "input_dim", 1),
+                                                    index_arg(out, "Dense", "units", 1), use_bias,
                                                     ActivationSpec{act, alpha, lower, upper});
            }),
            py::arg("input_dim"), py::arg("units"), py::arg("use_bias"), py::arg("activation"),
@@ -198,24 +201,34 @@ void register_network(py::module_& m, const std::string& suffix) {
 
   py::class_<ActivationLayer<T>, L, std::shared_ptr<ActivationLayer<T>>>(
       m, ("ActivationLayer" + suffix).c_str())
-      .def(py::init([](Index units, ActivationKind act, double alpha, double lower, double upper) {
-             return std::make_shared<ActivationLayer<T>>(units, ActivationSpec{act, alpha, lower, upper});
+      .def(py::init([](py::object units, ActivationKind act, double alpha, double lower, double upper) {
+             return std::make_shared<ActivationLayer<T>>(index_arg(units, "Activation", "units", 1),
+                                                         ActivationSpec{act, alpha, lower, upper});
            }),
            py::arg("units"), py::arg("activation"), py::arg("alpha"), py::arg("lower"),
            py::arg("upper"));
 
   py::class_<BatchNormLayer<T>, L, std::shared_ptr<BatchNormLayer<T>>>(
       m, ("BatchNormLayer" + suffix).c_str())
-      .def(py::init<Index, double, double, bool, bool>(), py::arg("units"), py::arg("momentum"),
+      .def(py::init([](py::object units, double momentum, double epsilon, bool center, bool scale) {
+             return std::make_shared<BatchNormLayer<T>>(index_arg(units, "BatchNormalization", "units", 1),
+                                                        momentum, epsilon, center, scale);
+           }), py::arg("units"), py::arg("momentum"),
            py::arg("epsilon"), py::arg("center"), py::arg("scale"));
   py::class_<NormalizationLayer<T>, L, std::shared_ptr<NormalizationLayer<T>>>(
       m, ("NormalizationLayer" + suffix).c_str())
-      .def(py::init<Index>(), py::arg("units"));
+      .def(py::init([](py::object units) {
+        return std::make_shared<NormalizationLayer<T>>(index_arg(units, "Normalization", "units", 1));
+      }), py::arg("units"));
   py::class_<DropoutLayer<T>, L, std::shared_ptr<DropoutLayer<T>>>(m, ("DropoutLayer" + suffix).c_str())
-      .def(py::init<Index, double>(), py::arg("units"), py::arg("rate"));
+      .def(py::init([](py::object units, double rate) {
+        return std::make_shared<DropoutLayer<T>>(index_arg(units, "Dropout", "units", 1), rate);
+      }), py::arg("units"), py::arg("rate"));
   py::class_<AlphaDropoutLayer<T>, L, std::shared_ptr<AlphaDropoutLayer<T>>>(
       m, ("AlphaDropoutLayer" + suffix).c_str())
-      .def(py::init<Index, double>(), py::arg("units"), py::arg("rate"));
+      .def(py::init([](py::object units, double rate) {
+        return std::make_shared<AlphaDropoutLayer<T>>(index_arg(units, "AlphaDropout", "units", 1), rate);
+      }), py::arg("units"), py::arg("rate"));
 
   py::class_<Net>(m, ("Network" + suffix).c_str())
       .def(py::init<std::vector<std::shared_ptr<L>>>(), py::arg("layers"))
@@ -233,6 +246,9 @@ void register_network(py::module_& m, const std::string& suffix) {
           "compile",
           [](Net& n, LossKind loss, bool from_logits, double delta, AccuracyKind accuracy,
              const OptimizerConfig& opt) {
+            // Without the GIL: compile waits for the network's lock, which a predict holds while
+            // it takes the GIL to check for Ctrl-C.
+            py::gil_scoped_release release;
             n.compile(LossSpec{loss, from_logits, delta}, accuracy, opt);
           },
           py::arg("loss"), py::arg("from_logits"), py::arg("huber_delta"), py::arg("accuracy"),
@@ -240,12 +256,14 @@ void register_network(py::module_& m, const std::string& suffix) {
       .def(
           "train",
           [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw,
-             std::optional<py::array_t<std::int64_t, py::array::c_style>> idx, py::ssize_t count,
-             py::ssize_t batch_size, std::optional<py::array_t<double, py::array::c_style>> lrs,
+             std::optional<py::array_t<std::int64_t, py::array::c_style>> idx, py::object count_arg,
+             py::object batch_size_arg, std::optional<py::array_t<double, py::array::c_style>> lrs,
              std::optional<py::array_t<double, py::array::c_style>> momenta,
              std::optional<py::array_t<double, py::array::c_style>> batch_stats,
              std::shared_ptr<Communicator> communicator,
              std::optional<py::array_t<std::int64_t, py::array::c_style>> plan) {
+            const py::ssize_t count = index_arg(count_arg, "train", "count", 0);
+            const py::ssize_t batch_size = index_arg(batch_size_arg, "train", "batch_size", 1);
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("train: X has the wrong shape");
             if (!n.compiled()) throw py::value_error("train: the network is not compiled");
@@ -277,13 +295,9 @@ void register_network(py::module_& m, const std::string& suffix) {
             const T* swp = sw ? sw->data() : nullptr;
             const double* lp = lrs ? lrs->data() : nullptr;
             const double* mp = momenta ? momenta->data() : nullptr;
-            RunStats s;
-            {
-              py::gil_scoped_release release;
-              s = n.train(xm, ym, swp, ip, count, batch_size, lp, mp, bsp,
-                          shard.comm ? &shard : nullptr);
-            }
-            return stats_dict(s);
+            return stats_dict(interruptible([&] {
+              return n.train(xm, ym, swp, ip, count, batch_size, lp, mp, bsp, shard.comm ? &shard : nullptr);
+            }));
           },
           py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
           py::arg("indices").noconvert(), py::arg("count"), py::arg("batch_size"),
@@ -293,7 +307,8 @@ void register_network(py::module_& m, const std::string& suffix) {
           py::arg("communicator") = py::none(), py::arg("plan").noconvert() = py::none())
       .def(
           "predict",
-          [](const Net& n, CArray<T> X, CArray<T> out, py::ssize_t batch_size) {
+          [](const Net& n, CArray<T> X, CArray<T> out, py::object batch_size_arg) {
+            const Index batch_size = index_arg(batch_size_arg, "predict", "batch_size", 1);
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("predict: X has the wrong shape");
             if (out.ndim() != 2 || out.shape(0) != X.shape(0) || out.shape(1) != n.output_dim())
@@ -301,31 +316,31 @@ void register_network(py::module_& m, const std::string& suffix) {
             check_finite<T>("predict", X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             MatrixMap<T> om(out.mutable_data(), out.shape(0), out.shape(1));
-            py::gil_scoped_release release;
-            n.predict(xm, om, batch_size);
+            interruptible([&] { n.predict(xm, om, batch_size); });
           },
           py::arg("X").noconvert(), py::arg("out").noconvert(), py::arg("batch_size"))
       .def(
           "predict_mc",
-          [](const Net& n, CArray<T> X, py::ssize_t samples, CArray<T> mean, CArray<T> stddev,
-             py::ssize_t batch_size, std::uint64_t key) {
+          [](const Net& n, CArray<T> X, py::object samples_arg, CArray<T> mean, CArray<T> stddev,
+             py::object batch_size_arg, std::uint64_t key) {
+            const Index samples = index_arg(samples_arg, "predict_mc", "samples", 1);
+            const Index batch_size = index_arg(batch_size_arg, "predict_mc", "batch_size", 1);
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("predict_mc: X has the wrong shape");
             for (auto* o : {&mean, &stddev})
               if (o->ndim() != 2 || o->shape(0) != X.shape(0) || o->shape(1) != n.output_dim())
                 throw py::value_error("predict_mc: output arrays have the wrong shape");
-            if (samples < 1) throw py::value_error("predict_mc: samples must be >= 1");
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             MatrixMap<T> mm(mean.mutable_data(), mean.shape(0), mean.shape(1));
             MatrixMap<T> sm(stddev.mutable_data(), stddev.shape(0), stddev.shape(1));
-            py::gil_scoped_release release;
-            n.predict_mc(xm, samples, mm, sm, batch_size, key);
+            interruptible([&] { n.predict_mc(xm, samples, mm, sm, batch_size, key); });
           },
           py::arg("X").noconvert(), py::arg("samples"), py::arg("mean").noconvert(),
           py::arg("stddev").noconvert(), py::arg("batch_size"), py::arg("key"))
       .def(
           "evaluate",
-          [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw, py::ssize_t batch_size) {
+          [](Net& n, CArray<T> X, CArray<T> Y, std::optional<CArray<T>> sw, py::object batch_size_arg) {
+            const Index batch_size = index_arg(batch_size_arg, "evaluate", "batch_size", 1);
             if (X.ndim() != 2 || X.shape(1) != n.input_dim())
               throw py::value_error("evaluate: X has the wrong shape");
             if (!n.compiled()) throw py::value_error("evaluate: the network is not compiled");
@@ -333,12 +348,7 @@ void register_network(py::module_& m, const std::string& suffix) {
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
-            RunStats s;
-            {
-              py::gil_scoped_release release;
-              s = n.evaluate(xm, ym, swp, batch_size);
-            }
-            return stats_dict(s);
+            return stats_dict(interruptible([&] { return n.evaluate(xm, ym, swp, batch_size); }));
           },
           py::arg("X").noconvert(), py::arg("Y").noconvert(), py::arg("sample_weight").noconvert(),
           py::arg("batch_size"))
@@ -352,8 +362,7 @@ void register_network(py::module_& m, const std::string& suffix) {
             ConstMatrixMap<T> xm(X.data(), X.shape(0), X.shape(1));
             ConstMatrixMap<T> ym(Y.data(), Y.shape(0), Y.shape(1));
             const T* swp = sw ? sw->data() : nullptr;
-            py::gil_scoped_release release;
-            return n.gradients(xm, ym, swp);
+            return interruptible([&] { return n.gradients(xm, ym, swp); });
           },
           py::arg("X").noconvert(), py::arg("Y").noconvert(),
           py::arg("sample_weight").noconvert() = py::none())
@@ -367,13 +376,15 @@ void register_network(py::module_& m, const std::string& suffix) {
             if (c.kind != old.kind || c.amsgrad != old.amsgrad || c.centered != old.centered)
               throw py::value_error("optimizer_config: the optimizer kind, amsgrad and centered "
                                     "need a recompile");
-            n.optimizer().config() = c;
+            n.optimizer().set_config(c);  // checks every value first (ValueError)
           })
-      .def("set_learning_rate", [](Net& n, double lr) { n.optimizer().config().learning_rate = lr; })
+      .def("set_learning_rate", [](Net& n, double lr) { n.optimizer().set_learning_rate(lr); })
       .def("set_momentum", [](Net& n, double v) { n.optimizer().set_momentum(v); })
       .def_property(
           "optimizer_iterations", [](Net& n) { return n.optimizer().iterations(); },
-          [](Net& n, std::int64_t t) { n.optimizer().set_iterations(t); })
+          [](Net& n, py::object t) {
+            n.optimizer().set_iterations(index_arg(t, "optimizer", "iterations", 0));
+          })
       .def_property(
           "optimizer_mu_product", [](Net& n) { return n.optimizer().mu_product(); },
           [](Net& n, double v) { n.optimizer().set_mu_product(v); })

@@ -462,7 +462,7 @@ class Sequential:
         logs = {"loss": stats["last_loss"]}
         logs.update(training.metric_logs(self, stats, n) if stats["samples"] else {})
         if stats["diverged"]:
-            warnings.warn(f"train_on_batch: the loss is {stats['last_loss']}; the update was not "
+            warnings.warn(f"train_on_batch: {training.divergence(stats)}; the update was not "
                           f"applied", RuntimeWarning, stacklevel=2)
             for name in self.metrics_names[1:]:
                 logs.setdefault(name, float("nan"))

@@ -122,6 +122,13 @@ def _check_fit_args(epochs, verbose, validation_split, initial_epoch):
         raise ValueError(f"fit: initial_epoch must be an int >= 0, got {initial_epoch!r}")
 
 
+def divergence(stats):
+    """What made a train call stop before an update (its stats say "diverged")."""
+    if stats.get("nonfinite_gradient"):
+        return f"a gradient became NaN or Inf (the loss was {stats['last_loss']})"
+    return f"the loss became {stats['last_loss']}"
+
+
 def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, callbacks=None,
         validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
         sample_weight=None, initial_epoch=0, strategy=None):
@@ -216,7 +223,7 @@ def fit(model, network, shuffle_rng, x, y, batch_size=32, epochs=1, verbose=1, c
             if stats["diverged"]:
                 model.stop_training = True
                 model.diverged = True
-                warnings.warn(f"fit: the loss became {stats['last_loss']} at epoch {epoch + 1}, "
+                warnings.warn(f"fit: {divergence(stats)} at epoch {epoch + 1}, "
                               f"batch {done + 1}; training stopped before applying that update "
                               f"(try a lower learning rate, gradient clipping or standardized inputs)",
                               RuntimeWarning, stacklevel=3)

@@ -8,7 +8,7 @@
 // problem: a flipped data byte or checksum digit, NaN or Inf weights under a valid checksum,
 // foreign formats and versions, unexpected metadata keys, missing, unexpected, mistyped or
 // misshapen tensors, unknown classes or activations, claims larger than the file, and densekit
-// metadata whose JSON has duplicate keys, deep nesting or syntax errors.
+// metadata whose JSON has duplicate keys, deep nesting, syntax errors or lone surrogates.
 #include <cmath>
 #include <limits>
 #include <map>
@@ -234,6 +234,10 @@ void check_semantics() {
           "deeply nested densekit metadata");
   refused(model_file_bytes(metadata(R"({"model": )"), t), "not valid JSON", "truncated densekit metadata");
   refused(model_file_bytes(metadata("[]"), t), "the metadata is not a JSON object", "metadata is a list");
+  // A lone surrogate in a layer name: Python can hold one in a str, UTF-8 cannot encode it.
+  refused(with_doc(R"({"class_name":"Dense","config":{"units":2,)",
+                   R"({"class_name":"Dense","config":{"name":"a\ud800","units":2,)"),
+          "lone UTF-16 surrogate", "a lone surrogate in a name");
 }
 
 }  // namespace

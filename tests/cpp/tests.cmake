@@ -8,16 +8,21 @@ set(densekit_cpp_tests
   test_optimizers        # tiled updates equal untiled ones
   test_sha256 test_container test_model_file  # the model file
   test_model_threads     # a loaded model's const predict from many threads, bit for bit
-  test_data_parallel)    # sharded steps over an in-process communicator equal one process's
+  test_data_parallel     # sharded steps over an in-process communicator equal one process's
+  test_shared_layers     # networks sharing a layer, used from two threads
+  fuzz_model_file)       # the loader on mutated model files (a loop harness; libFuzzer with clang)
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
   target_link_libraries(${test} PRIVATE densekit_core OpenMP::OpenMP_CXX)
   target_compile_options(${test} PRIVATE ${DENSEKIT_KERNEL_BASELINE} ${DENSEKIT_WARNINGS}
                          -Wno-maybe-uninitialized)
 endforeach()
-foreach(test gemm_engine elementwise optimizers sha256 container model_file data_parallel)
+foreach(test gemm_engine elementwise optimizers sha256 container model_file data_parallel
+             shared_layers)
   add_test(NAME ${test} COMMAND test_${test})
 endforeach()
+# A short fuzz loop over the shared seed corpus (seconds); the long run: docs/reliability.md.
+add_test(NAME fuzz_model_file COMMAND fuzz_model_file ${CMAKE_CURRENT_SOURCE_DIR}/tests/fuzz/corpus 3000)
 # DENSEKIT_MODEL_THREADS_FILE: model files to serve, ':'-separated (test_cpp_deployment.py passes
 # Python-trained ones); without it the program writes its own.
 add_test(NAME model_threads COMMAND test_model_threads)

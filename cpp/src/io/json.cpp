@@ -39,7 +39,14 @@ Json parse_json(std::string_view text, int max_depth) {
   try {
     return Json::parse(text.begin(), text.end(), check);
   } catch (const Json::exception& e) {
-    throw JsonError(e.what());
+    // A lone UTF-16 surrogate (\ud800 without its pair) is no Unicode character: Python can hold
+    // one in a str but UTF-8 cannot encode it, so no valid file contains one. Say so plainly.
+    const std::string what = e.what();
+    if (what.find("surrogate") != std::string::npos)
+      throw JsonError("a string holds a lone UTF-16 surrogate escape (such as \\ud800 without its "
+                      "pair), which is not Unicode text; names in a model file must be valid "
+                      "Unicode (parser: " + what + ")");
+    throw JsonError(what);
   }
 }
 

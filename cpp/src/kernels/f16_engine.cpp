@@ -95,10 +95,12 @@ struct F16Split {
   Index m;
   F16Strategy strategy;
   bool by_rows;
+  char* workspaces = nullptr;  // convert_panels: detail::part_workspaces, reserved before the parts run
+  Index workspace_bytes = 0;   // per part: the engine's workspace, then one converted panel
 };
 
-// Rows [r0, r0+m) × panels [p0, p1) with one strategy.
-void f16_block(const F16Split& s, Index r0, Index m, Index p0, Index p1) {
+// Rows [r0, r0+m) × panels [p0, p1) with one strategy, as part `part` of the product.
+void f16_block(const F16Split& s, int part, Index r0, Index m, Index p0, Index p1) {
   const PackedF16Weights& w = *s.w;
   const Index nr = w.panel_width(), k = w.in(), j0 = p0 * nr;
   const Index n = std::min(w.out(), p1 * nr) - j0;
@@ -115,7 +117,7 @@ void f16_block(const F16Split& s, Index r0, Index m, Index p0, Index p1) {
   const detail::GemmPath& engine = engine_for(w.isa());
   const Index panel_floats = k * nr;
   const Index engine_bytes = (engine.workspace_bytes + 63) / 64 * 64;
-  char* space = static_cast<char*>(detail::thread_workspace(engine_bytes + panel_floats * Index(sizeof(float))));
+  char* space = static_cast<char*>(detail::part_workspace(s.workspaces, part, s.workspace_bytes));
   float* converted = reinterpret_cast<float*>(space + engine_bytes);
   for (Index p = p0; p < p1; ++p) {
     const Index jp = p * nr, cols = std::min(nr, w.out() - jp);
@@ -140,10 +142,10 @@ void f16_part(int part, int parts, void* ctx) {
   const Index panels = s.w->panels();
   if (s.by_rows) {
     const detail::Range r = detail::part_range(s.m, kRowUnit, part, parts);
-    f16_block(s, r.begin, r.end - r.begin, 0, panels);
+    f16_block(s, part, r.begin, r.end - r.begin, 0, panels);
   } else {
     const detail::Range r = detail::part_range(panels, 1, part, parts);
-    f16_block(s, 0, s.m, r.begin, r.end);
+    f16_block(s, part, 0, s.m, r.begin, r.end);
   }
 }
 
@@ -195,6 +197,11 @@ void f16_gemm(float* z, Index ldz, const float* x, Index ldx, const PackedF16Wei
   const double flops = 2.0 * double(B) * double(w.in()) * double(w.out());
   const int parts = detail::part_count(flops, kParallelGemmFlops,
                                        split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.panels(), threading);
+  if (strategy == F16Strategy::convert_panels) {
+    split.workspace_bytes = (engine_for(w.isa()).workspace_bytes + 63) / 64 * 64 +
+                            w.in() * w.panel_width() * Index(sizeof(float));
+    split.workspaces = detail::part_workspaces(parts, split.workspace_bytes);
+  }
   detail::run_parts(parts, &f16_part, &split, threading);
 }
 

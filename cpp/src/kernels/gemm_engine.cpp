@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "gemm_isa.hpp"
+#include "kernel_support.hpp"
 
 namespace densekit {
 namespace kernels {
@@ -43,29 +44,12 @@ TileShape tile_of(const detail::GemmPath& path) {
   return sizeof(T) == 4 ? TileShape{path.mr_f32, path.nr_f32} : TileShape{path.mr_f64, path.nr_f64};
 }
 
-// This thread's packing space: grow-only, so steady state allocates nothing.
-void* thread_workspace(Index bytes) {
-  struct Space {
-    void* data = nullptr;
-    Index bytes = 0;
-    ~Space() { std::free(data); }
-  };
-  thread_local Space space;
-  if (space.bytes < bytes) {
-    void* fresh = std::aligned_alloc(64, std::size_t((bytes + 63) / 64 * 64));
-    if (!fresh) throw std::bad_alloc();
-    std::free(space.data);
-    space.data = fresh;
-    space.bytes = bytes;
-  }
-  return space.data;
-}
-
 template <class T>
 struct Split {
   const detail::GemmProblem<T>* problem;
   void (*kernel)(const detail::GemmProblem<T>&);
-  Index workspace_bytes;
+  Index workspace_bytes;  // per part
+  char* workspaces;       // detail::part_workspaces: part p's is part_workspace(workspaces, p, bytes)
   bool by_columns;
   Index unit;  // part boundaries are multiples of this many rows/columns (a tile's)
 };
@@ -82,7 +66,7 @@ void run_part(int part, int parts, void* ctx) {
   const Index end = std::min(extent, units * (part + 1) / parts * s.unit);
   if (begin >= end) return;
   detail::GemmProblem<T> sub = whole;
-  sub.workspace = static_cast<T*>(thread_workspace(s.workspace_bytes));
+  sub.workspace = static_cast<T*>(detail::part_workspace(s.workspaces, part, s.workspace_bytes));
   if (s.by_columns) {
     sub.n = end - begin;
     sub.c += begin;
@@ -117,7 +101,8 @@ void run(const detail::GemmProblem<T>& problem, Isa isa, const Threading& thread
   }
   const detail::GemmPath& path = path_for(isa);
   const TileShape tile = tile_of<T>(path);
-  Split<T> split{&problem, path_kernel<T>(path), path.workspace_bytes, problem.n >= problem.m,
+  Split<T> split{&problem, path_kernel<T>(path), path.workspace_bytes, nullptr,
+                 problem.n >= problem.m,
                  problem.n >= problem.m ? Index(tile.cols) : Index(tile.rows)};
   const double flops = 2.0 * double(problem.m) * double(problem.n) * double(problem.k);
   const Index extent = split.by_columns ? problem.n : problem.m;
@@ -126,6 +111,7 @@ void run(const detail::GemmProblem<T>& problem, Isa isa, const Threading& thread
     const Index units = (extent + split.unit - 1) / split.unit;
     parts = int(std::max<Index>(1, std::min<Index>(threading.max_parts, std::min<Index>(units, extent / 16))));
   }
+  split.workspaces = detail::part_workspaces(parts, split.workspace_bytes);
   if (parts <= 1 || threading.run == nullptr) {
     for (int p = 0; p < parts; ++p) run_part<T>(p, parts, &split);
     return;

@@ -1,4 +1,4 @@
-// Per-thread scratch memory and the split into parts (kernel_support.hpp), and the packed
+// Per-part scratch memory and the split into parts (kernel_support.hpp), and the packed
 // weights' storage (kernels/aligned_buffer.hpp).
 #include "kernel_support.hpp"
 
@@ -13,21 +13,22 @@ namespace densekit {
 namespace kernels {
 namespace detail {
 
-void* thread_workspace(Index bytes) {
+char* part_workspaces(int parts, Index part_bytes) {
   struct Space {
     void* data = nullptr;
     Index bytes = 0;
     ~Space() { std::free(data); }
   };
   thread_local Space space;
+  const Index bytes = Index(std::max(parts, 1)) * ((part_bytes + 63) / 64 * 64);
   if (space.bytes < bytes) {
-    void* fresh = std::aligned_alloc(64, std::size_t((bytes + 63) / 64 * 64));
+    void* fresh = std::aligned_alloc(64, std::size_t(bytes));
     if (!fresh) throw std::bad_alloc();
-    std::free(space.data);
+    std::free(space.data);  // only once the new block exists
     space.data = fresh;
     space.bytes = bytes;
   }
-  return space.data;
+  return static_cast<char*>(space.data);
 }
 
 int part_count(double work, double threshold, Index units, const Threading& threading) {

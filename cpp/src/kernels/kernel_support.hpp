@@ -1,5 +1,5 @@
-// What the int8, float16 and sparse kernels share besides arithmetic: scratch memory per
-// thread and the split of one product into parts.
+// What the product engine and the int8, float16 and sparse kernels share besides arithmetic:
+// scratch memory per part and the split of one product into parts.
 //
 // Kernels quantize activations or convert weight panels into the scratch buffer, so steady state
 // allocates nothing; one buffer serves all three families (a thread runs one kernel call at a
@@ -14,8 +14,15 @@ namespace densekit {
 namespace kernels {
 namespace detail {
 
-// At least `bytes` bytes, 64-byte aligned, owned by the calling thread (throws std::bad_alloc).
-void* thread_workspace(Index bytes);
+// Scratch for the `parts` parts of one product, `part_bytes` each (64-byte aligned), owned by the
+// calling thread and reserved by it before the parts run: nothing may allocate inside a parallel
+// region (parallel.cpp). Part p's block is part_workspace(base, p, part_bytes). Grow-only (steady
+// state allocates nothing) and strongly exception-safe: on std::bad_alloc the old block stays.
+// One per thread serves every kernel family: a thread runs one product at a time.
+char* part_workspaces(int parts, Index part_bytes);
+inline void* part_workspace(char* base, int part, Index part_bytes) {
+  return base + Index(part) * ((part_bytes + 63) / 64 * 64);
+}
 
 // How many parts a product of `work` flops (or int8 operations) with `units` indivisible
 // pieces of output is split into: 1 below `threshold`, else up to threading.max_parts.

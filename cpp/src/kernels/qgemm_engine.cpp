@@ -42,13 +42,15 @@ struct Split {
   const detail::QgemmPath* path;
   bool by_rows;
   Index unit;  // rows per part boundary (a row tile); panels are split one by one
+  char* workspaces = nullptr;  // detail::part_workspaces, reserved before the parts run
+  Index workspace_bytes = 0;   // per part
 };
 
 void run_part(int part, int parts, void* ctx) {
   const Split& s = *static_cast<const Split*>(ctx);
   const detail::QgemmProblem& whole = *s.problem;
   detail::QgemmProblem sub = whole;
-  sub.workspace = detail::thread_workspace(detail::qgemm_workspace_bytes(whole.groups));
+  sub.workspace = detail::part_workspace(s.workspaces, part, s.workspace_bytes);
   if (s.by_rows) {
     const detail::Range r = detail::part_range(whole.m, s.unit, part, parts);
     if (r.begin >= r.end) return;
@@ -230,6 +232,8 @@ void qdense_forward(float* z, Index ldz, const float* x, Index ldx, const Packed
   const double ops = 2.0 * double(B) * double(w.in()) * double(w.out());
   const int parts =
       detail::part_count(ops, kParallelInt8Ops, split.by_rows ? (B + unit - 1) / unit : w.panels(), threading);
+  split.workspace_bytes = detail::qgemm_workspace_bytes(problem.groups);
+  split.workspaces = detail::part_workspaces(parts, split.workspace_bytes);
   detail::run_parts(parts, &run_part, &split, threading);
 }
 

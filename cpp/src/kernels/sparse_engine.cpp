@@ -25,6 +25,8 @@ struct SparseSplit {
   bool batched;
   bool by_rows;
   Index row_unit;
+  char* workspaces = nullptr;  // the batched kernel's: detail::part_workspaces, reserved before the parts run
+  Index workspace_bytes = 0;   // per part
 };
 
 void sparse_part(int part, int parts, void* ctx) {
@@ -54,8 +56,7 @@ void sparse_part(int part, int parts, void* ctx) {
   if (sub.m <= 0) return;
   if (s.batched) {
     if (sub.first_col >= sub.last_col) return;
-    sub.workspace = static_cast<float*>(detail::thread_workspace(
-        detail::sparse_batched_workspace_floats(sub.in, sub.out, s.path->sparse_batch_rows) * Index(sizeof(float))));
+    sub.workspace = static_cast<float*>(detail::part_workspace(s.workspaces, part, s.workspace_bytes));
     s.path->sparse_batched(sub);
   } else if (sub.first_group < sub.last_group) {
     s.path->sparse(sub);
@@ -154,6 +155,11 @@ void sparse_gemm(float* z, Index ldz, const float* x, Index ldx, const SparseWei
   const int parts = detail::part_count(
       flops, kParallelGemmFlops, split.by_rows ? (B + row_unit - 1) / row_unit : batched ? w.out() : w.groups(),
       threading);
+  if (batched) {
+    split.workspace_bytes = detail::sparse_batched_workspace_floats(w.in(), w.out(), path.sparse_batch_rows) *
+                            Index(sizeof(float));
+    split.workspaces = detail::part_workspaces(parts, split.workspace_bytes);
+  }
   detail::run_parts(parts, &sparse_part, &split, threading);
 }
 

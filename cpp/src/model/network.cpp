@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -27,6 +29,33 @@ InferenceWorkspace<T>& inference_workspace() {
   thread_local InferenceWorkspace<T> workspace;
   return workspace;
 }
+
+// Holds every lock in `locks` (a network's layer locks, in address order: the one global order
+// that keeps networks sharing layers from deadlocking), exclusively or shared.
+template <bool Exclusive>
+class LayerLocks {
+ public:
+  explicit LayerLocks(const std::vector<std::shared_mutex*>& locks) : locks_(locks) {
+    std::size_t taken = 0;
+    try {
+      for (; taken < locks_.size(); ++taken) Exclusive ? locks_[taken]->lock() : locks_[taken]->lock_shared();
+    } catch (...) {
+      release(taken);
+      throw;
+    }
+  }
+  ~LayerLocks() { release(locks_.size()); }
+  LayerLocks(const LayerLocks&) = delete;
+  LayerLocks& operator=(const LayerLocks&) = delete;
+
+ private:
+  void release(std::size_t n) {
+    while (n-- > 0) Exclusive ? locks_[n]->unlock() : locks_[n]->unlock_shared();
+  }
+  const std::vector<std::shared_mutex*>& locks_;
+};
+using ExclusiveLayers = LayerLocks<true>;
+using SharedLayers = LayerLocks<false>;
 
 // Announces to every layer, when it goes out of scope, that training changed its parameters
 // (even when a step throws half-way).
@@ -62,6 +91,8 @@ Network<T>::Network(std::vector<LayerPtr> layers) : layers_(std::move(layers)) {
       param_owner_.push_back(l);
     }
   }
+  for (const auto& l : layers_) layer_locks_.push_back(&l->use_mutex());
+  std::sort(layer_locks_.begin(), layer_locks_.end(), std::less<std::shared_mutex*>());
   acts_.resize(layers_.size() + 1);
   grads_.resize(layers_.size() + 1);
   Index widest = input_dim();
@@ -92,15 +123,18 @@ Optimizer<T>& Network<T>::optimizer() {
 template <class T>
 void Network<T>::reserve(Index batch) {
   if (batch <= capacity_) return;
-  acts_[0].reserve(batch * input_dim());
-  grads_[0].reserve(batch * input_dim());
+  // Each buffer grows strongly (types.hpp): if one throws, the others hold at least capacity_
+  // rows, so the network is as usable as before.
+  const Index in = checked_product(batch, input_dim(), "batch buffers");
+  acts_[0].reserve(in);
+  grads_[0].reserve(in);
   for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const Index out = checked_product(batch, layers_[i]->output_dim(), "batch buffers");
     layers_[i]->reserve(batch);
-    acts_[i + 1].reserve(batch * layers_[i]->output_dim());
-    grads_[i + 1].reserve(batch * layers_[i]->output_dim());
+    acts_[i + 1].reserve(out);
+    grads_[i + 1].reserve(out);
   }
-  const Index ycols = loss_.kind == LossKind::sparse_categorical_crossentropy ? 1 : output_dim();
-  ybuf_.reserve(batch * std::max<Index>(ycols, output_dim()));
+  ybuf_.reserve(checked_product(batch, output_dim(), "batch buffers"));
   wbuf_.reserve(batch);
   capacity_ = batch;
 }
@@ -125,6 +159,7 @@ void Network<T>::forward(ConstMatrixMap<T> x, const StepContext& ctx) {
   const Index rows = x.rows();
   const T* in = x.data();
   for (std::size_t i = 0; i < layers_.size(); ++i) {
+    check_interrupt();
     Layer<T>& l = *layers_[i];
     MatrixMap<T> y(acts_[i + 1].data(), rows, l.output_dim());
     l.forward(ConstMatrixMap<T>(in, rows, l.input_dim()), y, ctx);
@@ -144,6 +179,17 @@ double Network<T>::penalty() const {
   double total = 0.0;
   for (const Param<T>* p : params_) total += densekit::penalty(p->value, p->size(), p->l1, p->l2);
   return total;
+}
+
+template <class T>
+bool Network<T>::gradients_finite() const {
+  // Σ g·0 is 0 when every g is finite and NaN as soon as one is NaN or ±Inf: a vectorized sum
+  // with no branch per element.
+  T probe = T(0);
+  for (std::size_t i = 0; i < params_.size(); ++i)
+    if (param_owner_[i]->trainable)
+      probe += (ConstArrayMap<T>(params_[i]->grad, params_[i]->size()) * T(0)).sum();
+  return probe == T(0);
 }
 
 template <class T>
@@ -183,6 +229,7 @@ LossSums Network<T>::forward_backward(const T* x, const T* y, const T* w, Index 
   // Backward, from the output down to the lowest layer that has something to learn.
   const std::size_t lowest = lowest_backward_layer();
   for (std::size_t i = L; i-- > lowest;) {
+    check_interrupt();  // nothing is applied before the optimizer step: stopping here is clean
     Layer<T>& l = *layers_[i];
     const T* xin = i == 0 ? x : acts_[i].data();
     T* dx = i > lowest ? grads_[i].data() : nullptr;
@@ -237,6 +284,7 @@ LossSums Network<T>::reduce_step(Communicator& comm, const LossSums& local, Inde
 template <class T>
 double Network<T>::gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
+  const ExclusiveLayers layers(layer_locks_);
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   reserve(X.rows());
   StepContext ctx;
@@ -256,6 +304,16 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
   if (!optimizer_) throw std::logic_error("the network is not compiled");
   if (batch_size < 1) throw std::invalid_argument("batch_size must be positive");
   if (plan && !plan->comm) throw std::invalid_argument("a shard plan needs a communicator");
+  const Index nbatches = plan ? plan->count : (n + batch_size - 1) / batch_size;
+  for (Index b = 0; b < nbatches; ++b) {  // refused before any step touches the weights
+    if (lrs) check_learning_rate(lrs[b], "train (a scheduled value)");
+    if (momenta) check_momentum(momenta[b], optimizer_->momentum_name(), "train (a scheduled value)");
+  }
+  const ExclusiveLayers layers(layer_locks_);
+  // [distributed] No rank may stop on its own between collectives (the others would wait for
+  // it): a data-parallel call runs to its end, and Ctrl-C stops training between calls.
+  std::optional<InterruptScope> uninterruptible;
+  if (plan) uninterruptible.emplace(nullptr, nullptr);
   Index most = std::min(batch_size, n);
   if (plan) {  // [distributed] the largest slice this rank holds
     most = 1;
@@ -267,6 +325,7 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
   RunStats stats;
   Index start = 0;
   for (Index b = 0; plan ? b < plan->count : start < n; ++b) {
+    check_interrupt();
     const Index rows = plan ? Index(plan->batches[3 * b]) : std::min(batch_size, n - start);
     // Gather the batch (contiguous rows need no copy).
     const T* x = X.data() + start * in;
@@ -304,13 +363,16 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
     if (plan) sums = reduce_step(*plan->comm, sums, global_rows, loss);  // [distributed]
     stats.last_loss = loss;
-    // Judged in T: a loss that overflows T means the update would write Inf into the weights.
-    if (!std::isfinite(T(loss))) {
+    // Judged in T: a loss that overflows T means the update would write Inf into the weights;
+    // a NaN or Inf gradient (from a finite loss) would put NaN in every weight it reaches.
+    const bool finite_loss = std::isfinite(T(loss));
+    if (!finite_loss || !gradients_finite()) {
       stats.diverged = true;
       stats.diverged_batch = b;
+      stats.nonfinite_gradient = finite_loss;
       break;
     }
-    if (lrs) optimizer_->config().learning_rate = lrs[b];
+    if (lrs) optimizer_->set_learning_rate(lrs[b]);
     if (momenta) optimizer_->set_momentum(momenta[b]);
     for (Param<T>* p : params_) mask_gradient(*p);  // pruned weights: no gradient, ...
     optimizer_->step();
@@ -342,8 +404,8 @@ template <class T>
 const T* Network<T>::infer(const T* x, Index rows, const StepContext& ctx, Index& ld) const {
   InferenceWorkspace<T>& ws = inference_workspace<T>();
   ld = inference_ld_;
-  ws.a.reserve(rows * ld);
-  ws.b.reserve(rows * ld);
+  ws.a.reserve(checked_product(rows, ld, "inference workspace"));
+  ws.b.reserve(checked_product(rows, ld, "inference workspace"));
   T* const buffers[2] = {ws.a.data(), ws.b.data()};
   int current = -1;  // the buffer holding the current activations; -1: still the caller's x
   const T* in = x;
@@ -373,10 +435,12 @@ void Network<T>::prepare_inference() const {
 template <class T>
 void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
+  const SharedLayers layers(layer_locks_);
   const Index n = X.rows(), o = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   const StepContext ctx;  // inference
   for (Index start = 0; start < n; start += batch_size) {
+    check_interrupt();
     const Index rows = std::min(batch_size, n - start);
     Index ld = 0;
     const T* y = infer(X.data() + start * input_dim(), rows, ctx, ld);
@@ -389,12 +453,14 @@ template <class T>
 void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mean,
                             MatrixMap<T> stddev, Index batch_size, std::uint64_t key) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
+  const SharedLayers layers(layer_locks_);
   const Index n = X.rows(), o = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   // Shifted accumulation: deviations from the first sample, so a deterministic model gives
   // std exactly 0 and mean exactly predict(), and nothing cancels catastrophically.
   InferenceWorkspace<T>& ws = inference_workspace<T>();
-  for (Buffer<double>* acc : {&ws.first, &ws.sum, &ws.sumsq}) acc->reserve(batch_size * o);
+  for (Buffer<double>* acc : {&ws.first, &ws.sum, &ws.sumsq})
+    acc->reserve(checked_product(batch_size, o, "predict_mc accumulators"));
   double *first = ws.first.data(), *sum = ws.sum.data(), *sumsq = ws.sumsq.data();
   const double inv = 1.0 / double(samples);
   for (Index start = 0; start < n; start += batch_size) {
@@ -402,6 +468,7 @@ void Network<T>::predict_mc(ConstMatrixMap<T> X, Index samples, MatrixMap<T> mea
     std::fill(sum, sum + count, 0.0);
     std::fill(sumsq, sumsq + count, 0.0);
     for (Index s = 0; s < samples; ++s) {
+      check_interrupt();
       StepContext ctx;
       ctx.dropout = true;
       ctx.step = hash64(key, std::uint64_t(s) * 0x100000001ULL + std::uint64_t(start));
@@ -434,6 +501,7 @@ template <class T>
 RunStats Network<T>::evaluate(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw,
                               Index batch_size) {
   std::unique_lock<std::shared_mutex> lock(mutex_);
+  const ExclusiveLayers layers(layer_locks_);
   const Index n = X.rows(), in = input_dim(), out = output_dim(), ycols = Y.cols();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   reserve(batch_size);

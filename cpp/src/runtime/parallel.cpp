@@ -1,5 +1,14 @@
 // Thread-count bookkeeping and the one OpenMP parallel region every kernel goes through.
 //
+// Nothing may fail inside the region: an exception cannot leave an OpenMP region (the process
+// would terminate), and the OpenMP runtime ends the process (exit code 1) when it cannot create
+// the threads of a team. So callers allocate every workspace before calling run_parallel
+// (kernels reserve one block per part on the calling thread), a calling thread that has never
+// run a team this large first checks that the address space for the new threads' stacks is
+// there, and runs the parts itself when it is not (the same bits: how work is split never
+// depends on the thread count), and an exception a part throws anyway is carried out of the
+// region and rethrown on the calling thread.
+//
 // Built without OpenMP (DENSEKIT_OPENMP=OFF, the small static build) every part runs on the
 // calling thread, split exactly as with threads: partition_count() still counts the CPUs this
 // process may use, so results are the same bits as an OpenMP build's.
@@ -12,10 +21,13 @@
 #endif
 #else
 #include <omp.h>
+#include <pthread.h>
+#include <sys/mman.h>
 #endif
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 
 namespace densekit {
 
@@ -34,6 +46,30 @@ int cpus_available() {  // as omp_get_num_procs counts them: the CPUs this proce
 #else
 int default_threads() { return omp_get_max_threads(); }  // honours OMP_NUM_THREADS
 int cpus_available() { return omp_get_num_procs(); }
+
+// The largest team this thread has started: OpenMP keeps a calling thread's worker threads
+// alive between regions, so a team up to this size creates no thread.
+thread_local int t_team_started = 1;
+
+// Whether `extra` more threads can be created now: their stacks (and a margin for their
+// thread-local storage and guard pages) must fit the address space, which an RLIMIT_AS or a
+// nearly full machine may not allow. A reservation, never touched, released at once.
+bool threads_can_start(int extra) {
+  static const std::size_t stack = [] {
+    std::size_t size = 8u << 20;
+    pthread_attr_t attr;
+    if (pthread_getattr_default_np(&attr) == 0) {
+      pthread_attr_getstacksize(&attr, &size);
+      pthread_attr_destroy(&attr);
+    }
+    return size;
+  }();
+  const std::size_t bytes = std::size_t(extra) * (stack + (4u << 20));
+  void* probe = mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (probe == MAP_FAILED) return false;
+  munmap(probe, bytes);
+  return true;
+}
 #endif
 }  // namespace
 
@@ -61,17 +97,28 @@ int partition_count() {
 }
 
 void run_parallel(int parts, void (*body)(int, int, void*), void* ctx) {
-  const int nthreads = std::min(parts, num_threads());
+  int nthreads = std::min(parts, num_threads());
+#ifndef DENSEKIT_NO_OPENMP
+  if (nthreads > t_team_started && !threads_can_start(nthreads - t_team_started)) nthreads = 1;
+#endif
   if (nthreads <= 1) {
     for (int p = 0; p < parts; ++p) body(p, parts, ctx);
     return;
   }
 #ifndef DENSEKIT_NO_OPENMP  // (without OpenMP nthreads is 1: handled above)
+  std::exception_ptr error;
 #pragma omp parallel num_threads(nthreads)
   {
     const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    for (int p = t; p < parts; p += nt) body(p, parts, ctx);
+    try {
+      for (int p = t; p < parts; p += nt) body(p, parts, ctx);
+    } catch (...) {
+#pragma omp critical(densekit_run_parallel_error)
+      if (!error) error = std::current_exception();
+    }
   }
+  t_team_started = std::max(t_team_started, nthreads);
+  if (error) std::rethrow_exception(error);
 #endif
 }
 

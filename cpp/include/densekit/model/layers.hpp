@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -156,6 +157,11 @@ class Layer {
   // parameters themselves).
   bool prepare_inference() const { return inference_copies_current(); }
 
+  // Serializes the networks that share this layer: its caches, gradients and parameters are one
+  // set whatever network runs it. Network takes it exclusively to train, evaluate and compute
+  // gradients, shared to predict, always in one global order (network.cpp, LayerLocks).
+  std::shared_mutex& use_mutex() const { return use_mutex_; }
+
  protected:
   // infer() with `prepared`: whether the inference copies match the parameters.
   virtual void infer_rows(const T* x, Index ldx, T* y, Index ldy, Index rows, const StepContext& ctx,
@@ -165,18 +171,21 @@ class Layer {
   virtual void rebuild_inference() const {}
 
   // Allocates one block for all parameters and one for their gradients, in declaration order.
+  // Sizes are checked: a shape whose element count overflows is a clear error (Dense(2**62)).
   void allocate(const std::vector<std::pair<std::string, std::pair<Index, Index>>>& shapes) {
-    Index total = 0;
-    for (const auto& s : shapes) total += padded<T>(s.second.first * s.second.second);
+    std::vector<Index> sizes;
+    for (const auto& s : shapes)
+      sizes.push_back(checked_product(s.second.first, s.second.second, kind()));
+    const Index total = block_size(sizes);
     storage_.assign(std::size_t(total), T(0));
     grads_.assign(std::size_t(total), T(0));
     params_.clear();
     Index off = 0;
-    for (const auto& s : shapes) {
+    for (std::size_t i = 0; i < shapes.size(); ++i) {
       Param<T> p;
-      p.name = s.first;
-      p.rows = s.second.first;
-      p.cols = s.second.second;
+      p.name = shapes[i].first;
+      p.rows = shapes[i].second.first;
+      p.cols = shapes[i].second.second;
       p.value = storage_.data() + off;
       p.grad = grads_.data() + off;
       off += padded<T>(p.size());
@@ -186,9 +195,9 @@ class Layer {
 
   // One block for the non-trainable state tensors, filled with `init`.
   void allocate_states(const std::vector<std::pair<std::string, Index>>& shapes, const std::vector<T>& init) {
-    Index total = 0;
-    for (const auto& s : shapes) total += padded<T>(s.second);
-    state_storage_.assign(std::size_t(total), T(0));
+    std::vector<Index> sizes;
+    for (const auto& s : shapes) sizes.push_back(s.second);
+    state_storage_.assign(std::size_t(block_size(sizes)), T(0));
     states_.clear();
     Index off = 0;
     for (std::size_t i = 0; i < shapes.size(); ++i) {
@@ -226,6 +235,22 @@ class Layer {
     return true;
   }
 
+  // Elements of one block holding tensors of `sizes`, each padded: refuses what no allocation
+  // could hold (a clear error instead of an overflowed size or std::vector's length_error).
+  Index block_size(const std::vector<Index>& sizes) const {
+    constexpr Index kMax = PTRDIFF_MAX / Index(sizeof(T)) - 64;
+    Index total = 0;
+    for (Index n : sizes) {
+      if (n < 0 || n > kMax || total > kMax - padded<T>(n))
+        throw std::length_error(std::string(kind()) + " layer: " + std::to_string(n) +
+                                " parameters do not fit in memory (more than " + std::to_string(kMax) +
+                                " elements in all)");
+      total += padded<T>(n);
+    }
+    return total;
+  }
+
+  mutable std::shared_mutex use_mutex_;
   std::atomic<std::uint64_t> generation_{0};  // bumped by every change of the parameters
   std::atomic<int> views_{0};                 // writable views open
   mutable std::atomic<std::uint64_t> prepared_{~std::uint64_t(0)};  // generation·paths + path built for

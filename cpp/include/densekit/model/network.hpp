@@ -1,5 +1,9 @@
 // Network: a sequence of layers plus everything one training step needs.
 //
+// Layers shared between networks are serialized by each layer's own lock (Layer::use_mutex),
+// taken by every call after the network's lock, in address order; long calls poll
+// check_interrupt() between batches (and between layers in training) so a caller can stop them.
+//
 // The network owns the activation and gradient buffers between layers (sized for the largest
 // batch seen), the loss, and the optimizer with its slot arena. train() runs whole batches —
 // gather, forward, loss, backward, penalties, clipping, update, constraints — without touching
@@ -23,6 +27,7 @@
 #include "densekit/kernels/losses.hpp"
 #include "densekit/optim/optimizers.hpp"
 #include "densekit/runtime/communicator.hpp"
+#include "densekit/runtime/interrupt.hpp"
 #include "densekit/runtime/thread_tuner.hpp"
 #include "densekit/runtime/types.hpp"
 
@@ -45,8 +50,9 @@ struct RunStats {
   Index samples = 0;
   Index batches = 0;
   double last_loss = 0.0;   // loss of the last batch, from its forward pass (before its update)
-  bool diverged = false;    // a batch produced a non-finite loss; its update was not applied
+  bool diverged = false;    // a batch produced a non-finite loss or gradient; its update was not applied
   Index diverged_batch = -1;
+  bool nonfinite_gradient = false;  // diverged because a gradient was NaN/Inf (the loss was finite)
 };
 
 template <class T>
@@ -71,8 +77,11 @@ class Network {
   // Trains on n samples taken in the order idx[0..n) (or rows 0..n when idx is null), in
   // batches of batch_size (the last one may be smaller). X (N,IN), Y (N,C) or (N,1) class ids,
   // sw (N) or null. lrs / momenta, when non-null, give each batch's learning rate and momentum
-  // (β1 for the Adam family) — how schedules run without Python between batches. Stops at the
-  // first batch whose loss is not finite, without applying its update.
+  // (β1 for the Adam family) — how schedules run without Python between batches; all of them
+  // are checked before the first batch (std::invalid_argument: NaN, Inf, negative, momentum
+  // outside [0, 1)). Stops at the first batch whose loss or gradients are not finite, without
+  // applying its update. check_interrupt() between batches and layers may stop it (Interrupted)
+  // with the model as after its last whole step.
   // batch_stats, when non-null, receives per batch [loss·rows, correct, sq_error, abs_error,
   // rows] (5 doubles a batch) so callers can total an epoch independently of how they chunked it.
   // [distributed] With a plan, batch b takes the next plan rows of the n samples (batch_size is
@@ -117,6 +126,8 @@ class Network {
 
  private:
   void reserve(Index batch);
+  // Whether every trainable parameter's gradient is finite (one read pass, no allocation).
+  bool gradients_finite() const;
   // Whether the output layer's activation and the loss are computed as one fused pair.
   bool fused_output() const;
   // Forward through every layer on rows of x into acts_[1..L].
@@ -138,6 +149,8 @@ class Network {
   std::vector<LayerPtr> layers_;
   std::vector<Param<T>*> params_;  // every parameter, once, in layer order
   std::vector<Layer<T>*> param_owner_;
+  // Every layer's use_mutex() in address order: the one order in which any network takes them.
+  std::vector<std::shared_mutex*> layer_locks_;
   LossSpec loss_;
   AccuracyKind accuracy_ = AccuracyKind::none;
   std::shared_ptr<Optimizer<T>> optimizer_;
@@ -151,7 +164,7 @@ class Network {
   Index inference_ld_ = 0;          // row stride of the inference workspaces (padded widest layer)
   Buffer<T> reduce_buf_;            // [distributed] trainable gradients + loss and metric sums
   // Training, evaluation and gradients take it exclusively (they share the buffers above and
-  // write the parameters); predictions share it.
+  // write the parameters); predictions share it. Taken before the layers' locks.
   mutable std::shared_mutex mutex_;
 };
 

@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,51 @@ struct OptimizerConfig {
   double clipnorm = 0.0;
   double global_clipnorm = 0.0;
 };
+
+// Refuses a hyperparameter no update rule can use (std::invalid_argument naming it, its range
+// and the value): NaN, ±Inf, negative learning rates and epsilons, momenta and betas outside
+// [0, 1). Checked where values enter — compile, the setters, each scheduled value a train call
+// is given — so none reaches the weights.
+inline std::string format_number(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.17g", v);
+  return text;
+}
+inline void check_hyperparameter(const char* name, double value, double low, double high,
+                                 bool high_open, const char* where = "optimizer") {
+  const bool ok = std::isfinite(value) && value >= low && (high_open ? value < high : value <= high);
+  if (ok) return;
+  const std::string range = high_open ? "in [" + format_number(low) + ", " + format_number(high) + ")"
+                                      : "finite and >= " + format_number(low);
+  throw std::invalid_argument(std::string(where) + ": " + name + " must be " + range + ", got " +
+                              format_number(value));
+}
+inline void check_learning_rate(double v, const char* where = "optimizer") {
+  check_hyperparameter("learning_rate", v, 0.0, HUGE_VAL, false, where);
+}
+inline void check_momentum(double v, const char* name, const char* where = "optimizer") {
+  check_hyperparameter(name, v, 0.0, 1.0, true, where);
+}
+inline void check_config(const OptimizerConfig& c) {
+  check_learning_rate(c.learning_rate);
+  check_momentum(c.momentum, "momentum");
+  check_momentum(c.rho, "rho");
+  check_momentum(c.beta_1, "beta_1");
+  check_momentum(c.beta_2, "beta_2");
+  // ε = 0 stays allowed: it is how the rules match PyTorch's (ε outside the root) exactly.
+  check_hyperparameter("epsilon", c.epsilon, 0.0, HUGE_VAL, false);
+  check_hyperparameter("initial_accumulator_value", c.initial_accumulator_value, 0.0, HUGE_VAL, false);
+  check_hyperparameter("momentum_decay", c.momentum_decay, 0.0, HUGE_VAL, false);
+  check_hyperparameter("weight_decay", c.weight_decay, 0.0, HUGE_VAL, false);
+  check_hyperparameter("clipvalue", c.clipvalue, 0.0, HUGE_VAL, false);
+  check_hyperparameter("clipnorm", c.clipnorm, 0.0, HUGE_VAL, false);
+  check_hyperparameter("global_clipnorm", c.global_clipnorm, 0.0, HUGE_VAL, false);
+}
+
+// The largest step count an optimizer runs to: beyond 2^53 the count is no longer exact as the
+// double its bias corrections use (and 2^63 would overflow). Refused when set (a loaded file),
+// and a step past it is an error, not a wrap-around.
+constexpr std::int64_t kMaxIterations = std::int64_t(1) << 53;
 
 // The slots each rule keeps per parameter, by name, in arena order:
 //   sgd      momentum                   (used while momentum != 0)
@@ -239,17 +286,25 @@ constexpr Index kUpdateTile = 2048;
 template <class T>
 class Optimizer {
  public:
-  explicit Optimizer(const OptimizerConfig& config) : config_(config) {}
+  explicit Optimizer(const OptimizerConfig& config) : config_(config) { check_config(config); }
 
-  OptimizerConfig& config() { return config_; }
-  // Momentum as schedules see it: SGD's and RMSprop's β, the Adam family's β1.
-  void set_momentum(double v) {
-    if (config_.kind == OptimizerKind::sgd || config_.kind == OptimizerKind::rmsprop)
-      config_.momentum = v;
-    else
-      config_.beta_1 = v;
-  }
+  // Read-only: hyperparameters change through set_config / set_learning_rate / set_momentum,
+  // which check them first.
   const OptimizerConfig& config() const { return config_; }
+  void set_config(const OptimizerConfig& c) {
+    check_config(c);
+    config_ = c;
+  }
+  void set_learning_rate(double v, const char* where = "optimizer") {
+    check_learning_rate(v, where);
+    config_.learning_rate = v;
+  }
+  // Momentum as schedules see it: SGD's and RMSprop's β, the Adam family's β1.
+  void set_momentum(double v, const char* where = "optimizer") {
+    check_momentum(v, momentum_name(), where);
+    (plain_momentum() ? config_.momentum : config_.beta_1) = v;
+  }
+  const char* momentum_name() const { return plain_momentum() ? "momentum" : "beta_1"; }
 
   // Lays the slot arena out for `params` (sizes fixed from then on) and resets the state.
   void bind(const std::vector<ParamSlot<T>>& params) {
@@ -275,7 +330,12 @@ class Optimizer {
   }
 
   std::int64_t iterations() const { return iterations_; }
-  void set_iterations(std::int64_t t) { iterations_ = t; }
+  void set_iterations(std::int64_t t) {
+    if (t < 0 || t > kMaxIterations)
+      throw std::invalid_argument("optimizer: iterations must be an integer in [0, 2**53], got " +
+                                  std::to_string(t));
+    iterations_ = t;
+  }
   double mu_product() const { return mu_product_; }
   void set_mu_product(double v) { mu_product_ = v; }
   int nslots() const { return nslots_; }
@@ -290,6 +350,8 @@ class Optimizer {
   // applies one update to every trainable parameter. Advances the step counter once. `tile`
   // exists for the test that tiled and untiled passes agree bit for bit.
   void step(Index tile = kUpdateTile) {
+    if (iterations_ >= kMaxIterations)
+      throw std::overflow_error("optimizer: the step counter reached 2**53; reset the optimizer");
     clip_gradients();
     ++iterations_;
     StepScalars s = scalars();
@@ -331,6 +393,10 @@ class Optimizer {
     }
     kernels::elementwise<T>().optimizer_update(config_, s, p.value + off, p.grad + off, slot[0],
                                                slot[1], slot[2], n);
+  }
+
+  bool plain_momentum() const {
+    return config_.kind == OptimizerKind::sgd || config_.kind == OptimizerKind::rmsprop;
   }
 
   void clip_gradients() {

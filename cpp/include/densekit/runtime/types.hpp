@@ -6,7 +6,12 @@
 
 #include <Eigen/Core>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace densekit {
@@ -48,21 +53,44 @@ void copy_rows(T* y, Index ldy, const T* x, Index ldx, Index rows, Index cols) {
   for (Index r = 0; r < rows; ++r) std::memcpy(y + r * ldy, x + r * ldx, std::size_t(cols) * sizeof(T));
 }
 
+// a·b for sizes (element counts), refusing what does not fit an Index: a shape whose size
+// overflows is a clear error, never a wrapped-around small allocation.
+inline Index checked_product(Index a, Index b, const char* what) {
+  Index r = 0;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r))
+    throw std::length_error(std::string(what) + ": " + std::to_string(a) + " x " + std::to_string(b) +
+                            " elements do not fit a 64-bit size");
+  return r;
+}
+
 // A growable buffer that never shrinks: workspaces are sized for the largest batch seen, so
-// steady-state training allocates nothing.
+// steady-state training allocates nothing. Growth is strongly exception-safe: the new block is
+// allocated before the old one is freed, so when it throws (std::bad_alloc, Python's
+// MemoryError) the buffer still holds its old block and size, and the next call runs as before.
+// 64-byte aligned (the vectorized loops' split points must not depend on where a block lands).
 template <class T>
 class Buffer {
  public:
-  T* data() { return data_.data(); }
-  const T* data() const { return data_.data(); }
-  Index size() const { return data_.size(); }
+  T* data() { return data_.get(); }
+  const T* data() const { return data_.get(); }
+  Index size() const { return size_; }
   void reserve(Index n) {
-    if (n > data_.size()) data_.resize(n);
+    if (n <= size_) return;
+    if (n > Index(PTRDIFF_MAX / Index(sizeof(T))) - 64) throw std::bad_alloc();
+    const std::size_t bytes = (std::size_t(n) * sizeof(T) + 63) / 64 * 64;
+    void* fresh = std::aligned_alloc(64, bytes);
+    if (!fresh) throw std::bad_alloc();
+    data_.reset(static_cast<T*>(fresh));  // frees the old block only now
+    size_ = n;
   }
-  MatrixMap<T> matrix(Index rows, Index cols) { return MatrixMap<T>(data_.data(), rows, cols); }
+  MatrixMap<T> matrix(Index rows, Index cols) { return MatrixMap<T>(data(), rows, cols); }
 
  private:
-  Eigen::Matrix<T, Eigen::Dynamic, 1> data_;
+  struct Free {
+    void operator()(T* p) const { std::free(p); }
+  };
+  std::unique_ptr<T, Free> data_;
+  Index size_ = 0;
 };
 
 }  // namespace densekit
