@@ -22,26 +22,12 @@
 #include <vector>
 
 #include "densekit/kernels/gemm_engine.hpp"
+#include "kernel_test_support.hpp"
 
 namespace dk = densekit::kernels;
 using dk::Index;
 
 namespace {
-
-int g_failures = 0;
-int g_checks = 0;
-
-#define CHECK(cond, ...)                                                      \
-  do {                                                                        \
-    ++g_checks;                                                               \
-    if (!(cond)) {                                                            \
-      if (++g_failures <= 20) {                                               \
-        std::printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);          \
-        std::printf(__VA_ARGS__);                                             \
-        std::printf("\n");                                                    \
-      }                                                                       \
-    }                                                                         \
-  } while (0)
 
 const Index kSizes[] = {1, 2, 3, 7, 15, 16, 17, 31, 33, 63, 65, 127, 129, 300, 784};
 
@@ -61,17 +47,8 @@ std::vector<T> random_values(std::size_t n, std::uint64_t seed) {
 
 bool same_bits(const void* a, const void* b, std::size_t bytes) { return std::memcmp(a, b, bytes) == 0; }
 
-void omp_run(int parts, void (*body)(int, int, void*), void* ctx) {
-#pragma omp parallel for schedule(static) num_threads(std::min(parts, omp_get_max_threads()))
-  for (int p = 0; p < parts; ++p) body(p, parts, ctx);
-}
-
-std::vector<dk::Isa> runnable_paths() {
-  std::vector<dk::Isa> paths;
-  for (int i = 0; i < dk::kIsaCount; ++i)
-    if (dk::isa_supported(dk::Isa(i))) paths.push_back(dk::Isa(i));
-  return paths;
-}
+using kernel_test::omp_run;
+using kernel_test::runnable_paths;
 
 enum class Variant { forward, weight_grad, input_grad };
 const char* variant_name(Variant v) {
@@ -356,6 +333,5 @@ int main() {
   timed("thread independence double", &test_thread_independence<double>, paths);
   test_edges<float>();
   test_edges<double>();
-  std::printf("%d passed, %d failed\n", g_checks - g_failures, g_failures);
-  return g_failures == 0 ? 0 : 1;
+  return kernel_test::report();
 }

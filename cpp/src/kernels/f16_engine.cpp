@@ -72,16 +72,6 @@ float f16_to_f32_scalar(std::uint16_t half) {
 
 namespace {
 
-const detail::GemmPath& engine_for(Isa isa) {
-  switch (isa) {
-#if defined(__x86_64__) || defined(__i386__)
-    case Isa::avx512: return avx512::gemm_path;
-    case Isa::avx2: return avx2::gemm_path;
-#endif
-    default: return portable::gemm_path;
-  }
-}
-
 // Rows per part boundary when a large product is split by rows.
 constexpr Index kRowUnit = 8;
 
@@ -114,7 +104,7 @@ void f16_block(const F16Split& s, int part, Index r0, Index m, Index p0, Index p
     return;
   }
   // One panel at a time into this thread's workspace, then the engine's kernel on it.
-  const detail::GemmPath& engine = engine_for(w.isa());
+  const detail::GemmPath& engine = detail::gemm_path_for(w.isa());
   const Index panel_floats = k * nr;
   const Index engine_bytes = (engine.workspace_bytes + 63) / 64 * 64;
   char* space = static_cast<char*>(detail::part_workspace(s.workspaces, part, s.workspace_bytes));
@@ -198,7 +188,7 @@ void f16_gemm(float* z, Index ldz, const float* x, Index ldx, const PackedF16Wei
   const int parts = detail::part_count(flops, kParallelGemmFlops,
                                        split.by_rows ? (B + kRowUnit - 1) / kRowUnit : w.panels(), threading);
   if (strategy == F16Strategy::convert_panels) {
-    split.workspace_bytes = (engine_for(w.isa()).workspace_bytes + 63) / 64 * 64 +
+    split.workspace_bytes = (detail::gemm_path_for(w.isa()).workspace_bytes + 63) / 64 * 64 +
                             w.in() * w.panel_width() * Index(sizeof(float));
     split.workspaces = detail::part_workspaces(parts, split.workspace_bytes);
   }

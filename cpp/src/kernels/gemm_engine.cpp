@@ -16,9 +16,7 @@
 namespace densekit {
 namespace kernels {
 
-namespace {
-
-const detail::GemmPath& path_for(Isa isa) {
+const detail::GemmPath& detail::gemm_path_for(Isa isa) {
   switch (isa) {
 #if defined(__x86_64__) || defined(__i386__)
     case Isa::avx512: return avx512::gemm_path;
@@ -27,6 +25,8 @@ const detail::GemmPath& path_for(Isa isa) {
     default: return portable::gemm_path;
   }
 }
+
+namespace {
 
 template <class T>
 void (*path_kernel(const detail::GemmPath& path))(const detail::GemmProblem<T>&);
@@ -99,7 +99,7 @@ void run(const detail::GemmProblem<T>& problem, Isa isa, const Threading& thread
       }
     return;
   }
-  const detail::GemmPath& path = path_for(isa);
+  const detail::GemmPath& path = detail::gemm_path_for(isa);
   const TileShape tile = tile_of<T>(path);
   Split<T> split{&problem, path_kernel<T>(path), path.workspace_bytes, nullptr,
                  problem.n >= problem.m,
@@ -229,7 +229,7 @@ void PackedWeights<T>::pack(const T* w, Index ldw, Index in, Index out, Isa isa)
   if (!isa_supported(isa))
     throw std::invalid_argument(std::string("PackedWeights::pack: this CPU cannot run the ") +
                                 isa_name(isa) + " path");
-  const Index nr = tile_of<T>(path_for(isa)).cols;
+  const Index nr = tile_of<T>(detail::gemm_path_for(isa)).cols;
   const Index panels = (out + nr - 1) / nr;
   // A last panel at most half full is stored half as wide (the kernels run half-width tiles
   // on it): less to read at batch 1, where the weights' bytes are the cost.
@@ -307,7 +307,7 @@ void gemm_input_grad_ref(T* dx, Index lddx, const T* dz, Index lddz, const T* w,
 
 template <class T>
 TileShape gemm_tile(Isa isa) {
-  return tile_of<T>(path_for(isa));
+  return tile_of<T>(detail::gemm_path_for(isa));
 }
 
 #define DENSEKIT_GEMM_REFS(T)                                                                     \

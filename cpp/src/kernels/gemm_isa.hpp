@@ -40,6 +40,9 @@ struct GemmPath {
   void (*gemm_f64)(const GemmProblem<double>& problem);
 };
 
+// The engine of `isa`'s path (gemm_engine.cpp); the float16 engine runs its products through it.
+const GemmPath& gemm_path_for(Isa isa);
+
 }  // namespace detail
 
 // Each defined in its gemm_<isa>.cpp (the avx2/avx512 ones only on x86-64), in the namespace
