@@ -4,7 +4,8 @@ invalidation of the packed copies, threads, and the kernel path.
 - Batch invariance: for every layer kind and every activation the core knows, float32 and
   float64, a row's output is bit-identical whether it is predicted alone, in a batch of any size
   1…300, at any position, or in a permuted batch; batches from 8 rows up also split their products
-  between threads. MC Dropout's mean equals predict on a deterministic model (test_dropout.py).
+  between threads, and large batches are split into one block of rows per thread (int8, float16
+  and pruned models too). MC Dropout's mean equals predict on a deterministic model (test_dropout.py).
 - Invalidation: whatever changes the weights — fit, set_weights, set_state, load_model, a write
   through a zero-copy view (`layer.kernel[...] = ...`, BN's moving statistics, Normalization's
   adapt), with the view dropped or still alive — shows in the next predict, which then equals a
@@ -93,11 +94,74 @@ def test_every_layer_kind_is_batch_invariant(dtype):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_wide_layers_split_between_threads_are_batch_invariant(dtype, restore_threads):
-    """784→300→100→10 (W1's model): from 8 rows up each product is split between threads."""
+    """784→300→100→10 (W1's model): from 8 rows up each product is split between threads, from
+    32 rows up the batch is split into one block of rows per thread."""
     dk.set_num_threads(2)
-    model = dk.Sequential([L.Input(784), L.Dense(300, activation="relu"), L.Dense(100, activation="relu"),
-                           L.Dense(10, activation="softmax")], seed=3, dtype=dtype)
+    model = w1_model(dtype)
     assert_batch_invariant(model, data(784))
+
+
+def w1_model(dtype="float32", seed=3):
+    return dk.Sequential([L.Input(784), L.Dense(300, activation="relu"), L.Dense(100, activation="relu"),
+                          L.Dense(10, activation="softmax")], seed=seed, dtype=dtype)
+
+
+def stored_precisions(model):
+    """W1 in every stored form predict() splits into row blocks: float32, int8 (dynamic and
+    static), float16, and pruned to 90 % (the sparse kernels)."""
+    X = data(784)
+    pruned = w1_model(seed=4)
+    dk.prune(pruned, 0.9, scope="layer")
+    return {"float32": model,
+            "int8": model.quantize("int8", speed_check=False),
+            "int8-static": model.quantize("int8", calibration=X, speed_check=False),
+            "float16": model.quantize("float16"),
+            "pruned": pruned}
+
+
+def test_row_blocks_on_two_threads_give_the_single_thread_bits(restore_threads):
+    """From 32 rows up (W1's model) predict() splits a batch into one block of rows per thread,
+    each taken through every layer in one parallel region. Every stored form gives the bits of
+    one thread predicting each row alone, for batch sizes on both sides of the split, blocks of
+    uneven length, batch_size chunks and a permutation."""
+    X = data(784).astype(np.float32)
+    for name, model in stored_precisions(w1_model()).items():
+        dk.set_num_threads(1)
+        alone = rows_alone(model, X)
+        dk.set_num_threads(2)
+        for b in (*range(1, 70), 127, 128, 129, 255, 256, 299, 300):
+            np.testing.assert_array_equal(model.predict(X[:b]), alone[:b], err_msg=f"{name}, batch {b}")
+        for bs in (48, 100, 257):
+            np.testing.assert_array_equal(model.predict(X, batch_size=bs), alone,
+                                          err_msg=f"{name}, batch_size {bs}")
+        perm = np.random.default_rng(1).permutation(N)
+        np.testing.assert_array_equal(model.predict(X[perm]), alone[perm], err_msg=f"{name}, permuted")
+
+
+def test_python_threads_sharing_the_row_block_path_get_the_serial_results(restore_threads):
+    """Four Python threads, each predict() running its own two-thread region."""
+    X = data(784).astype(np.float32)
+    models = stored_precisions(w1_model())
+    dk.set_num_threads(1)
+    alone = {name: m.predict(X) for name, m in models.items()}
+    dk.set_num_threads(2)
+    errors = []
+
+    def worker(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(40):
+            name = list(models)[int(rng.integers(len(models)))]
+            b = int(rng.integers(1, 200))
+            s = int(rng.integers(0, N - b))
+            if not np.array_equal(models[name].predict(X[s:s + b]), alone[name][s:s + b]):
+                errors.append((seed, name, s, b))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -8,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "call_guard.hpp"
+#include "densekit/kernels/elementwise.hpp"
 #include "densekit/model/network.hpp"
 
 namespace densekit::bindings {
@@ -56,13 +57,10 @@ py::dict stats_dict(const RunStats& s) {
 // Raises ValueError naming the first non-finite element of a (rows, cols) array.
 template <class T>
 void check_finite(const char* where, const T* data, py::ssize_t rows, py::ssize_t cols) {
-  ConstMatrixMap<T> m(data, rows, cols);
-  if (m.allFinite()) return;
-  for (py::ssize_t r = 0; r < rows; ++r)
-    for (py::ssize_t c = 0; c < cols; ++c)
-      if (!std::isfinite(m(r, c)))
-        throw py::value_error(std::string(where) + ": x contains NaN or Inf (first at index (" +
-                              std::to_string(r) + ", " + std::to_string(c) + "))");
+  const py::ssize_t i = kernels::elementwise<T>().first_non_finite(data, rows * cols);
+  if (i < rows * cols)
+    throw py::value_error(std::string(where) + ": x contains NaN or Inf (first at index (" +
+                          std::to_string(i / cols) + ", " + std::to_string(i % cols) + "))");
 }
 
 // Y must be (N, 1) class ids for sparse cross-entropy, else (N, outputs); sw must be (N,).

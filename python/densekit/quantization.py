@@ -103,10 +103,16 @@ def _layer_inputs(model, x):
     return [x] + model.layer_outputs(x)
 
 
+def _norm(a):
+    """‖a‖₂ without BLAS: NumPy's norm of an array is a BLAS dot, and OpenBLAS's threads then spin
+    for ~0.1 s on the cores the speed check below (and the caller's next predict) want."""
+    return math.sqrt(float(np.sum(np.square(a))))
+
+
 def _relative_error(got, want):
     want = np.asarray(want, dtype=np.float64)
-    scale = float(np.linalg.norm(want))
-    diff = float(np.linalg.norm(np.asarray(got, dtype=np.float64) - want))
+    scale = _norm(want)
+    diff = _norm(np.asarray(got, dtype=np.float64) - want)
     return diff / scale if scale > 0 else diff
 
 

@@ -7,7 +7,11 @@
 // - activation_rows computes each row as activation_forward computes that row alone, bit for bit,
 //   and a row's result does not depend on how many rows are around it when rows start on
 //   64-byte boundaries (the inference buffers' layout).
+// - first_non_finite finds the first NaN or ±Inf (quiet or signalling NaN, any payload, either
+//   sign) at every position of blocks and vector tails, and takes the largest finite values,
+//   subnormals and −0 for finite, on every path.
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <random>
 #include <string>
@@ -200,6 +204,32 @@ void check_optimizers(std::mt19937_64& rng) {
 
 }  // namespace
 
+template <class T>
+void check_first_non_finite(std::mt19937_64& rng) {
+  using L = std::numeric_limits<T>;
+  const T bad[] = {L::quiet_NaN(), -L::quiet_NaN(), L::signaling_NaN(), L::infinity(), -L::infinity()};
+  const T edge[] = {L::max(), L::lowest(), L::denorm_min(), -L::denorm_min(), T(-0.0), L::min()};
+  for (dk::Isa isa : paths()) {
+    const auto& k = dk::elementwise<T>(isa);
+    for (Index n : {Index(0), Index(1), Index(7), Index(15), Index(16), Index(17), Index(1023),
+                    Index(1024), Index(1025), Index(3000)}) {
+      AlignedVector<T> v = random_values<T>(std::size_t(n), rng, -1e30, 1e30);
+      for (Index i = 0; i < n; i += 97) v[std::size_t(i)] = edge[std::size_t(i) % 6];
+      CHECK(k.first_non_finite(v.data(), n) == n, label<T>(isa, "all finite, n = "), n);
+      for (Index at : {Index(0), n / 2, n - 1, Index(1023), Index(1024)}) {
+        if (at < 0 || at >= n) continue;
+        for (T b : bad) {
+          AlignedVector<T> w = v;
+          w[std::size_t(at)] = b;
+          if (at + 5 < n) w[std::size_t(at + 5)] = L::infinity();  // a later one is not reported
+          CHECK(k.first_non_finite(w.data(), n) == at, label<T>(isa, "first bad value at "), at,
+                " of ", n);
+        }
+      }
+    }
+  }
+}
+
 int main() {
   std::mt19937_64 rng(11);
   for (dk::Isa isa : paths()) std::printf("path %s runs here\n", dk::isa_name(isa));
@@ -209,5 +239,7 @@ int main() {
   check_batchnorm<double>(rng);
   check_optimizers<float>(rng);
   check_optimizers<double>(rng);
+  check_first_non_finite<float>(rng);
+  check_first_non_finite<double>(rng);
   return densekit::test::finish("test_elementwise");
 }

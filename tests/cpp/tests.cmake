@@ -10,6 +10,7 @@ set(densekit_cpp_tests
   test_model_threads     # a loaded model's const predict from many threads, bit for bit
   test_data_parallel     # sharded steps over an in-process communicator equal one process's
   test_shared_layers     # networks sharing a layer, used from two threads
+  test_thread_tuner      # train()'s and predict()'s thread tuners on synthetic timings
   fuzz_model_file)       # the loader on mutated model files (a loop harness; libFuzzer with clang)
 foreach(test IN LISTS densekit_cpp_tests)
   add_executable(${test} tests/cpp/${test}.cpp)
@@ -18,7 +19,7 @@ foreach(test IN LISTS densekit_cpp_tests)
                          -Wno-maybe-uninitialized)
 endforeach()
 foreach(test gemm_engine elementwise optimizers sha256 container model_file data_parallel
-             shared_layers)
+             shared_layers thread_tuner)
   add_test(NAME ${test} COMMAND test_${test})
 endforeach()
 # A short fuzz loop over the shared seed corpus (seconds); the long run: docs/reliability.md.

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "densekit/io/model_file.hpp"
+#include "densekit/kernels/elementwise.hpp"
 
 #ifndef DENSEKIT_VERSION
 #error "DENSEKIT_VERSION must be defined by the build (CMakeLists.txt reads it from pyproject.toml)"
@@ -106,13 +107,12 @@ int dk_model_predict(const dk_model* m, const float* x, size_t rows, float* out)
     return fail(DK_ERR_ARGUMENT, fn, what);
   }
   const std::size_t count = rows * std::size_t(in);
-  for (std::size_t i = 0; i < count; ++i) {
-    if (!std::isfinite(x[i])) {
-      char what[160];
-      std::snprintf(what, sizeof what, "x contains NaN or Inf (first at row %zu, column %zu)",
-                    i / std::size_t(in), i % std::size_t(in));
-      return fail(DK_ERR_ARGUMENT, fn, what);
-    }
+  const std::size_t i = std::size_t(densekit::kernels::elementwise<float>().first_non_finite(x, densekit::Index(count)));
+  if (i < count) {
+    char what[160];
+    std::snprintf(what, sizeof what, "x contains NaN or Inf (first at row %zu, column %zu)",
+                  i / std::size_t(in), i % std::size_t(in));
+    return fail(DK_ERR_ARGUMENT, fn, what);
   }
   return guarded(fn, [&] {
     m->model.predict(x, densekit::Index(rows), out);

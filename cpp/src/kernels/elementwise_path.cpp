@@ -10,6 +10,7 @@
 #include "densekit/kernels/activations.hpp"
 #include "densekit/kernels/batchnorm.hpp"
 #include "densekit/kernels/elementwise.hpp"
+#include "densekit/kernels/finite.hpp"
 #include "densekit/optim/optimizers.hpp"
 
 #ifndef DENSEKIT_KERNEL_PATH
@@ -35,7 +36,8 @@ template <class T>
 constexpr ElementwiseKernels<T> kernels_of() {
   return {&densekit::activation_forward<T>,       &densekit::activation_backward<T>,
           &activation_rows<T>,                    &densekit::batchnorm_forward_train<T>,
-          &densekit::batchnorm_backward_train<T>, &densekit::update::apply_rule<T>};
+          &densekit::batchnorm_backward_train<T>, &densekit::update::apply_rule<T>,
+          &first_non_finite<T>};
 }
 
 }  // namespace

@@ -433,20 +433,57 @@ void Network<T>::prepare_inference() const {
 }
 
 template <class T>
+int Network<T>::inference_parts(Index rows) const {
+  // Flops of one row through the products (element-wise layers are cheap beside them).
+  double flops_per_row = 0;
+  for (const auto& l : layers_)
+    if (!l->infers_in_place()) flops_per_row += 2.0 * double(l->input_dim()) * double(l->output_dim());
+  if (double(rows) * flops_per_row < kParallelPredictFlops) return 1;
+  const Index parts = std::min<Index>({Index(num_threads()), Index(partition_count()),
+                                       rows / kMinRowsPerPart});
+  return int(std::max<Index>(1, parts));
+}
+
+template <class T>
 void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) const {
   std::shared_lock<std::shared_mutex> lock(mutex_);
   const SharedLayers layers(layer_locks_);
-  const Index n = X.rows(), o = output_dim();
+  const Index n = X.rows(), in = input_dim(), o = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   const StepContext ctx;  // inference
+  const Index chunk = std::min(batch_size, n);
+  const int threads = auto_threads ? predict_tuner_.choose(chunk, num_threads()) : num_threads();
+  const ThreadLimit limit(threads);
+  const auto t0 = std::chrono::steady_clock::now();
+  // Rows [begin, end) of X through every layer on the calling thread, into out.
+  auto run_rows = [&](Index begin, Index end) {
+    Index ld = 0;
+    const T* y = infer(X.data() + begin * in, end - begin, ctx, ld);
+    // Computed in aligned rows, then copied: the caller's array may sit at any address.
+    copy_rows(out.data() + begin * o, o, y, ld, end - begin, o);
+  };
   for (Index start = 0; start < n; start += batch_size) {
     check_interrupt();
     const Index rows = std::min(batch_size, n - start);
-    Index ld = 0;
-    const T* y = infer(X.data() + start * input_dim(), rows, ctx, ld);
-    // Computed in aligned rows, then copied: the caller's array may sit at any address.
-    copy_rows(out.data() + start * o, o, y, ld, rows, o);
+    const int parts = inference_parts(rows);
+    if (parts <= 1) {  // one thread walks the layers; a layer may still split its own product
+      run_rows(start, start + rows);
+      continue;
+    }
+    // One parallel region for the whole network: each thread takes a block of rows through
+    // every layer on its own (no layer splits its product again: ThreadLimit). Every layer is
+    // batch-invariant, so a row's bits do not depend on which block it lands in.
+    parallel_invoke(parts, [&](int p, int nparts) {
+      const ThreadLimit one_thread(1);
+      Index b, e;
+      detail::split_range(rows, p, nparts, kMinRowsPerPart, b, e);
+      if (b < e) run_rows(start + b, start + e);
+    });
   }
+  if (auto_threads && n > 0)
+    predict_tuner_.record(
+        chunk, threads, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+        double(n));
 }
 
 template <class T>

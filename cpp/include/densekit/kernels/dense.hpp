@@ -22,9 +22,11 @@ inline kernels::Threading training_threads() { return {partition_count(), &run_p
 // Inference splits a product between threads only from this many rows up: one or a few rows are
 // a latency-bound read of the weights, where waking a second thread costs more than it saves
 // (and stalls whenever the other core is busy).
-constexpr Index kParallelInferenceRows = 8;
+constexpr Index kParallelInferenceRows = 1;
+// One thread (num_threads() 1, e.g. inside Network::predict's row blocks) keeps the product whole.
 inline kernels::Threading inference_threads(Index rows) {
-  return {rows >= kParallelInferenceRows ? partition_count() : 1, &run_parallel};
+  if (rows < kParallelInferenceRows || num_threads() <= 1) return {1, nullptr};
+  return {partition_count(), &run_parallel};
 }
 
 // x (B,IN), W (IN,OUT), b (OUT) or null -> z (B,OUT)

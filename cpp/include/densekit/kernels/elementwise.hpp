@@ -1,5 +1,6 @@
 // The element-wise kernels whose speed depends on the vector width — the activations (exp, tanh,
-// log1p), batch normalization's training passes and the optimizers' update rules — compiled once
+// log1p), batch normalization's training passes, the optimizers' update rules and the input's
+// NaN/Inf scan — compiled once
 // per ISA path and called through the table of the path dispatch.hpp chose.
 //
 // The math stays where it is written (kernels/activations.hpp, kernels/batchnorm.hpp,
@@ -48,6 +49,8 @@ struct ElementwiseKernels {
   // optimizers.hpp's update::apply_rule: one rule's pass over n elements of one tensor.
   void (*optimizer_update)(const OptimizerConfig& c, const StepScalars& s, T* theta, const T* grad,
                            T* slot0, T* slot1, T* slot2, Index n);
+  // finite.hpp's first_non_finite: the index of the first NaN or Inf of x[0, n), else n.
+  Index (*first_non_finite)(const T* x, Index n);
 };
 
 // One path's tables, defined by its copy of elementwise_path.cpp.

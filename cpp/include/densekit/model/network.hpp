@@ -98,7 +98,11 @@ class Network {
   double gradients(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw);
 
   // Inference forward of X (N,IN) into out (N,OUT), batch_size rows at a time. Thread-safe and
-  // batch-invariant (above); allocates nothing once this thread has seen the batch size.
+  // batch-invariant (above); allocates nothing once this thread (and the OpenMP threads it
+  // shares a batch with) has seen the batch size. A large batch is split into blocks of rows,
+  // one per thread, each taken through every layer in one parallel region (inference_parts);
+  // a small one splits the large products' columns. How many threads: predict's tuner, by
+  // measuring (auto_threads), so a busy machine falls back to one.
   void predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size) const;
 
   // MC Dropout (Gal & Ghahramani 2016): `samples` stochastic forward passes of X with the dropout
@@ -119,9 +123,12 @@ class Network {
   std::uint64_t step() const { return step_; }
   void set_step(std::uint64_t s) { step_ = s; }
 
-  // Whether train() picks its thread count by measuring (default) or uses num_threads().
+  // Whether train() and predict() pick their thread counts by measuring (default) or use
+  // num_threads().
   bool auto_threads = true;
   int preferred_threads() const { return tuner_.preferred_threads(); }
+  // What predict()'s tuner prefers for batches of `rows` rows.
+  int preferred_predict_threads(Index rows) const { return predict_tuner_.preferred_threads(rows); }
   const ThreadTuner& thread_tuner() const { return tuner_; }
 
  private:
@@ -143,6 +150,14 @@ class Network {
   // The inference pass of `rows` rows of x (N,IN) through every layer in this thread's workspace;
   // returns the output rows, `ld` apart (valid until this thread's next pass).
   const T* infer(const T* x, Index rows, const StepContext& ctx, Index& ld) const;
+  // How many blocks of rows predict() splits `rows` rows into (1: the layers split their own
+  // products instead). Batch invariance makes any split give the same bits, so this may follow
+  // the live thread count.
+  int inference_parts(Index rows) const;
+  // A block of rows is at least this many (and starts at a multiple of it: whole micro-tiles).
+  static constexpr Index kMinRowsPerPart = 16;
+  // Below this many flops a batch stays on one thread: a parallel region costs microseconds.
+  static constexpr double kParallelPredictFlops = 2.0e6;
   // [distributed] The step's all-reduce of the gradients and sums; see network.cpp.
   LossSums reduce_step(Communicator& comm, const LossSums& local, Index global_rows, double& loss);
 
@@ -156,6 +171,7 @@ class Network {
   std::shared_ptr<Optimizer<T>> optimizer_;
   std::uint64_t step_ = 0;
   ThreadTuner tuner_;
+  mutable PredictThreadTuner predict_tuner_;  // predict() is const and may run on many threads
 
   Index capacity_ = 0;              // rows the buffers hold
   std::vector<Buffer<T>> acts_;     // acts_[0] gathered input, acts_[i+1] output of layer i

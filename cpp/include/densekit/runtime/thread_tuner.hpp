@@ -8,10 +8,16 @@
 // then used, its cost tracked batch by batch, and the other arm re-measured after an interval
 // that doubles each time the choice is confirmed (probes cost < 1% once settled) and resets when
 // the choice flips. Results do not depend on the choice: see parallel.hpp.
+//
+// Prediction has its own tuners (PredictThreadTuner below): a row's output is the same bits on
+// any number of threads (batch invariance), so predict() may pick threads the same way.
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <limits>
+#include <mutex>
 
 namespace densekit {
 
@@ -83,6 +89,38 @@ class ThreadTuner {
   int probe_from_ = -1;
   int since_probe_ = 0;
   int interval_ = kMinInterval;
+};
+
+// predict()'s tuner: one ThreadTuner per class of batch sizes — whether a second thread pays
+// depends on the batch (a batch of 1 gains from splitting the first layer's weights between
+// the cores' caches, a batch of 256 from splitting the rows) — shared by every thread predicting
+// on one network, under a mutex (each call holds it twice, for nanoseconds). Concurrent callers
+// may interleave a block's calls; that only blurs one estimate, never a result.
+class PredictThreadTuner {
+ public:
+  int choose(std::ptrdiff_t rows, int max_threads) {
+    if (max_threads <= 1) return 1;
+    std::lock_guard<std::mutex> lock(mutex_);
+    return tuners_[size_class(rows)].choose(max_threads);
+  }
+  void record(std::ptrdiff_t rows, int threads, double seconds, double samples) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    tuners_[size_class(rows)].record(threads, seconds, samples);
+  }
+  // The class of `rows`: 1, 2–7, 8–31, 32–255, 256 and up.
+  static int size_class(std::ptrdiff_t rows) {
+    return rows <= 1 ? 0 : rows < 8 ? 1 : rows < 32 ? 2 : rows < 256 ? 3 : 4;
+  }
+  static constexpr int kClasses = 5;
+  // Threads the tuner of `rows`'s class prefers now (1 or the maximum it was last given).
+  int preferred_threads(std::ptrdiff_t rows) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return tuners_[size_class(rows)].preferred_threads();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::array<ThreadTuner, kClasses> tuners_;
 };
 
 }  // namespace densekit
