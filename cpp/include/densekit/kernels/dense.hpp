@@ -19,9 +19,10 @@ namespace densekit {
 // How training products are split: into partition_count() parts at most, run by run_parallel.
 inline kernels::Threading training_threads() { return {partition_count(), &run_parallel}; }
 
-// Inference splits a product between threads only from this many rows up: one or a few rows are
-// a latency-bound read of the weights, where waking a second thread costs more than it saves
-// (and stalls whenever the other core is busy).
+// Inference splits a large product's columns between threads from this many rows up — even one
+// row: each core then reads half the weights, from its own cache (W1's batch 1: 15.5 -> 10 µs on
+// two cores). A busy core would stall the split; predict()'s thread tuner (Network::predict)
+// then falls back to one thread. (Products below kParallelGemmFlops stay whole anyway.)
 constexpr Index kParallelInferenceRows = 1;
 // One thread (num_threads() 1, e.g. inside Network::predict's row blocks) keeps the product whole.
 inline kernels::Threading inference_threads(Index rows) {
