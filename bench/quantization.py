@@ -12,7 +12,7 @@ E1–E5 recipes), then, on the same trained weights:
   `quantize("int8", weight_bits=8)` (u8×s8), `quantize("int8", calibration=X)` (static scales from
   2,000 training images), `quantize("float16")`; the metric of each (MNIST test accuracy, or
   housing test MSE) and its change against float32; float16's largest output difference relative
-  to float32's largest output; each file's size against the float32 file (saved without
+  to float32's largest output, and normwise (‖P16 − P32‖ / ‖P32‖ over the test set); each file's size against the float32 file (saved without
   optimizer state);
 - E1 also: ONNX Runtime's int8 variants of the same weights (the float32 model exported by
   densekit, then `quantize_dynamic` per-tensor and per-channel and `quantize_static` QDQ
@@ -236,7 +236,9 @@ def run_experiment(name, seed, epochs):
             if name == "E4":
                 entry["mc_acc"] = mc_accuracy(m, Xt, yt, seed)
             if label == "float16":
-                entry["max_rel_diff"] = float(np.abs(m.predict(Xt) - p32).max() / np.abs(p32).max())
+                p16 = m.predict(Xt).astype(np.float64)
+                entry["max_rel_diff"] = float(np.abs(p16 - p32).max() / np.abs(p32).max())
+                entry["norm_rel_diff"] = float(np.sqrt(np.sum((p16 - p32) ** 2) / np.sum(p32 ** 2)))
             res["variants"][label] = entry
     res["float32_file_bytes"] = f32_bytes
     if name == "E1":
@@ -295,7 +297,8 @@ def report(results, args, info, total_s):
                 tgt = f"≥ −{LOSS_TARGET[name]} pts" if label.startswith("int8") else ""
             if label == "float16":
                 tgt = "rel. diff ≤ 1e-3"
-                ch += f" (max rel. output diff {max(v['max_rel_diff'] for v in vals):.1e})"
+                ch += (f" (max rel. output diff {max(v['max_rel_diff'] for v in vals):.1e}, "
+                       f"normwise {max(v.get('norm_rel_diff', 0.0) for v in vals):.1e})")
             fmt = f"{value:.4f}" if name == "E5" else f"{value:.2f}"
             if name == "E4":
                 fmt += f" (MC {mean([v['mc_acc'] for v in vals]):.2f})"
@@ -303,6 +306,12 @@ def report(results, args, info, total_s):
             lines.append(f"| {name} | {label} | {fmt} | {ch if label != 'float32' else ''} | {tgt} | "
                          f"{ratio:.3f}× |")
     lines += ["", "Experiments: " + "; ".join(f"{n}: {TITLES[n]}" for n in args.experiments), ""]
+    lines += ["float16's outputs equal float32 inference on the float16-rounded weights bit for bit "
+              "(tests/test_quantization.py): the differences above are float16's rounding of the "
+              "weights (unit roundoff 2⁻¹¹ ≈ 4.9e-4 per weight), carried through the layers — they "
+              "grow with depth (E3: 21 layers), and the largest one sits where a softmax output "
+              "is most sensitive. The 1e-3 bound holds for shallow models; no storage rounded to "
+              "nearest in float16 meets it on every deep one.", ""]
     lines += ["## Per-layer decisions (first seed)", ""]
     for name in args.experiments:
         rep = results[name][0]["variants"]["int8 u8×s7 dynamic"]["report"]
