@@ -476,7 +476,7 @@ void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size
     parallel_invoke(parts, [&](int p, int nparts) {
       const ThreadLimit one_thread(1);
       Index b, e;
-      detail::split_range(rows, p, nparts, kMinRowsPerPart, b, e);
+      detail::split_range(rows, p, nparts, kRowBlockAlign, b, e);
       if (b < e) run_rows(start + b, start + e);
     });
   }

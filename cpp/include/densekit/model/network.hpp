@@ -154,8 +154,9 @@ class Network {
   // products instead). Batch invariance makes any split give the same bits, so this may follow
   // the live thread count.
   int inference_parts(Index rows) const;
-  // A block of rows is at least this many (and starts at a multiple of it: whole micro-tiles).
-  static constexpr Index kMinRowsPerPart = 16;
+  // A block of rows is at least kMinRowsPerPart rows and starts at a multiple of kRowBlockAlign
+  // (whole micro-tiles of the engine's kernels: 8 rows on AVX-512).
+  static constexpr Index kMinRowsPerPart = 16, kRowBlockAlign = 8;
   // Below this many flops a batch stays on one thread: a parallel region costs microseconds.
   static constexpr double kParallelPredictFlops = 2.0e6;
   // [distributed] The step's all-reduce of the gradients and sums; see network.cpp.
