@@ -330,11 +330,10 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
     const Index rows = plan ? Index(plan->batches[3 * b]) : std::min(batch_size, n - start);
     const int threads = auto_threads ? tuner_.choose(num_threads()) : num_threads();
     ThreadLimit limit(threads);
-    const auto t0 = std::chrono::steady_clock::now();
-    // Gather the batch (contiguous rows need no copy). The inputs' rows are split between the
-    // threads: a shuffled batch is a random read of the whole training set (W2: 256 rows of
-    // 3 KiB, ~125 µs from memory, 7 % of the step), which one core would do alone while the
-    // other waits.
+    // Gather the batch (contiguous rows need no copy), on the step's threads: the inputs' rows of
+    // a shuffled batch are a random read of the whole training set (W2: 256 rows of 3 KiB,
+    // ~125 µs from memory, 7 % of the step), which one core would do alone while the other
+    // waits. (Small batches stay on one thread: parallel_rows.)
     const T* x = X.data() + start * in;
     const T* y = Y.data() + start * ycols;
     const T* w = sw ? sw + start : nullptr;
@@ -366,6 +365,7 @@ RunStats Network<T>::train(ConstMatrixMap<T> X, ConstMatrixMap<T> Y, const T* sw
       ctx.row_offset = plan->batches[3 * b + 2];
     }
     double loss = 0.0;
+    const auto t0 = std::chrono::steady_clock::now();  // the tuner times the step itself
     LossSums sums = forward_backward(x, y, w, rows, ctx, loss);
     if (plan) sums = reduce_step(*plan->comm, sums, global_rows, loss);  // [distributed]
     stats.last_loss = loss;
