@@ -54,6 +54,15 @@ def assert_batch_invariant(model, X):
     np.testing.assert_array_equal(model.predict(X[perm]), alone[perm], err_msg="permuted")
 
 
+def run_on_threads(worker, count=4):
+    """worker(k) for k in 0..count-1, on that many Python threads at once."""
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def data(features, seed=0):
     return np.random.default_rng(seed).normal(0.0, 1.5, size=(N, features))
 
@@ -156,11 +165,7 @@ def test_python_threads_sharing_the_row_block_path_get_the_serial_results(restor
             if not np.array_equal(models[name].predict(X[s:s + b]), alone[name][s:s + b]):
                 errors.append((seed, name, s, b))
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_on_threads(worker)
     assert not errors
 
 
@@ -305,11 +310,7 @@ def test_python_threads_predicting_on_one_model_get_the_serial_results(restore_t
             if not np.array_equal(model.predict(X[s:s + b]), alone[s:s + b]):
                 errors.append((seed, s, b))
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    run_on_threads(worker)
     assert not errors
 
 

@@ -107,7 +107,8 @@ int dk_model_predict(const dk_model* m, const float* x, size_t rows, float* out)
     return fail(DK_ERR_ARGUMENT, fn, what);
   }
   const std::size_t count = rows * std::size_t(in);
-  const std::size_t i = std::size_t(densekit::kernels::elementwise<float>().first_non_finite(x, densekit::Index(count)));
+  const std::size_t i = std::size_t(
+      densekit::kernels::elementwise<float>().first_non_finite(x, densekit::Index(count)));
   if (i < count) {
     char what[160];
     std::snprintf(what, sizeof what, "x contains NaN or Inf (first at row %zu, column %zu)",

@@ -146,7 +146,7 @@ void InferenceDenseLayer::product(float* z, Index ldz, const float* x, Index ldx
                                   bool relu) const {
   if (!ready_) throw std::logic_error("QuantizedDense: the layer has no weights yet");
   const float* bias = use_bias_ ? bias_.data() : nullptr;
-  const kernels::Threading threads = inference_threads(rows);
+  const kernels::Threading threads = inference_threads();
   switch (precision_) {
     case WeightPrecision::int8:
       kernels::qdense_forward(z, ldz, x, ldx, int8_, rows,

@@ -97,7 +97,12 @@ Network<T>::Network(std::vector<LayerPtr> layers) : layers_(std::move(layers)) {
   acts_.resize(layers_.size() + 1);
   grads_.resize(layers_.size() + 1);
   Index widest = input_dim();
-  for (const auto& l : layers_) widest = std::max(widest, l->output_dim());
+  for (const auto& l : layers_) {
+    widest = std::max(widest, l->output_dim());
+    // Element-wise layers are cheap beside the products.
+    if (!l->infers_in_place())
+      inference_flops_per_row_ += 2.0 * double(l->input_dim()) * double(l->output_dim());
+  }
   inference_ld_ = padded<T>(widest);
 }
 
@@ -440,11 +445,7 @@ void Network<T>::prepare_inference() const {
 
 template <class T>
 int Network<T>::inference_parts(Index rows) const {
-  // Flops of one row through the products (element-wise layers are cheap beside them).
-  double flops_per_row = 0;
-  for (const auto& l : layers_)
-    if (!l->infers_in_place()) flops_per_row += 2.0 * double(l->input_dim()) * double(l->output_dim());
-  if (double(rows) * flops_per_row < kParallelPredictFlops) return 1;
+  if (double(rows) * inference_flops_per_row_ < kParallelPredictFlops) return 1;
   const Index parts = std::min<Index>({Index(num_threads()), Index(partition_count()),
                                        rows / kMinRowsPerPart});
   return int(std::max<Index>(1, parts));
@@ -457,8 +458,7 @@ void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size
   const Index n = X.rows(), in = input_dim(), o = output_dim();
   batch_size = std::max<Index>(1, std::min(batch_size, n));
   const StepContext ctx;  // inference
-  const Index chunk = std::min(batch_size, n);
-  const int threads = auto_threads ? predict_tuner_.choose(chunk, num_threads()) : num_threads();
+  const int threads = auto_threads ? predict_tuner_.choose(batch_size, num_threads()) : num_threads();
   const ThreadLimit limit(threads);
   const auto t0 = std::chrono::steady_clock::now();
   // Rows [begin, end) of X through every layer on the calling thread, into out.
@@ -488,8 +488,8 @@ void Network<T>::predict(ConstMatrixMap<T> X, MatrixMap<T> out, Index batch_size
   }
   if (auto_threads && n > 0)
     predict_tuner_.record(
-        chunk, threads, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-        double(n));
+        batch_size, threads,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), double(n));
 }
 
 template <class T>

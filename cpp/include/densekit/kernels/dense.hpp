@@ -19,14 +19,13 @@ namespace densekit {
 // How training products are split: into partition_count() parts at most, run by run_parallel.
 inline kernels::Threading training_threads() { return {partition_count(), &run_parallel}; }
 
-// Inference splits a large product's columns between threads from this many rows up — even one
-// row: each core then reads half the weights, from its own cache (W1's batch 1: 15.5 -> 10 µs on
-// two cores). A busy core would stall the split; predict()'s thread tuner (Network::predict)
-// then falls back to one thread. (Products below kParallelGemmFlops stay whole anyway.)
-constexpr Index kParallelInferenceRows = 1;
-// One thread (num_threads() 1, e.g. inside Network::predict's row blocks) keeps the product whole.
-inline kernels::Threading inference_threads(Index rows) {
-  if (rows < kParallelInferenceRows || num_threads() <= 1) return {1, nullptr};
+// How inference splits a large product's columns between threads — from one row up: each core
+// then reads half the weights, from its own cache (W1's batch 1: 15.5 -> 10 µs on two cores).
+// A busy core would stall the split; predict()'s thread tuner (Network::predict) then falls back
+// to one thread. One thread (num_threads() 1, e.g. inside Network::predict's row blocks) keeps
+// the product whole, and products below kParallelGemmFlops stay whole anyway.
+inline kernels::Threading inference_threads() {
+  if (num_threads() <= 1) return {1, nullptr};
   return {partition_count(), &run_parallel};
 }
 

@@ -364,7 +364,7 @@ class DenseLayer : public Layer<T> {
     const Param<T>& W = this->params_[0];
     const Param<T>* b = this->find_param("bias");
     const T* bias = b ? b->value : nullptr;
-    const kernels::Threading threads = inference_threads(rows);
+    const kernels::Threading threads = inference_threads();
     // A mostly-zero kernel may take the sparse kernels instead (the engine's bits exactly:
     // model/sparse_inference.hpp), from its sparse form, an inference copy like packed_.
     if (!prepared)

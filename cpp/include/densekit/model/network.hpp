@@ -127,8 +127,6 @@ class Network {
   // num_threads().
   bool auto_threads = true;
   int preferred_threads() const { return tuner_.preferred_threads(); }
-  // What predict()'s tuner prefers for batches of `rows` rows.
-  int preferred_predict_threads(Index rows) const { return predict_tuner_.preferred_threads(rows); }
   const ThreadTuner& thread_tuner() const { return tuner_; }
 
  private:
@@ -179,6 +177,7 @@ class Network {
   std::vector<Buffer<T>> grads_;    // grads_[i] gradient w.r.t. acts_[i]
   Buffer<T> ybuf_, wbuf_;           // gathered targets and sample weights
   Index inference_ld_ = 0;          // row stride of the inference workspaces (padded widest layer)
+  double inference_flops_per_row_ = 0;  // one row through every product (inference_parts)
   Buffer<T> reduce_buf_;            // [distributed] trainable gradients + loss and metric sums
   // Training, evaluation and gradients take it exclusively (they share the buffers above and
   // write the parameters); predictions share it. Taken before the layers' locks.
